@@ -1,0 +1,3 @@
+"""cspdash: a performance dashboard for a Community Safety Partnership."""
+
+__version__ = "0.1.0"

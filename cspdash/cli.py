@@ -1,0 +1,314 @@
+"""The command-line interface: a thin shell that parses arguments, calls the library and prints its answers.
+
+Errors raised by cspdash are printed once, in words, on stderr, with a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from cspdash.config import Catalogue, load_catalogue
+from cspdash.errors import ConfigError, CspdashError
+
+DEFAULT_DB = "data/csp.duckdb"
+DEFAULT_CONFIG = "indicators.yaml"
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+
+def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
+    default = argparse.SUPPRESS if suppress else None
+    parser.add_argument("--db", default=default, metavar="PATH",
+                        help=f"DuckDB file (default: $CSPDASH_DB or {DEFAULT_DB})")
+    parser.add_argument("--config", default=default, metavar="PATH",
+                        help=f"indicator catalogue (default: $CSPDASH_CONFIG or {DEFAULT_CONFIG})")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser; global options are accepted before or after the command."""
+    parser = argparse.ArgumentParser(prog="python -m cspdash", description="cspdash: CSP performance dashboard")
+    _global_options(parser, suppress=False)
+    common = argparse.ArgumentParser(add_help=False)
+    _global_options(common, suppress=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    sub.add_parser("validate-config", parents=[common], help="check the catalogue; list every problem")
+    p = sub.add_parser("indicators", parents=[common], help="list the catalogue's indicators")
+    p.add_argument("--format", choices=("json", "table"), default="table")
+
+    p = sub.add_parser("import", parents=[common], help="validate and store returns or record-level extracts")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--dataset", metavar="NAME", help="the files are record-level extracts of this catalogue dataset")
+    p.add_argument("--user", metavar="WHO", help="who is importing (default: $CSPDASH_USER or the login name)")
+    p.add_argument("--dry-run", action="store_true", help="validate and preview the changes; store nothing")
+    p.add_argument("--format", choices=("json", "table"), default="table")
+
+    p = sub.add_parser("status", parents=[common], help="RAG status of every indicator for a quarter")
+    p.add_argument("--period", metavar="P", help="the quarter, e.g. 2017/18 Q3 (default: latest complete quarter)")
+    p.add_argument("--priority", metavar="X", help="only this priority")
+    p.add_argument("--rollup", action="store_true", help="one record per priority")
+    p.add_argument("--format", choices=("json", "csv", "table"), default="table")
+
+    p = sub.add_parser("history", parents=[common], help="uploads, restatements and withdrawals")
+    p.add_argument("--indicator", metavar="ID")
+    p.add_argument("--format", choices=("json", "table"), default="table")
+
+    p = sub.add_parser("withdraw", parents=[common], help="withdraw an upload (its figures stop counting)")
+    p.add_argument("upload_id", type=int, metavar="UPLOAD_ID")
+    p.add_argument("--user", metavar="WHO")
+    p.add_argument("--reason", default="", metavar="TEXT")
+
+    p = sub.add_parser("template", parents=[common], help="write a subgroup's return template (CSV or XLSX)")
+    p.add_argument("--subgroup", required=True, metavar="ID")
+    p.add_argument("--out", required=True, metavar="FILE")
+    p.add_argument("--period", metavar="P", help="the quarter to pre-fill (default: the last ended quarter)")
+
+    p = sub.add_parser("backup", parents=[common], help="write a consistent copy of the database")
+    p.add_argument("--out", required=True, metavar="FILE")
+    p = sub.add_parser("restore", parents=[common], help="replace the database with a backup (the old file is kept)")
+    p.add_argument("file", metavar="FILE")
+    p = sub.add_parser("demo", parents=[common], help="load the demo data (real London data + labelled synthetic)")
+    p.add_argument("--if-empty", action="store_true", help="only when the database has no uploads yet")
+    return parser
+
+
+def resolve_paths(args: argparse.Namespace) -> tuple[str, str]:
+    """(db, config) from the options, then the environment, then the defaults."""
+    db = getattr(args, "db", None) or os.environ.get("CSPDASH_DB") or DEFAULT_DB
+    config = getattr(args, "config", None) or os.environ.get("CSPDASH_CONFIG") or DEFAULT_CONFIG
+    return db, config
+
+
+def cmd_validate_config(args: argparse.Namespace, out: Callable[[str], None]) -> int:
+    _, config = resolve_paths(args)
+    cat = load_catalogue(config)
+    out(f"{config}: OK - {len(cat.priorities)} priorities, {len(cat.subgroups)} subgroups, "
+        f"{len(cat.indicators)} indicators, {len(cat.datasets)} datasets")
+    return EXIT_OK
+
+
+def indicator_records(cat: Catalogue) -> list[dict[str, Any]]:
+    """One record per indicator, as ``indicators --format json`` prints them."""
+    return [
+        {"id": i.id, "priority": i.priority, "title": i.title, "direction": i.direction, "frequency": i.frequency,
+         "unit": i.unit, "owner": i.owner, "owner_name": cat.subgroup(i.owner).name, "target_type": i.target.type,
+         "target_value": i.target.value, "tolerance": i.target.tolerance, "baseline": i.target.baseline,
+         "paired_with": i.paired_with, "small_numbers": i.small_numbers, "rationale": i.rationale,
+         "definition": i.definition, "synthetic": i.synthetic,
+         "dataset": i.measure.dataset if i.measure else None}
+        for i in cat.indicators
+    ]
+
+
+def cmd_indicators(args: argparse.Namespace, out: Callable[[str], None]) -> int:
+    _, config = resolve_paths(args)
+    records = indicator_records(load_catalogue(config))
+    if args.format == "json":
+        out(json.dumps(records, indent=2))
+    else:
+        out(table(records, ["id", "priority", "owner", "direction", "frequency", "unit", "target_type", "title"]))
+    return EXIT_OK
+
+
+def table(records: Sequence[dict[str, Any]], columns: Sequence[str], width: int = 60) -> str:
+    """Plain fixed-width text table; long cells are cut to ``width`` characters."""
+    def cell(v: Any) -> str:
+        s = "" if v is None else str(v)
+        return s if len(s) <= width else s[: width - 1] + "…"
+
+    rows = [[cell(r.get(c)) for c in columns] for r in records]
+    widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip(),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    return "\n".join(lines)
+
+
+def open_store(args: argparse.Namespace):
+    """The catalogue and the store named by the options."""
+    from cspdash.store import Store
+
+    db, config = resolve_paths(args)
+    return Store(db, load_catalogue(config))
+
+
+def acting_user(args: argparse.Namespace) -> str:
+    """Who runs the command: --user, then $CSPDASH_USER, then the login name."""
+    import getpass
+
+    return getattr(args, "user", None) or os.environ.get("CSPDASH_USER") or f"{getpass.getuser()} (cli)"
+
+
+def cmd_import(args: argparse.Namespace, out: Callable[[str], None]) -> int:
+    from cspdash.ingest import ValidationError
+    from cspdash.store import source_files
+
+    store = open_store(args)
+    try:
+        result = store.import_files(source_files(args.files), acting_user(args), args.dataset, args.dry_run)
+    except ValidationError as e:
+        print(f"import refused: {e}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    finally:
+        store.close()
+    if args.format == "json":
+        out(json.dumps(result.as_dict(), indent=2, default=str))
+        return EXIT_OK
+    verb = "would import" if result.dry_run else "imported"
+    for u in result.uploads:
+        if u.get("duplicate_of"):
+            out(f"{u['file_name']}: identical to upload {u['duplicate_of']}; nothing changed")
+        else:
+            ident = f" as upload {u['upload_id']}" if u["upload_id"] else ""
+            out(f"{u['file_name']}: {verb} {u['rows']} rows{ident} (sha256 {u['sha256'][:12]}...)")
+    if result.changes:
+        out(table([c.as_dict() for c in result.changes],
+                  ["indicator", "period", "old_value", "new_value", "old_rag", "new_rag"]))
+    if result.other_area_figures:
+        out(f"plus {result.other_area_figures} figures for other areas (comparators)")
+    if result.dry_run:
+        out("dry run: nothing was stored")
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace, out: Callable[[str], None]) -> int:
+    from cspdash.periods import parse_period
+
+    store = open_store(args)
+    try:
+        period = parse_period(args.period, grain="quarter") if args.period else store.latest_complete_quarter()
+        if period is None:
+            raise CspdashError("the database has no figures yet; import a return first (or run `demo`)")
+        statuses = store.statuses(period)
+        if args.priority:
+            if args.priority not in {p.id for p in store.cat.priorities}:
+                raise CspdashError(f"no priority {args.priority!r}; expected one of "
+                                   f"{'|'.join(p.id for p in store.cat.priorities)}")
+            statuses = [s for s in statuses if s.priority == args.priority]
+        if args.rollup:
+            records = [dict(r.as_dict(), period=period.label) for r in store.rollups(statuses)
+                       if not args.priority or r.priority == args.priority]
+            cols = ["priority", "period", "overall", "green", "amber", "red", "no_data", "monitor", "reason"]
+        else:
+            records = [s.as_dict() for s in statuses]
+            cols = ["indicator", "priority", "period", "value", "target", "comparator", "rag", "complete",
+                    "variation", "assurance", "reason"]
+    finally:
+        store.close()
+    emit(records, cols, args.format, out)
+    return EXIT_OK
+
+
+def emit(records: list[dict[str, Any]], cols: list[str], fmt: str, out: Callable[[str], None]) -> None:
+    """Print records as JSON (all fields), CSV or a table (``cols``)."""
+    if fmt == "json":
+        out(json.dumps(records, indent=2, default=str))
+    elif fmt == "csv":
+        import csv
+        import io
+
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
+        w.writeheader()
+        w.writerows(records)
+        out(buf.getvalue().rstrip("\n"))
+    else:
+        out(table(records, cols, width=90))
+
+
+def cmd_history(args: argparse.Namespace, out: Callable[[str], None]) -> int:
+    store = open_store(args)
+    try:
+        if args.indicator and not store.cat.has_indicator(args.indicator):
+            raise CspdashError(f"unknown indicator {args.indicator!r}; see `indicators` for the ids")
+        records = store.history(args.indicator)
+    finally:
+        store.close()
+    emit(records, ["upload_id", "kind", "file_name", "user", "uploaded_at", "rows", "state", "sha256"],
+         args.format, out)
+    return EXIT_OK
+
+
+def cmd_withdraw(args: argparse.Namespace, out: Callable[[str], None]) -> int:
+    store = open_store(args)
+    try:
+        h = store.withdraw(args.upload_id, acting_user(args), args.reason)
+    finally:
+        store.close()
+    out(f"upload {h['upload_id']} ({h['file_name']}) withdrawn by {h['withdrawn_by']}; its figures no longer count")
+    return EXIT_OK
+
+
+def cmd_template(args: argparse.Namespace, out: Callable[[str], None]) -> int:
+    from cspdash.templates import write_template
+
+    _, config = resolve_paths(args)
+    cat = load_catalogue(config)
+    path = write_template(cat, args.subgroup, args.out, args.period)
+    out(f"wrote {path}")
+    return EXIT_OK
+
+
+def cmd_backup(args: argparse.Namespace, out: Callable[[str], None]) -> int:
+    store = open_store(args)
+    try:
+        path = store.backup(args.out)
+    finally:
+        store.close()
+    out(f"backup written to {path}")
+    return EXIT_OK
+
+
+def cmd_restore(args: argparse.Namespace, out: Callable[[str], None]) -> int:
+    from cspdash.store import restore
+
+    db, _ = resolve_paths(args)
+    kept = restore(args.file, db)
+    out(f"restored {args.file} to {db}" + (f"; the previous database is kept as {kept}" if kept else ""))
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace, out: Callable[[str], None]) -> int:
+    from cspdash.demo import load_demo
+
+    store = open_store(args)
+    try:
+        if args.if_empty and not store.is_empty():
+            out(f"{store.path} already has data; demo not loaded")
+            return EXIT_OK
+        for line in load_demo(store):
+            out(line)
+    finally:
+        store.close()
+    return EXIT_OK
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, Callable[[str], None]], int]] = {
+    "validate-config": cmd_validate_config,
+    "indicators": cmd_indicators,
+    "import": cmd_import,
+    "status": cmd_status,
+    "history": cmd_history,
+    "withdraw": cmd_withdraw,
+    "template": cmd_template,
+    "backup": cmd_backup,
+    "restore": cmd_restore,
+    "demo": cmd_demo,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args, print)
+    except ConfigError as e:
+        print(str(e), file=sys.stderr)
+        return EXIT_PROBLEMS
+    except CspdashError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_PROBLEMS

@@ -1,0 +1,492 @@
+"""The indicator catalogue (``indicators.yaml``): loading, validation and the typed objects the rest of cspdash uses.
+
+Every problem is collected and reported together, each naming the place, the value and the fix, e.g.
+``indicators[B2].direction: expected increase|decrease|neutral, got 'up'``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cspdash.errors import ConfigError, PeriodError
+from cspdash.periods import Period, parse_period
+
+UNITS = ("count", "percent", "rate", "ratio")
+FREQUENCIES = ("monthly", "quarterly", "annual")
+DIRECTIONS = ("increase", "decrease", "neutral")
+TARGET_TYPES = ("fixed", "change", "cumulative", "none")
+BASELINES = ("same_quarter_last_year", "previous_quarter", "previous_year_average", "fixed")
+ROLLUP_RULES = ("worst", "majority")
+DATASET_FORMATS = ("police_uk_street", "mps_borough", "mps_ward")
+DEFAULT_SMALL_NUMBERS = 10
+_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,31}$")
+_DATASET_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+
+@dataclass(frozen=True)
+class Target:
+    """How an indicator is judged: see docs/catalogue.md for the exact meaning of each field."""
+
+    type: str = "none"  # fixed | change | cumulative | none
+    value: float | None = None  # fixed: the level; change: the % change wanted; cumulative: the annual total
+    tolerance: float = 0.0  # fixed: units short; change: percentage points short; cumulative: % of pro-rata short
+    baseline: str | None = None  # change only
+    baseline_value: float | None = None  # change with baseline: fixed
+
+
+@dataclass(frozen=True)
+class Measure:
+    """How an indicator is computed from a record-level dataset by DuckDB SQL (trusted admin input)."""
+
+    dataset: str
+    aggregate: str | None = None
+    where: str | None = None
+    query: str | None = None
+    area: str | None = None  # column giving the area, for aggregate measures
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One priority performance indicator of the plan."""
+
+    id: str
+    priority: str
+    owner: str
+    title: str
+    unit: str
+    frequency: str
+    direction: str
+    target: Target
+    definition: str = ""
+    rationale: str = ""
+    small_numbers: float = DEFAULT_SMALL_NUMBERS
+    paired_with: str | None = None
+    measure: Measure | None = None
+    source: str = ""
+    per: float = 1000.0  # rate indicators: value = numerator / denominator * per
+    decimals: int = 0
+    synthetic: bool = False
+
+    @property
+    def has_ratio(self) -> bool:
+        """Whether figures for this indicator may come as numerator and denominator."""
+        return self.unit in ("percent", "rate", "ratio")
+
+    @property
+    def scale(self) -> float:
+        """The factor turning numerator / denominator into the indicator's value."""
+        return {"percent": 100.0, "rate": self.per, "ratio": 1.0}.get(self.unit, 1.0)
+
+
+@dataclass(frozen=True)
+class Priority:
+    """A priority of the plan (A-D)."""
+
+    id: str
+    title: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Subgroup:
+    """A CSP subgroup that owns indicators and sends returns."""
+
+    id: str
+    name: str
+    priority: tuple[str, ...]
+    chair: str = ""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A record-level dataset that indicators may be computed from."""
+
+    name: str
+    format: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """The whole validated catalogue."""
+
+    name: str
+    area: str
+    priorities: tuple[Priority, ...]
+    subgroups: tuple[Subgroup, ...]
+    indicators: tuple[Indicator, ...]
+    datasets: tuple[Dataset, ...] = ()
+    rollup: str = "worst"
+    first_period: Period | None = None
+    last_period: Period | None = None
+    marking: str = "OFFICIAL"
+    _by_id: dict[str, Indicator] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._by_id.update({i.id: i for i in self.indicators})
+
+    def indicator(self, indicator_id: str) -> Indicator:
+        """The indicator with this id; KeyError if there is none."""
+        return self._by_id[indicator_id]
+
+    def has_indicator(self, indicator_id: str) -> bool:
+        """Whether the catalogue declares this indicator."""
+        return indicator_id in self._by_id
+
+    def priority(self, priority_id: str) -> Priority:
+        """The priority with this id."""
+        return next(p for p in self.priorities if p.id == priority_id)
+
+    def subgroup(self, subgroup_id: str) -> Subgroup:
+        """The subgroup with this id."""
+        return next(s for s in self.subgroups if s.id == subgroup_id)
+
+    def dataset(self, name: str) -> Dataset:
+        """The dataset with this name."""
+        return next(d for d in self.datasets if d.name == name)
+
+    def indicators_of(self, priority: str | None = None, owner: str | None = None) -> list[Indicator]:
+        """The indicators of a priority and/or owned by a subgroup, in catalogue order."""
+        return [
+            i for i in self.indicators
+            if (priority is None or i.priority == priority) and (owner is None or i.owner == owner)
+        ]
+
+
+# ------------------------------------------------------------------------------------------------
+# Validation: a small declarative checker that collects every problem.
+# ------------------------------------------------------------------------------------------------
+
+class _Problems:
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def add(self, where: str, msg: str) -> None:
+        self.items.append(f"{where}: {msg}")
+
+
+def _keys(obj: Any, where: str, allowed: set[str], required: set[str], probs: _Problems) -> bool:
+    """Check a mapping's keys; False when ``obj`` is not a mapping at all."""
+    if not isinstance(obj, dict):
+        probs.add(where, f"expected a mapping with keys {', '.join(sorted(required | allowed))}, got {_show(obj)}")
+        return False
+    for k in obj:
+        if k not in allowed:
+            hint = _closest(str(k), allowed)
+            probs.add(f"{where}.{k}", "unknown key" + (f"; did you mean {hint!r}?" if hint else
+                                                         f"; allowed keys: {', '.join(sorted(allowed))}"))
+    for k in sorted(required):
+        if obj.get(k) in (None, ""):
+            probs.add(f"{where}.{k}", "required; add it")
+    return True
+
+
+def _closest(word: str, options: set[str]) -> str | None:
+    import difflib
+
+    hits = difflib.get_close_matches(word, sorted(options), n=1, cutoff=0.6)
+    return hits[0] if hits else None
+
+
+def _show(v: Any) -> str:
+    return repr(v) if not isinstance(v, dict | list) else type(v).__name__
+
+
+def _choice(obj: dict, key: str, where: str, options: tuple[str, ...], probs: _Problems,
+            default: str | None = None) -> str | None:
+    v = obj.get(key, default)
+    if v is None:
+        return None
+    if v not in options:
+        probs.add(f"{where}.{key}", f"expected {'|'.join(options)}, got {v!r}")
+        return None
+    return v
+
+
+def _number(obj: dict, key: str, where: str, probs: _Problems, default: float | None = None,
+            minimum: float | None = None) -> float | None:
+    v = obj.get(key, default)
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        hint = "; remove the quotes" if isinstance(v, str) and _is_number(v) else ""
+        probs.add(f"{where}.{key}", f"expected a number, got {v!r}{hint}")
+        return None
+    if minimum is not None and v < minimum:
+        probs.add(f"{where}.{key}", f"expected a number of at least {minimum:g}, got {v!r}")
+        return None
+    return float(v)
+
+
+def _is_number(s: str) -> bool:
+    try:
+        float(s)
+    except ValueError:
+        return False
+    return True
+
+
+def _text(obj: dict, key: str, where: str, probs: _Problems, default: str = "") -> str:
+    v = obj.get(key, default)
+    if v is None:
+        return default
+    if not isinstance(v, str):
+        probs.add(f"{where}.{key}", f"expected text, got {v!r}; put it in quotes")
+        return default
+    return v.strip()
+
+
+_INDICATOR_KEYS = {
+    "id", "priority", "owner", "title", "definition", "unit", "frequency", "direction", "rationale", "target",
+    "small_numbers", "paired_with", "measure", "source", "per", "decimals", "synthetic",
+}
+_INDICATOR_REQUIRED = {"id", "priority", "owner", "title", "unit", "frequency", "direction", "target"}
+_TARGET_KEYS = {"type", "value", "tolerance", "baseline", "baseline_value", "annual"}
+_MEASURE_KEYS = {"dataset", "aggregate", "where", "query", "area"}
+
+
+def _target(raw: Any, where: str, direction: str | None, probs: _Problems) -> Target:
+    if not _keys(raw, where, _TARGET_KEYS, {"type"}, probs):
+        return Target()
+    ttype = _choice(raw, "type", where, TARGET_TYPES, probs)
+    if ttype is None:
+        return Target()
+    tol = _number(raw, "tolerance", where, probs, default=0.0, minimum=0.0) or 0.0
+    extra = {"fixed": {"baseline", "baseline_value", "annual"}, "change": {"annual"},
+             "cumulative": {"baseline", "baseline_value", "value"},
+             "none": {"value", "tolerance", "baseline", "baseline_value", "annual"}}[ttype]
+    for k in sorted(extra & set(raw)):
+        probs.add(f"{where}.{k}", f"not used by a target of type {ttype}; remove it")
+    if ttype != "none" and direction == "neutral":
+        probs.add(f"{where}.type", f"a neutral indicator cannot have a {ttype} target; use type: none (monitor only) "
+                                   "or give the indicator a direction")
+    if ttype == "none":
+        return Target("none")
+    if ttype == "cumulative":
+        annual = _number(raw, "annual", where, probs, minimum=0.0)
+        if annual is None and "annual" not in raw:
+            probs.add(f"{where}.annual", "required for a cumulative target: the total wanted by the year end")
+        return Target("cumulative", annual, tol)
+    value = _number(raw, "value", where, probs)
+    if value is None and "value" not in raw:
+        probs.add(f"{where}.value", f"required for a {ttype} target")
+    if ttype == "fixed":
+        return Target("fixed", value, tol)
+    baseline = _choice(raw, "baseline", where, BASELINES, probs, default="same_quarter_last_year")
+    bval = _number(raw, "baseline_value", where, probs, minimum=0.0)
+    if baseline == "fixed" and bval is None and "baseline_value" not in raw:
+        probs.add(f"{where}.baseline_value", "required when baseline is fixed: the figure to compare against")
+    if baseline not in (None, "fixed") and "baseline_value" in raw:
+        probs.add(f"{where}.baseline_value", f"only used with baseline: fixed, not {baseline}; remove it")
+    return Target("change", value, tol, baseline, bval)
+
+
+def _measure(raw: Any, where: str, datasets: set[str], probs: _Problems) -> Measure | None:
+    if raw is None:
+        return None
+    if not _keys(raw, where, _MEASURE_KEYS, {"dataset"}, probs):
+        return None
+    ds = _text(raw, "dataset", where, probs)
+    if ds and ds not in datasets:
+        probs.add(f"{where}.dataset", f"no dataset named {ds!r}; declare it under datasets: "
+                                      f"(declared: {', '.join(sorted(datasets)) or 'none'})")
+    agg, query = _text(raw, "aggregate", where, probs) or None, _text(raw, "query", where, probs) or None
+    if (agg is None) == (query is None):
+        probs.add(where, "give exactly one of aggregate (with an optional where) or query")
+    if query is not None and ("where" in raw or "area" in raw):
+        probs.add(where, "where and area go with aggregate; a query selects its own rows and returns period, value[, area]")
+    return Measure(ds, agg, _text(raw, "where", where, probs) or None, query, _text(raw, "area", where, probs) or None)
+
+
+def _ids(raw: Any, key: str, probs: _Problems) -> list[dict]:
+    if raw is None:
+        probs.add(key, "required; add a list")
+        return []
+    if not isinstance(raw, list):
+        probs.add(key, f"expected a list, got {_show(raw)}")
+        return []
+    return raw
+
+
+def parse_catalogue(data: Any, source: str = "indicators.yaml") -> Catalogue:
+    """Validate a parsed catalogue mapping; raise ConfigError listing every problem."""
+    probs = _Problems()
+    top_keys = {"partnership", "priorities", "subgroups", "indicators", "datasets", "periods"}
+    if not _keys(data, "catalogue", top_keys, {"partnership", "priorities", "subgroups", "indicators"}, probs):
+        raise ConfigError(probs.items, source)
+
+    part = data.get("partnership") or {}
+    name, area, rollup, marking = "", "", "worst", "OFFICIAL"
+    if _keys(part, "partnership", {"name", "area", "rollup", "marking"}, {"name"}, probs):
+        name = _text(part, "name", "partnership", probs)
+        area = _text(part, "area", "partnership", probs) or name
+        rollup = _choice(part, "rollup", "partnership", ROLLUP_RULES, probs, default="worst") or "worst"
+        marking = _text(part, "marking", "partnership", probs, "OFFICIAL")
+
+    first = last = None
+    if data.get("periods") is not None and _keys(data["periods"], "periods", {"first", "last"}, set(), probs):
+        first = _period(data["periods"], "first", probs)
+        last = _period(data["periods"], "last", probs)
+        if first and last and last < first:
+            probs.add("periods", f"last ({last}) is before first ({first}); swap them")
+
+    priorities: list[Priority] = []
+    for n, raw in enumerate(_ids(data.get("priorities"), "priorities", probs)):
+        where = f"priorities[{raw.get('id', n) if isinstance(raw, dict) else n}]"
+        if _keys(raw, where, {"id", "title", "description"}, {"id", "title"}, probs):
+            priorities.append(Priority(str(raw.get("id", "")), _text(raw, "title", where, probs),
+                                       _text(raw, "description", where, probs)))
+    _unique([p.id for p in priorities], "priorities", probs)
+    pids = {p.id for p in priorities}
+
+    subgroups: list[Subgroup] = []
+    for n, raw in enumerate(_ids(data.get("subgroups"), "subgroups", probs)):
+        where = f"subgroups[{raw.get('id', n) if isinstance(raw, dict) else n}]"
+        if not _keys(raw, where, {"id", "name", "priority", "chair"}, {"id", "name", "priority"}, probs):
+            continue
+        pr = raw.get("priority")
+        prs = tuple(str(p) for p in (pr if isinstance(pr, list) else [pr] if pr is not None else []))
+        for p in prs:
+            if p not in pids:
+                probs.add(f"{where}.priority", f"no priority {p!r}; expected one of {'|'.join(sorted(pids))}")
+        subgroups.append(Subgroup(str(raw.get("id", "")), _text(raw, "name", where, probs), prs,
+                                  _text(raw, "chair", where, probs)))
+    _unique([s.id for s in subgroups], "subgroups", probs)
+    sids = {s.id for s in subgroups}
+
+    datasets: list[Dataset] = []
+    raw_ds = data.get("datasets") or {}
+    if not isinstance(raw_ds, dict):
+        probs.add("datasets", f"expected a mapping of name: {{format: ...}}, got {_show(raw_ds)}")
+        raw_ds = {}
+    for dname, raw in raw_ds.items():
+        where = f"datasets[{dname}]"
+        if not _DATASET_NAME.match(str(dname)):
+            probs.add(where, "a dataset name is lower-case letters, digits and _ starting with a letter")
+        if _keys(raw, where, {"format", "description"}, {"format"}, probs):
+            fmt = _choice(raw, "format", where, DATASET_FORMATS, probs)
+            if fmt:
+                datasets.append(Dataset(str(dname), fmt, _text(raw, "description", where, probs)))
+    dnames = {str(d) for d in raw_ds}
+
+    indicators: list[Indicator] = []
+    raw_inds = _ids(data.get("indicators"), "indicators", probs)
+    all_ids = {str(r.get("id")) for r in raw_inds if isinstance(r, dict) and r.get("id") is not None}
+    for n, raw in enumerate(raw_inds):
+        ind = _indicator(raw, n, pids, sids, dnames, all_ids, {s.id: s for s in subgroups}, probs)
+        if ind is not None:
+            indicators.append(ind)
+    # From the raw ids, so a duplicate is reported even when one of the pair has other problems.
+    _unique([str(r["id"]) for r in raw_inds if isinstance(r, dict) and r.get("id") is not None], "indicators", probs)
+
+    if probs.items:
+        raise ConfigError(probs.items, source)
+    return Catalogue(name, area, tuple(priorities), tuple(subgroups), tuple(indicators), tuple(datasets),
+                     rollup, first, last, marking)
+
+
+def _indicator(raw: Any, n: int, pids: set[str], sids: set[str], dnames: set[str], all_ids: set[str],
+               subgroups: dict[str, Subgroup], probs: _Problems) -> Indicator | None:
+    iid = raw.get("id") if isinstance(raw, dict) else None
+    where = f"indicators[{iid if iid is not None else n}]"
+    if not _keys(raw, where, _INDICATOR_KEYS, _INDICATOR_REQUIRED, probs):
+        return None
+    iid = str(iid if iid is not None else "")
+    if iid and not _ID.match(iid):
+        probs.add(f"{where}.id", f"expected a short id of letters, digits, '_', '.' or '-' starting with a letter, got {iid!r}")
+    priority = str(raw.get("priority", ""))
+    if priority and priority not in pids:
+        probs.add(f"{where}.priority", f"expected {'|'.join(sorted(pids)) or 'a declared priority'}, got {priority!r}")
+    owner = str(raw.get("owner", ""))
+    if owner and owner not in sids:
+        probs.add(f"{where}.owner", f"no subgroup {owner!r}; expected one of {'|'.join(sorted(sids))}")
+    elif priority in pids and owner and subgroups[owner].priority and priority not in subgroups[owner].priority:
+        probs.add(f"{where}.owner", f"subgroup {owner!r} serves priority {'|'.join(subgroups[owner].priority)}, "
+                                    f"not {priority!r}; add {priority} to its priority list or change the owner")
+    unit = _choice(raw, "unit", where, UNITS, probs)
+    frequency = _choice(raw, "frequency", where, FREQUENCIES, probs)
+    direction = _choice(raw, "direction", where, DIRECTIONS, probs)
+    target = _target(raw.get("target"), f"{where}.target", direction, probs) if "target" in raw else Target()
+    if target.type == "cumulative" and unit not in (None, "count"):
+        probs.add(f"{where}.target.type", f"a cumulative target adds counts up over the year; unit is {unit}")
+    paired = raw.get("paired_with")
+    if paired is not None:
+        paired = str(paired)
+        if paired not in all_ids:
+            probs.add(f"{where}.paired_with", f"no indicator {paired!r}; name another indicator's id")
+        elif paired == iid:
+            probs.add(f"{where}.paired_with", "an indicator cannot be paired with itself")
+    small = _number(raw, "small_numbers", where, probs, default=DEFAULT_SMALL_NUMBERS, minimum=0.0)
+    per = _number(raw, "per", where, probs, default=1000.0, minimum=1.0)
+    if "per" in raw and unit != "rate":
+        probs.add(f"{where}.per", f"only used by unit: rate, not {unit}; remove it")
+    decimals = raw.get("decimals", 1 if unit in ("percent", "rate", "ratio") else 0)
+    if isinstance(decimals, bool) or not isinstance(decimals, int) or not 0 <= decimals <= 4:
+        probs.add(f"{where}.decimals", f"expected a whole number 0-4, got {decimals!r}")
+        decimals = 0
+    synthetic = raw.get("synthetic", False)
+    if not isinstance(synthetic, bool):
+        probs.add(f"{where}.synthetic", f"expected true or false, got {synthetic!r}")
+    measure = _measure(raw.get("measure"), f"{where}.measure", dnames, probs)
+    if None in (unit, frequency, direction) or not iid:
+        return None
+    return Indicator(
+        id=iid, priority=priority, owner=owner, title=_text(raw, "title", where, probs), unit=unit,
+        frequency=frequency, direction=direction, target=target,
+        definition=_text(raw, "definition", where, probs), rationale=_text(raw, "rationale", where, probs),
+        small_numbers=small if small is not None else DEFAULT_SMALL_NUMBERS, paired_with=paired, measure=measure,
+        source=_text(raw, "source", where, probs), per=per or 1000.0, decimals=decimals, synthetic=bool(synthetic),
+    )
+
+
+def _period(obj: dict, key: str, probs: _Problems) -> Period | None:
+    if obj.get(key) is None:
+        return None
+    try:
+        return parse_period(str(obj[key]), grain="quarter")
+    except PeriodError as e:
+        probs.add(f"periods.{key}", str(e))
+        return None
+
+
+def _unique(ids: list[str], where: str, probs: _Problems) -> None:
+    seen: set[str] = set()
+    for i in ids:
+        if i in seen:
+            probs.add(f"{where}[{i}]", "duplicate id; ids must be unique")
+        seen.add(i)
+
+
+def load_catalogue(path: str | Path) -> Catalogue:
+    """Read and validate a catalogue file; raise ConfigError naming the file and every problem."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError([f"file not found; pass --config PATH or set CSPDASH_CONFIG (looked at {p})"], str(p)) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError([f"cannot read the file: {e}"], str(p)) from None
+    return loads_catalogue(text, str(p))
+
+
+def loads_catalogue(text: str, source: str = "indicators.yaml") -> Catalogue:
+    """Parse catalogue YAML text and validate it."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        at = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise ConfigError([f"{at}not valid YAML ({getattr(e, 'problem', None) or e}); check indentation and quoting"],
+                          source) from None
+    cat = parse_catalogue(data, source)
+    from cspdash.datasets import check_measures  # imported here: datasets needs the catalogue types
+
+    problems = check_measures(cat)
+    if problems:
+        raise ConfigError(problems, source)
+    return cat
