@@ -77,6 +77,9 @@ class Status:
     def as_dict(self) -> dict:
         """A JSON-ready mapping of every field."""
         d = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        for k, v in d.items():
+            if isinstance(v, float):
+                d[k] = round(v, 6)  # no float noise such as 26.400000000000002 in exports
         d["notes"] = list(self.notes)
         return d
 
@@ -206,7 +209,8 @@ def evaluate(ind: Indicator, period: Period, figures: dict[Period, Figure]) -> S
     notes: list[str] = []
     if grain == "year":
         # An annual measure is shown at the latest financial year up to the quarter's year.
-        years = [p for p in figures if p <= rated and figures[p].value is not None]
+        # Only complete years: a part-year built from months must not hide the last complete year.
+        years = [p for p in figures if p <= rated and figures[p].value is not None and figures[p].complete]
         if years and years[-1] != rated:
             notes.append(f"Annual measure: {rated.label} not yet available; showing {years[-1].label}.")
             rated = years[-1]

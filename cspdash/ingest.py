@@ -1,0 +1,507 @@
+"""Reading uploaded files safely and validating indicator returns, before anything is stored.
+
+Every cell is read as text and converted with explicit UK rules (dd/mm/yyyy dates, ``1,234`` numbers); type
+sniffing never decides what a cell means. Every problem is collected with file, row, column, value and fix.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import math
+import re
+import zipfile
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path, PurePath
+
+from cspdash.config import Catalogue, Indicator
+from cspdash.errors import CspdashError, PeriodError
+from cspdash.periods import Period, parse_period
+
+MAX_RETURN_BYTES = 20 * 1024 * 1024  # an indicator return is a few hundred rows
+MAX_DATASET_BYTES = 512 * 1024 * 1024  # a year of London police.uk records is about 250 MB
+MAX_XLSX_UNCOMPRESSED = 100 * 1024 * 1024
+MAX_XLSX_RATIO = 100  # uncompressed / compressed, per member: beyond this it is treated as a zip bomb
+MAX_XLSX_MEMBERS = 1000
+MAX_PROBLEMS = 200  # problems listed in full; the rest are counted
+RETURN_EXTENSIONS = (".csv", ".xlsx")
+REFUSED_EXTENSIONS = {".xlsm": "it may contain macros", ".xls": "it is the old binary Excel format",
+                      ".xlsb": "it is a binary Excel format"}
+FORMULA_PREFIXES = ("=", "+", "-", "@")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an uploaded file; ``row`` counts the header as row 1, like a spreadsheet."""
+
+    file: str
+    row: int | None
+    column: str | None
+    value: str | None
+    message: str
+    fix: str
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.row is not None:
+            where += f", row {self.row}"
+        if self.column:
+            where += f", column {self.column!r}"
+        if self.value is not None:
+            shown = self.value if len(self.value) <= 60 else self.value[:57] + "..."
+            where += f", value {shown!r}"
+        return f"{where}: {self.message}. Fix: {self.fix}"
+
+    def as_dict(self) -> dict:
+        """A JSON-ready mapping."""
+        return {"file": self.file, "row": self.row, "column": self.column, "value": self.value,
+                "message": self.message, "fix": self.fix}
+
+
+class ValidationError(CspdashError):
+    """An upload was refused; ``problems`` lists every problem found (nothing was stored)."""
+
+    def __init__(self, problems: list[Problem], more: int = 0) -> None:
+        self.problems = list(problems)
+        self.more = more
+        total = len(self.problems) + more
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        tail = f"\n  ... and {more} more problem(s) of the same kinds" if more else ""
+        super().__init__(f"{total} problem(s); nothing was stored:\n{lines}{tail}")
+
+
+class Collector:
+    """Collects problems, keeping the first ``MAX_PROBLEMS`` in full and counting the rest."""
+
+    def __init__(self, limit: int = MAX_PROBLEMS) -> None:
+        self.problems: list[Problem] = []
+        self.more = 0
+        self.limit = limit
+
+    def add(self, file: str, row: int | None, column: str | None, value: object, message: str, fix: str) -> None:
+        """Record a problem."""
+        if len(self.problems) >= self.limit:
+            self.more += 1
+            return
+        shown = None if value is None else str(value)
+        self.problems.append(Problem(file, row, column, shown, message, fix))
+
+    def __bool__(self) -> bool:
+        return bool(self.problems)
+
+    def raise_if_any(self) -> None:
+        """Raise ValidationError if anything was collected."""
+        if self.problems:
+            raise ValidationError(self.problems, self.more)
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """An uploaded file: its original name (for display only, never used as a path) and its bytes or a path."""
+
+    name: str
+    data: bytes | None = None
+    path: Path | None = None
+
+    @classmethod
+    def from_path(cls, path: str | Path) -> SourceFile:
+        """A file on disk (CLI imports); read lazily."""
+        p = Path(path)
+        return cls(p.name, None, p)
+
+    @property
+    def display_name(self) -> str:
+        """The base name with control characters removed: ``../../x.csv`` shows as ``x.csv``."""
+        return safe_name(self.name)
+
+    @property
+    def suffix(self) -> str:
+        """The lower-case extension, e.g. ``.csv``."""
+        return PurePath(self.display_name).suffix.lower()
+
+    @property
+    def size(self) -> int:
+        """Size in bytes."""
+        if self.data is not None:
+            return len(self.data)
+        return self.path.stat().st_size if self.path else 0
+
+    def read(self) -> bytes:
+        """All the bytes."""
+        if self.data is not None:
+            return self.data
+        if self.path is None:
+            return b""
+        try:
+            return self.path.read_bytes()
+        except OSError as e:
+            raise CspdashError(f"{self.display_name}: cannot read the file ({e.strerror})") from None
+
+    def sha256(self) -> str:
+        """The SHA-256 of the bytes, streamed for files on disk."""
+        h = hashlib.sha256()
+        if self.data is not None:
+            h.update(self.data)
+        elif self.path is not None:
+            with self.path.open("rb") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    h.update(chunk)
+        return h.hexdigest()
+
+
+def safe_name(name: str) -> str:
+    """The last path component of ``name`` with control characters dropped, never empty."""
+    base = re.split(r"[\\/]", name or "")[-1]
+    base = "".join(ch for ch in base if ch.isprintable()).strip().lstrip(".")
+    return base[:200] or "unnamed"
+
+
+# ------------------------------------------------------------------------------------------------
+# Text and numbers
+# ------------------------------------------------------------------------------------------------
+
+def decode_text(data: bytes, file: str) -> str:
+    """Decode CSV bytes: UTF-8 with or without BOM, else Windows-1252 (Excel's CSV on council PCs)."""
+    if b"\x00" in data[:65536]:
+        raise ValidationError([Problem(file, None, None, None, "this is not a text file (it contains binary bytes)",
+                                       "export the sheet as CSV (comma separated) or upload the .xlsx itself")])
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError as e:
+        raise ValidationError([Problem(file, None, None, None,
+                                       f"the text is neither UTF-8 nor Windows-1252 (byte {e.start})",
+                                       "save the file as 'CSV UTF-8 (Comma delimited)' from Excel")]) from None
+
+
+_NUMBER = re.compile(r"^[-+]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$|^[-+]?\.\d+$")
+
+
+def parse_number(text: str) -> float | None:
+    """A UK-formatted number (``1,234.5``, ``-3``, ``85%``) or None when the cell is not one."""
+    s = text.strip().replace("\u00a0", "").replace(" ", "")
+    if s.endswith("%"):
+        s = s[:-1]
+    if not _NUMBER.match(s):
+        return None
+    v = float(s.replace(",", ""))
+    return v if math.isfinite(v) else None
+
+
+def cell_text(v: object) -> str:
+    """A spreadsheet cell as text: dates as dd/mm/yyyy, whole numbers without ``.0``."""
+    if v is None:
+        return ""
+    if isinstance(v, datetime):
+        return v.strftime("%d/%m/%Y") if (v.hour, v.minute, v.second) == (0, 0, 0) else v.strftime("%d/%m/%Y %H:%M")
+    if isinstance(v, date):
+        return v.strftime("%d/%m/%Y")
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, float):
+        return str(int(v)) if v.is_integer() else repr(v)
+    return str(v)
+
+
+# ------------------------------------------------------------------------------------------------
+# Reading CSV and XLSX as text
+# ------------------------------------------------------------------------------------------------
+
+def check_extension(src: SourceFile, allowed: tuple[str, ...]) -> None:
+    """Refuse macro-enabled and old Excel formats and anything not in ``allowed``."""
+    suf = src.suffix
+    if suf in REFUSED_EXTENSIONS:
+        raise ValidationError([Problem(src.display_name, None, None, None,
+                                       f"{suf} files are refused because {REFUSED_EXTENSIONS[suf]}",
+                                       "open it in Excel and save as .xlsx (Excel Workbook) or CSV")])
+    if suf not in allowed:
+        raise ValidationError([Problem(src.display_name, None, None, None, f"{suf or 'no extension'} is not accepted",
+                                       f"upload a {' or '.join(allowed)} file")])
+
+
+def check_size(src: SourceFile, limit: int) -> None:
+    """Refuse files over ``limit`` bytes and empty files."""
+    size = src.size
+    if size == 0:
+        raise ValidationError([Problem(src.display_name, None, None, None, "the file is empty",
+                                       "export the data again; a return needs a header row and data rows")])
+    if size > limit:
+        raise ValidationError([Problem(src.display_name, None, None, None,
+                                       f"the file is {size / 1e6:,.1f} MB, over the {limit / 1e6:,.0f} MB limit",
+                                       "split it into smaller files (for example one per month)")])
+
+
+def xlsx_safety(data: bytes, file: str) -> None:
+    """Check an .xlsx before parsing: a real zip, no macros, capped uncompressed size and compression ratio."""
+    def refuse(msg: str, fix: str = "save the workbook again from Excel as .xlsx, or export the sheet as CSV") -> None:
+        raise ValidationError([Problem(file, None, None, None, msg, fix)])
+
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, ValueError, OSError):
+        refuse("this is not a valid .xlsx workbook (it is not a zip package; the file may be truncated or corrupt)")
+    with zf:
+        infos = zf.infolist()
+        if len(infos) > MAX_XLSX_MEMBERS:
+            refuse(f"the workbook has {len(infos)} parts, more than the {MAX_XLSX_MEMBERS} allowed")
+        names = {i.filename for i in infos}
+        if "[Content_Types].xml" not in names or not any(n.startswith("xl/") for n in names):
+            refuse("this zip file is not an Excel workbook")
+        if any(n.lower().endswith("vbaproject.bin") for n in names):
+            refuse("the workbook contains macros", "save it as .xlsx (macro-free), or export the sheet as CSV")
+        total = 0
+        for i in infos:
+            total += i.file_size
+            if i.file_size > MAX_XLSX_UNCOMPRESSED or total > MAX_XLSX_UNCOMPRESSED:
+                refuse(f"the workbook unpacks to more than {MAX_XLSX_UNCOMPRESSED // 2**20} MB")
+            if i.compress_size and i.file_size / i.compress_size > MAX_XLSX_RATIO and i.file_size > 1_000_000:
+                refuse(f"part {i.filename} is compressed {i.file_size // i.compress_size}:1, a sign of a zip bomb")
+
+
+def read_rows(src: SourceFile, limit: int = MAX_RETURN_BYTES) -> tuple[list[str], list[list[str]]]:
+    """(header, rows) of a CSV or the first sheet of an XLSX, every cell as text."""
+    check_extension(src, RETURN_EXTENSIONS)
+    check_size(src, limit)
+    data = src.read()
+    if src.suffix == ".xlsx":
+        return _read_xlsx(data, src.display_name)
+    text = decode_text(data, src.display_name)
+    sample = text[:4096]
+    first = sample.splitlines()[0] if sample else ""
+    delim = ","
+    if "," not in first and ";" in first:
+        delim = ";"
+    elif "," not in first and "\t" in first:
+        delim = "\t"
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delim))
+    except csv.Error as e:
+        raise ValidationError([Problem(src.display_name, None, None, None, f"the CSV cannot be read ({e})",
+                                       "export it again from Excel as CSV")]) from None
+    rows = [r for r in rows if any(c.strip() for c in r)] if rows else []
+    if not rows:
+        raise ValidationError([Problem(src.display_name, 1, None, None, "the file has no header row",
+                                       "start from the template: its first row names the columns")])
+    return rows[0], rows[1:]
+
+
+def _read_xlsx(data: bytes, file: str) -> tuple[list[str], list[list[str]]]:
+    import openpyxl  # imported here: only uploads of workbooks need it
+
+    xlsx_safety(data, file)
+    try:
+        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)  # cached values, not formulas
+    except Exception as e:  # openpyxl raises many types for corrupt parts
+        raise ValidationError([Problem(file, None, None, None, f"the workbook cannot be opened ({type(e).__name__})",
+                                       "open it in Excel, save it again as .xlsx, or export the sheet as CSV")]) from None
+    try:
+        ws = wb.worksheets[0]
+        rows = [[cell_text(v) for v in r] for r in ws.iter_rows(values_only=True)]
+    finally:
+        wb.close()
+    rows = [r for r in rows if any(c.strip() for c in r)]
+    if not rows:
+        raise ValidationError([Problem(file, 1, None, None, "the first sheet is empty",
+                                       "put the return on the first sheet, starting with the header row")])
+    width = max(len(r) for r in rows)
+    return [*rows[0], *[""] * (width - len(rows[0]))], [r + [""] * (width - len(r)) for r in rows[1:]]
+
+
+# ------------------------------------------------------------------------------------------------
+# Indicator returns
+# ------------------------------------------------------------------------------------------------
+
+RETURN_COLUMNS = ("indicator", "period", "value", "numerator", "denominator", "area", "commentary")
+IGNORED_COLUMNS = ("title", "unit", "owner", "priority", "target", "notes")
+
+
+@dataclass(frozen=True)
+class ReturnRow:
+    """One validated row of an indicator return."""
+
+    row: int
+    indicator: str
+    period: Period
+    area: str  # '' = the partnership's own area
+    value: float | None
+    numerator: float | None
+    denominator: float | None
+    commentary: str
+
+
+def _allowed_grains(ind: Indicator) -> tuple[str, ...]:
+    return {"monthly": ("month", "quarter"), "quarterly": ("quarter",), "annual": ("year",)}[ind.frequency]
+
+
+def home_area(cat: Catalogue, area: str) -> str:
+    """'' for the partnership's own area (blank or its name, any case), else the area as written."""
+    a = " ".join(area.split())
+    return "" if not a or a.casefold() in (cat.area.casefold(), cat.name.casefold()) else a
+
+
+def parse_return(src: SourceFile, cat: Catalogue) -> list[ReturnRow]:
+    """Validate an indicator return (CSV or XLSX); raise ValidationError listing every problem."""
+    header, rows = read_rows(src)
+    file = src.display_name
+    col = {h.strip().lower().replace(" ", "_"): i for i, h in enumerate(header) if h.strip()}
+    probs = Collector()
+    for h in header:
+        key = h.strip().lower().replace(" ", "_")
+        if key and key not in RETURN_COLUMNS and key not in IGNORED_COLUMNS:
+            probs.add(file, 1, h, h, "unknown column", f"use only the template's columns: {', '.join(RETURN_COLUMNS)}")
+    for need in ("indicator", "period"):
+        if need not in col:
+            probs.add(file, 1, need, None, f"the column {need!r} is missing",
+                      "add it to the header row (see the template for your subgroup)")
+    if "value" not in col and not ("numerator" in col and "denominator" in col):
+        probs.add(file, 1, "value", None, "there is no value column (nor numerator and denominator)",
+                  "add a 'value' column, or 'numerator' and 'denominator' for percentages and rates")
+    if probs:
+        probs.raise_if_any()
+    if not rows:
+        probs.add(file, 2, None, None, "the file has a header but no data rows", "add one row per indicator and period")
+        probs.raise_if_any()
+
+    def get(r: list[str], name: str) -> str:
+        i = col.get(name)
+        return r[i].strip() if i is not None and i < len(r) else ""
+
+    out: list[ReturnRow] = []
+    seen: dict[tuple[str, Period, str], int] = {}
+    for n, r in enumerate(rows, start=2):
+        iid = get(r, "indicator")
+        if not iid:
+            probs.add(file, n, "indicator", "", "the indicator is empty", "give an indicator id such as A1")
+            continue
+        if not cat.has_indicator(iid):
+            match = next((i.id for i in cat.indicators if i.id.casefold() == iid.casefold()), None)
+            if match is None:
+                probs.add(file, n, "indicator", iid, "unknown indicator",
+                          f"use one of the catalogue's ids ({', '.join(i.id for i in cat.indicators[:30])})")
+                continue
+            iid = match
+        ind = cat.indicator(iid)
+        period = _period(get(r, "period"), ind, cat, file, n, probs)
+        nums = {k: _num(get(r, k), k, file, n, probs) for k in ("value", "numerator", "denominator")}
+        commentary = get(r, "commentary")
+        if len(commentary) > 4000:
+            probs.add(file, n, "commentary", commentary, "the commentary is longer than 4,000 characters",
+                      "shorten it; link to a fuller report instead")
+        area = home_area(cat, get(r, "area"))
+        if period is None or any(v is False for v in nums.values()):
+            continue
+        value, num, den = (None if v is False else v for v in (nums["value"], nums["numerator"], nums["denominator"]))
+        if not _values_ok(ind, value, num, den, commentary, file, n, probs):
+            continue
+        key = (iid, period, area)
+        if key in seen:
+            probs.add(file, n, "period", get(r, "period"),
+                      f"duplicate row: {iid} {period.label}{' ' + area if area else ''} is already given in row {seen[key]}",
+                      "keep one row per indicator, period and area")
+            continue
+        seen[key] = n
+        if num is not None and den is not None and value is None:
+            value = num / den * ind.scale if den else None
+        out.append(ReturnRow(n, iid, period, area, value, num, den, commentary))
+    probs.raise_if_any()
+    return out
+
+
+def _period(text: str, ind: Indicator, cat: Catalogue, file: str, n: int, probs: Collector) -> Period | None:
+    allowed = _allowed_grains(ind)
+    examples = {"month": "2017-04 or Apr 2017", "quarter": "2017/18 Q1", "year": "2017/18"}
+    want = " or ".join(examples[g] for g in allowed)
+    if not text:
+        probs.add(file, n, "period", "", "the period is empty", f"write the period, e.g. {want}")
+        return None
+    try:
+        p = parse_period(text)
+        if p.grain not in allowed and _looks_like_date(text):
+            p = parse_period(text, grain=allowed[-1])
+    except PeriodError as e:
+        probs.add(file, n, "period", text, str(e).split(";")[0], f"write it as {want} (dates as dd/mm/yyyy)")
+        return None
+    if p.grain not in allowed:
+        probs.add(file, n, "period", text, f"{ind.id} is a {ind.frequency} indicator but this is a {p.grain}",
+                  f"write it as {want}")
+        return None
+    first, last = cat.first_period, cat.last_period
+    if (first and p.end < first.start) or (last and p.start > last.end):
+        probs.add(file, n, "period", text, f"{p.label} is outside the catalogue's range "
+                                           f"({first.label if first else '...'} to {last.label if last else '...'})",
+                  "check the year; the range is set under periods: in indicators.yaml")
+        return None
+    return p
+
+
+def _looks_like_date(text: str) -> bool:
+    return bool(re.match(r"^\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}", text.strip()))
+
+
+def _num(text: str, column: str, file: str, n: int, probs: Collector) -> float | bool | None:
+    """The number in a cell, None when empty, False (and a problem) when not a number."""
+    if not text:
+        return None
+    v = parse_number(text)
+    if v is None:
+        hint = "remove the formula and type the figure" if text.startswith(FORMULA_PREFIXES) and not \
+            re.match(r"^[-+]?\d", text) else "type a plain number such as 1234 or 1,234.5"
+        probs.add(file, n, column, text, "not a number", hint)
+        return False
+    return v
+
+
+def _values_ok(ind: Indicator, value: float | None, num: float | None, den: float | None, commentary: str,
+               file: str, n: int, probs: Collector) -> bool:
+    ok = True
+    if (num is None) != (den is None):
+        probs.add(file, n, "denominator" if den is None else "numerator", None,
+                  "numerator and denominator must be given together", "fill in both, or neither and give the value")
+        return False
+    if num is not None and not ind.has_ratio:
+        probs.add(file, n, "numerator", num, f"{ind.id} is a {ind.unit}, not a percentage or rate",
+                  "give the count in the value column and leave numerator and denominator empty")
+        return False
+    if value is None and num is None and not commentary:
+        probs.add(file, n, "value", "", "the value is empty", "give the figure, or remove the row")
+        return False
+    for name, v in (("value", value), ("numerator", num), ("denominator", den)):
+        if v is not None and v < 0:
+            probs.add(file, n, name, _g(v), "negative figures are not allowed", "check the sign; counts cannot be negative")
+            ok = False
+    if not ok:
+        return False
+    if ind.unit == "count" and value is not None and not float(value).is_integer():
+        probs.add(file, n, "value", _g(value), f"{ind.id} is a count, so it must be a whole number",
+                  "give the whole number of cases")
+        return False
+    if den is not None and num is not None:
+        if den == 0:
+            probs.add(file, n, "denominator", "0", "the denominator is 0", "give the number of cases the percentage is of")
+            return False
+        if ind.unit == "percent" and num > den:
+            probs.add(file, n, "numerator", _g(num), f"numerator {_g(num)} is larger than denominator {_g(den)}",
+                      "check the two figures: the numerator counts part of the denominator")
+            return False
+        if value is not None:
+            computed = num / den * ind.scale
+            if abs(computed - value) > 0.5 * 10 ** -ind.decimals + 1e-9:
+                probs.add(file, n, "value", _g(value),
+                          f"does not match numerator / denominator ({computed:.{ind.decimals}f})",
+                          "leave the value empty (it is computed) or correct it")
+                return False
+    if ind.unit == "percent" and value is not None and value > 100:
+        probs.add(file, n, "value", _g(value), "a percentage cannot be over 100", "give the percentage, e.g. 85.5")
+        return False
+    return True
+
+
+def _g(v: float) -> str:
+    return f"{v:g}"
