@@ -269,17 +269,17 @@ def _target(raw: Any, where: str, direction: str | None, probs: _Problems) -> Ta
         return Target("none")
     if ttype == "cumulative":
         annual = _number(raw, "annual", where, probs, minimum=0.0)
-        if annual is None and "annual" not in raw:
+        if raw.get("annual") is None:
             probs.add(f"{where}.annual", "required for a cumulative target: the total wanted by the year end")
         return Target("cumulative", annual, tol)
     value = _number(raw, "value", where, probs)
-    if value is None and "value" not in raw:
-        probs.add(f"{where}.value", f"required for a {ttype} target")
+    if raw.get("value") is None:
+        probs.add(f"{where}.value", f"required for a {ttype} target: give a number")
     if ttype == "fixed":
         return Target("fixed", value, tol)
     baseline = _choice(raw, "baseline", where, BASELINES, probs, default="same_quarter_last_year")
     bval = _number(raw, "baseline_value", where, probs, minimum=0.0)
-    if baseline == "fixed" and bval is None and "baseline_value" not in raw:
+    if baseline == "fixed" and raw.get("baseline_value") is None:
         probs.add(f"{where}.baseline_value", "required when baseline is fixed: the figure to compare against")
     if baseline not in (None, "fixed") and "baseline_value" in raw:
         probs.add(f"{where}.baseline_value", f"only used with baseline: fixed, not {baseline}; remove it")

@@ -15,7 +15,7 @@ from cspdash.cli import main
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "indicators.yaml"
 REQUIRED_KEYS = {"id", "priority", "title", "direction", "frequency", "unit", "owner"}
-SHIPPED_IDS = ["A1", "A2", "A3", "B1", "B2", "B3", "B4", "B5", "C1", "C2", "C3", "C4", "C5",
+SHIPPED_IDS = ["A1", "A2", "A3", "A4", "B1", "B2", "B3", "B4", "B5", "C1", "C2", "C3", "C4", "C5",
                "D1", "D2", "D3", "D4", "D5", "D6", "D7", "D8", "D9", "D10", "D11"]
 
 MINIMAL = (ROOT / "tests" / "data" / "minimal-indicators.yaml").read_text(encoding="utf-8")  # the spec's, verbatim
@@ -62,9 +62,9 @@ def bad(tmp_path) -> Path:
     ("argv", "summary"),
     [
         (["validate-config", "--config", str(SHIPPED)],
-         f"{SHIPPED}: OK - 4 priorities, 9 subgroups, 24 indicators, 2 datasets"),
+         f"{SHIPPED}: OK - 4 priorities, 9 subgroups, 25 indicators, 2 datasets"),
         (["--config", str(SHIPPED), "validate-config"],
-         f"{SHIPPED}: OK - 4 priorities, 9 subgroups, 24 indicators, 2 datasets"),
+         f"{SHIPPED}: OK - 4 priorities, 9 subgroups, 25 indicators, 2 datasets"),
         (["--db", "unused.duckdb", "validate-config", "--config", "{minimal}"],
          "{minimal}: OK - 1 priorities, 1 subgroups, 1 indicators, 0 datasets"),
     ],
@@ -90,7 +90,7 @@ def test_validate_config_missing_file(tmp_path, capsys):
     assert f"file not found; pass --config PATH or set CSPDASH_CONFIG (looked at {path})" in capsys.readouterr().err
 
 
-def test_indicators_json_lists_all_24(capsys):
+def test_indicators_json_lists_all_25(capsys):
     assert main(["indicators", "--format", "json", "--config", str(SHIPPED)]) == 0
     records = json.loads(capsys.readouterr().out)
     assert [r["id"] for r in records] == SHIPPED_IDS
@@ -106,7 +106,7 @@ def test_indicators_table(capsys):
     assert main(["indicators", "--config", str(SHIPPED), "--format", "table"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["id", "priority", "owner", "direction", "frequency", "unit", "target_type", "title"]
-    assert len(lines) == 2 + 24
+    assert len(lines) == 2 + 25
     assert lines[2].split()[:7] == ["A1", "A", "asb", "decrease", "quarterly", "count", "change"]
 
 
@@ -120,13 +120,13 @@ def test_cspdash_config_is_honoured(minimal, monkeypatch, capsys):
 def test_config_option_wins_over_the_environment(minimal, monkeypatch, capsys):
     monkeypatch.setenv("CSPDASH_CONFIG", str(minimal))
     assert main(["--config", str(SHIPPED), "indicators", "--format", "json"]) == 0
-    assert len(json.loads(capsys.readouterr().out)) == 24
+    assert len(json.loads(capsys.readouterr().out)) == 25
 
 
 def test_default_config_is_indicators_yaml_in_the_working_directory(monkeypatch, capsys):
     monkeypatch.chdir(ROOT)
     assert main(["validate-config"]) == 0
-    assert capsys.readouterr().out.startswith("indicators.yaml: OK - 4 priorities, 9 subgroups, 24 indicators")
+    assert capsys.readouterr().out.startswith("indicators.yaml: OK - 4 priorities, 9 subgroups, 25 indicators")
 
 
 @pytest.mark.parametrize(

@@ -26,8 +26,8 @@ def shipped():
 # --- the shipped catalogue -------------------------------------------------------------------------------------
 
 def test_shipped_catalogue_loads_24_indicators(shipped):
-    assert len(shipped.indicators) == 24
-    assert len({i.id for i in shipped.indicators}) == 24
+    assert len(shipped.indicators) == 25
+    assert len({i.id for i in shipped.indicators}) == 25
     assert [p.id for p in shipped.priorities] == ["A", "B", "C", "D"]
 
 
@@ -69,7 +69,7 @@ def test_shipped_details(shipped):
     assert shipped.indicator("A2").small_numbers == 10  # the default
     assert (shipped.indicator("C1").decimals, shipped.indicator("A1").decimals) == (1, 0)
     assert {d.name for d in shipped.datasets} == {"street_crime", "borough_crime"}
-    assert [i.id for i in shipped.indicators_of(owner="asb")] == ["A1", "A2"]
+    assert [i.id for i in shipped.indicators_of(owner="asb")] == ["A1", "A2", "A4"]
     assert shipped.subgroup("hate").priority == ("C",)
 
 
@@ -167,9 +167,15 @@ BAD = [
      ["indicators[A1].target.baseline: expected same_quarter_last_year|previous_quarter|previous_year_average|fixed, "
       "got 'last_week'"]),
     ("change-without-value", _target(type="change", tolerance=5),
-     ["indicators[A1].target.value: required for a change target"]),
+     ["indicators[A1].target.value: required for a change target: give a number"]),
     ("fixed-without-value", _target(type="fixed"),
-     ["indicators[A1].target.value: required for a fixed target"]),
+     ["indicators[A1].target.value: required for a fixed target: give a number"]),
+    ("fixed-null-value", _target(type="fixed", value=None),
+     ["indicators[A1].target.value: required for a fixed target: give a number"]),
+    ("cumulative-null-annual", _target(type="cumulative", annual=None),
+     ["indicators[A1].target.annual: required for a cumulative target: the total wanted by the year end"]),
+    ("fixed-baseline-null-value", _target(type="change", value=-5, baseline="fixed", baseline_value=None),
+     ["indicators[A1].target.baseline_value: required when baseline is fixed: the figure to compare against"]),
     ("quoted-number", _target(type="fixed", value="25"),
      ["indicators[A1].target.value: expected a number, got '25'; remove the quotes"]),
     ("negative-tolerance", _target(type="fixed", value=25, tolerance=-1),

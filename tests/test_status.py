@@ -574,7 +574,7 @@ def test_evaluate_all_over_the_shipped_catalogue(shipped):
                     "B5": obs([("Oct 2017", 50), ("Nov 2017", 60), ("Dec 2017", 70)])}
     statuses = evaluate_all(shipped, parse_period("2017/18 Q3"), observations)
     by_id = {s.indicator: s for s in statuses}
-    assert len(statuses) == 24
+    assert len(statuses) == 25
     assert (by_id["A1"].rag, by_id["B5"].rag, by_id["B5"].value) == ("green", "monitor", 180.0)
     assert {s.rag for i, s in by_id.items() if i not in ("A1", "B5")} == {"no_data"}
     d = by_id["A1"].as_dict()
