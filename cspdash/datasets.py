@@ -345,11 +345,21 @@ def _check_rows(con: duckdb.DuckDBPyConnection, name: str, fmt: Format, dataset:
         probs.more += max(0, extra)
     for h in month_cols:
         qh = '"m' + h + '"'
-        cast = f"TRY_CAST(trim({qh}) AS BIGINT)"
-        cond = f"trim(coalesce({qh}, '')) <> '' AND ({cast} IS NULL OR {cast} < 0)"
+        # Digits only: TRY_CAST('3.5' AS BIGINT) rounds to 4 rather than failing.
+        cond = (f"trim(coalesce({qh}, '')) <> '' AND (NOT regexp_full_match(trim({qh}), '[0-9]+') "
+                f"OR TRY_CAST(trim({qh}) AS BIGINT) IS NULL)")
         for row, val in con.execute(f"SELECT source_row, {qh} FROM {txt} WHERE {cond} ORDER BY source_row LIMIT 50"
                                     ).fetchall():
             probs.add(file, row, h, val, "not a whole number of offences", "give a count of 0 or more")
+    if fmt.wide:
+        # A repeated category row (two downloads pasted together) would be counted twice.
+        ids = ", ".join(fmt.columns)
+        for row, first, key in con.execute(
+                f"SELECT source_row, min(source_row) OVER (PARTITION BY {ids}) AS first, "
+                f"concat_ws(' / ', {ids}) FROM {txt} QUALIFY source_row <> first ORDER BY source_row LIMIT 50"
+        ).fetchall():
+            probs.add(file, row, None, key, f"duplicate row: the same {', '.join(fmt.columns)} as row {first}",
+                      "keep one row per category and area; do not combine two downloads in one file")
     probs.raise_if_any()
 
     if fmt.wide:
@@ -365,12 +375,15 @@ def _check_rows(con: duckdb.DuckDBPyConnection, name: str, fmt: Format, dataset:
         cols = ", ".join(f"TRY_CAST(nullif(trim({c}), '') AS DOUBLE)" if c in _NUMERIC else f"nullif(trim({c}), '')"
                          for c in fmt.columns)
         con.execute(f"INSERT INTO {name} SELECT source_row, {cols} FROM {txt}")
-        months = [parse_period(m, grain="month") for (m,) in
-                  con.execute(f"SELECT DISTINCT month FROM {name} ORDER BY 1").fetchall()]
+        found = con.execute(f"SELECT month, min(source_row) FROM {name} GROUP BY month ORDER BY 1").fetchall()
+        months = [parse_period(m, grain="month") for m, _ in found]
+        first_rows = [row for _, row in found]
     first, last = cat.first_period, cat.last_period
-    for m in months:
+    for k, m in enumerate(months):
         if (first and m.end < first.start) or (last and m.start > last.end):
-            probs.add(file, None, "month", m.label, "outside the catalogue's range of periods",
+            # The first row of that month (long format), or the header that names it (wide format).
+            probs.add(file, 1 if fmt.wide else first_rows[k], month_cols[k] if fmt.wide else "month",
+                      month_cols[k] if fmt.wide else m.label, "outside the catalogue's range of periods",
                       "check the file; the range is set under periods: in indicators.yaml")
     if probs:
         con.execute(f"DROP TABLE IF EXISTS {name}")

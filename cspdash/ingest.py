@@ -195,8 +195,9 @@ def parse_number(text: str) -> float | None:
     return v if math.isfinite(v) else None
 
 
-def cell_text(v: object) -> str:
-    """A spreadsheet cell as text: dates as dd/mm/yyyy, whole numbers without ``.0``."""
+def cell_text(v: object, number_format: str | None = None) -> str:
+    """A spreadsheet cell as text: dates as dd/mm/yyyy, whole numbers without ``.0``, and a number shown as a
+    percentage (stored 0.85, shown 85%) as the percentage the person typed, ``85%``."""
     if v is None:
         return ""
     if isinstance(v, datetime):
@@ -205,6 +206,9 @@ def cell_text(v: object) -> str:
         return v.strftime("%d/%m/%Y")
     if isinstance(v, bool):
         return "TRUE" if v else "FALSE"
+    if isinstance(v, int | float) and number_format and "%" in re.sub(r'"[^"]*"|\\.', "", number_format):
+        pct = round(v * 100, 9)
+        return f"{int(pct)}%" if float(pct).is_integer() else f"{pct!r}%"
     if isinstance(v, float):
         return str(int(v)) if v.is_integer() else repr(v)
     return str(v)
@@ -265,8 +269,12 @@ def xlsx_safety(data: bytes, file: str) -> None:
                 refuse(f"part {i.filename} is compressed {i.file_size // i.compress_size}:1, a sign of a zip bomb")
 
 
-def read_rows(src: SourceFile, limit: int = MAX_RETURN_BYTES) -> tuple[list[str], list[list[str]]]:
-    """(header, rows) of a CSV or the first sheet of an XLSX, every cell as text."""
+def read_rows(src: SourceFile, limit: int = MAX_RETURN_BYTES) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """(header, [(row number, cells)]) of a CSV or the first sheet of an XLSX, every cell as text.
+
+    Blank rows are left out but keep their place: row numbers are the spreadsheet's (the header's row is the
+    first non-blank row), so a problem reported in row 7 is in row 7 of the file as the uploader sees it.
+    """
     check_extension(src, RETURN_EXTENSIONS)
     check_size(src, limit)
     data = src.read()
@@ -285,14 +293,19 @@ def read_rows(src: SourceFile, limit: int = MAX_RETURN_BYTES) -> tuple[list[str]
     except csv.Error as e:
         raise ValidationError([Problem(src.display_name, None, None, None, f"the CSV cannot be read ({e})",
                                        "export it again from Excel as CSV")]) from None
-    rows = [r for r in rows if any(c.strip() for c in r)] if rows else []
-    if not rows:
+    numbered = _numbered(rows)
+    if not numbered:
         raise ValidationError([Problem(src.display_name, 1, None, None, "the file has no header row",
                                        "start from the template: its first row names the columns")])
-    return rows[0], rows[1:]
+    return numbered[0][1], numbered[1:]
 
 
-def _read_xlsx(data: bytes, file: str) -> tuple[list[str], list[list[str]]]:
+def _numbered(rows: list[list[str]]) -> list[tuple[int, list[str]]]:
+    """The non-blank rows with their 1-based row numbers (a blank row still counts)."""
+    return [(n, r) for n, r in enumerate(rows, start=1) if any(c.strip() for c in r)]
+
+
+def _read_xlsx(data: bytes, file: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
     import openpyxl  # imported here: only uploads of workbooks need it
 
     xlsx_safety(data, file)
@@ -303,15 +316,51 @@ def _read_xlsx(data: bytes, file: str) -> tuple[list[str], list[list[str]]]:
                                        "open it in Excel, save it again as .xlsx, or export the sheet as CSV")]) from None
     try:
         ws = wb.worksheets[0]
-        rows = [[cell_text(v) for v in r] for r in ws.iter_rows(values_only=True)]
+        # The stored dimension (e.g. "A1:C2") is written by whatever saved the file and may be wrong; trusting it
+        # would silently drop the rows and columns beyond it.
+        ws.reset_dimensions()
+        rows: list[list[str]] = []
+        unsure: list[tuple[int, int]] = []  # empty cells that may be formulas without a saved result
+        for i, r in enumerate(ws.iter_rows()):
+            rows.append([cell_text(c.value, c.number_format) for c in r])
+            # Excel saves a formula's text result with t="str", even an empty one; a formula written by a program
+            # without a result has neither a type nor a value, like an empty cell.
+            unsure += [(i, j) for j, c in enumerate(r) if c.value is None and c.data_type == "n"]
     finally:
         wb.close()
-    rows = [r for r in rows if any(c.strip() for c in r)]
-    if not rows:
+    if unsure:
+        _refuse_uncached_formulas(data, file, rows, unsure)
+    numbered = _numbered(rows)
+    if not numbered:
         raise ValidationError([Problem(file, 1, None, None, "the first sheet is empty",
                                        "put the return on the first sheet, starting with the header row")])
-    width = max(len(r) for r in rows)
-    return [*rows[0], *[""] * (width - len(rows[0]))], [r + [""] * (width - len(r)) for r in rows[1:]]
+    width = max(len(r) for _, r in numbered)
+    return ([*numbered[0][1], *[""] * (width - len(numbered[0][1]))],
+            [(n, r + [""] * (width - len(r))) for n, r in numbered[1:]])
+
+
+def _refuse_uncached_formulas(data: bytes, file: str, rows: list[list[str]], unsure: list[tuple[int, int]]) -> None:
+    """Refuse formulas that have no saved result (openpyxl, like most programs, does not compute formulas, so the
+    figure Excel would show is unknown); raise ValidationError listing each such cell."""
+    import openpyxl
+    from openpyxl.utils import get_column_letter
+
+    wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    try:
+        ws = wb.worksheets[0]
+        ws.reset_dimensions()
+        formulas = [list(r) for r in ws.iter_rows(values_only=True)]
+    finally:
+        wb.close()
+    header = next((r for r in rows if any(c.strip() for c in r)), [])
+    probs = Collector()
+    for i, j in unsure:
+        f = formulas[i][j] if i < len(formulas) and j < len(formulas[i]) else None
+        if isinstance(f, str) and f.startswith("="):
+            column = header[j].strip() if j < len(header) and header[j].strip() else get_column_letter(j + 1)
+            probs.add(file, i + 1, column, f, "the cell holds a formula with no saved result, so its figure is unknown",
+                      "open the workbook in Excel and save it (Excel saves the results), or type the figure")
+    probs.raise_if_any()
 
 
 # ------------------------------------------------------------------------------------------------
@@ -375,7 +424,15 @@ def parse_return(src: SourceFile, cat: Catalogue) -> list[ReturnRow]:
 
     out: list[ReturnRow] = []
     seen: dict[tuple[str, Period, str], int] = {}
-    for n, r in enumerate(rows, start=2):
+    width = len(header)
+    for n, r in rows:
+        extra = [c for c in r[width:] if c.strip()]
+        if extra:
+            # Usually an unquoted "1,234": the cells no longer line up with the header, so no cell can be trusted.
+            probs.add(file, n, None, ",".join(r), f"the row has {width + len(extra)} cells but the header has {width} "
+                      "columns", "put numbers with thousands separators in quotes (\"1,234\") or type them without "
+                      "commas (1234); remove text beyond the last column")
+            continue
         iid = get(r, "indicator")
         if not iid:
             probs.add(file, n, "indicator", "", "the indicator is empty", "give an indicator id such as A1")
@@ -422,9 +479,9 @@ def _period(text: str, ind: Indicator, cat: Catalogue, file: str, n: int, probs:
         probs.add(file, n, "period", "", "the period is empty", f"write the period, e.g. {want}")
         return None
     try:
-        p = parse_period(text)
-        if p.grain not in allowed and _looks_like_date(text):
-            p = parse_period(text, grain=allowed[-1])
+        # A date (30/04/2018) means the period of the indicator's own frequency that contains it: the month for a
+        # monthly indicator (so a monthly return dated by month-ends is three months, not one quarter three times).
+        p = parse_period(text, grain=allowed[0]) if _looks_like_date(text) else parse_period(text)
     except PeriodError as e:
         probs.add(file, n, "period", text, str(e).split(";")[0], f"write it as {want} (dates as dd/mm/yyyy)")
         return None

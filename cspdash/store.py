@@ -7,6 +7,7 @@ SQL built from text is table names made from validated dataset names and the cat
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import threading
 from collections import defaultdict
@@ -178,11 +179,12 @@ class Store:
     # --- reads --------------------------------------------------------------------------------
     def data_version(self) -> int:
         """A number that every committed change increases (cache key for the UI)."""
-        return int(self.cursor().execute("SELECT coalesce(max(event_id), 0) FROM events").fetchone()[0])
+        # fetchall, not fetchone: a result left open keeps its transaction open, and that blocks CHECKPOINT.
+        return int(self.cursor().execute("SELECT coalesce(max(event_id), 0) FROM events").fetchall()[0][0])
 
     def is_empty(self) -> bool:
         """Whether nothing has ever been uploaded."""
-        return self.cursor().execute("SELECT count(*) FROM uploads").fetchone()[0] == 0
+        return self.cursor().execute("SELECT count(*) FROM uploads").fetchall()[0][0] == 0
 
     def current_observations(self, indicators: Sequence[str] | None = None, area: str = "") -> dict[str, list[Observation]]:
         """The figures that count now (latest active upload per indicator, period and area), by indicator."""
@@ -241,7 +243,8 @@ class Store:
 
     def upload_content(self, upload_id: int) -> tuple[str, bytes]:
         """(file name, original bytes) of an upload."""
-        row = self.cursor().execute("SELECT file_name, content FROM uploads WHERE upload_id = ?", [upload_id]).fetchone()
+        row = next(iter(self.cursor().execute("SELECT file_name, content FROM uploads WHERE upload_id = ?",
+                                              [upload_id]).fetchall()), None)
         if row is None:
             raise CspdashError(f"there is no upload {upload_id}; see `history` for the ids")
         return row[0], bytes(row[1] or b"")
@@ -424,7 +427,7 @@ class Store:
         except BaseException:
             cur.execute("ROLLBACK")
             raise
-        cur.execute("CHECKPOINT")
+        _checkpoint(cur)
 
     def _event(self, cur: duckdb.DuckDBPyConnection, user: str, action: str, upload_id: int | None, detail: str,
                at: datetime | None = None) -> None:
@@ -475,7 +478,7 @@ class Store:
                 except BaseException:
                     cur.execute("ROLLBACK")
                     raise
-                cur.execute("CHECKPOINT")
+                _checkpoint(cur)
             finally:
                 cur.close()
         return next(h for h in self.history() if h["upload_id"] == upload_id)
@@ -512,7 +515,7 @@ class Store:
                 except BaseException:
                     cur.execute("ROLLBACK")
                     raise
-                cur.execute("CHECKPOINT")
+                _checkpoint(cur)
             finally:
                 cur.close()
         return uid
@@ -527,7 +530,7 @@ class Store:
         with self._write:
             cur = self._con.cursor()
             try:
-                cur.execute("CHECKPOINT")
+                _checkpoint(cur)
                 cur.execute("ATTACH ? AS backup_db", [str(target)])
                 try:
                     cur.execute("COPY FROM DATABASE " + _db_name(cur) + " TO backup_db")
@@ -547,6 +550,17 @@ def _bulk_insert(cur: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame
         cur.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _bulk_rows")
     finally:
         cur.unregister("_bulk_rows")
+
+
+def _checkpoint(cur: duckdb.DuckDBPyConnection) -> None:
+    """Fold the write-ahead log into the database file, when no other transaction is open.
+
+    Best effort: the commit is already durable in the WAL, and a reader on another cursor (another session of the
+    app, or a result not yet fetched) makes CHECKPOINT fail; that must not turn a committed write into an error.
+    DuckDB checkpoints by itself later.
+    """
+    with contextlib.suppress(duckdb.TransactionException):
+        cur.execute("CHECKPOINT")
 
 
 def _db_name(cur: duckdb.DuckDBPyConnection) -> str:

@@ -1,0 +1,366 @@
+"""Tests for cspdash.store: schema, atomic imports, history (restatement, identical re-upload, withdrawal), commentary,
+dry-run previews, and backup/restore."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from cspdash.config import load_catalogue
+from cspdash.errors import CspdashError
+from cspdash.ingest import SourceFile, ValidationError
+from cspdash.periods import parse_period
+from cspdash.store import SCHEMA_VERSION, Store, restore
+
+DATA = Path(__file__).resolve().parent / "data"
+CATALOGUE = DATA / "catalogues" / "returns.yaml"
+H = b"indicator,period,value,commentary\n"
+Q1 = parse_period("2018/19 Q1")
+STREET_HEADER = (b"Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Crime type,"
+                 b"Last outcome category,Context\n")
+
+
+@pytest.fixture(scope="module")
+def cat():
+    return load_catalogue(CATALOGUE)
+
+
+@pytest.fixture
+def store(tmp_path, cat):
+    s = Store(tmp_path / "csp.duckdb", cat)
+    yield s
+    s.close()
+
+
+def ret(name: str, body: bytes) -> SourceFile:
+    return SourceFile(name, H + body)
+
+
+def status(store: Store, indicator: str, period=Q1):
+    return next(s for s in store.statuses(period) if s.indicator == indicator)
+
+
+def dump(store_or_path) -> dict[str, list]:
+    """Every row of every table, ordered: two equal dumps hold the same data."""
+    con = duckdb.connect(str(store_or_path), read_only=True) if not isinstance(store_or_path, Store) else store_or_path.cursor()
+    try:
+        tables = [t for (t,) in con.execute("SELECT table_name FROM information_schema.tables "
+                                            "WHERE table_schema = 'main' ORDER BY 1").fetchall()]
+        return {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in tables if t != "schema_version"}
+    finally:
+        if not isinstance(store_or_path, Store):
+            con.close()
+
+
+# --- schema --------------------------------------------------------------------------------------------------------
+
+def test_new_database_has_the_schema(store):
+    cur = store.cursor()
+    assert cur.execute("SELECT max(version) FROM schema_version").fetchone()[0] == SCHEMA_VERSION
+    tables = {t for (t,) in cur.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    assert {"uploads", "observations", "commentary", "events", "ds_street_crime", "ds_borough_crime"} <= tables
+    assert store.is_empty() and store.history() == [] and store.data_version() == 0
+
+
+def test_reopening_keeps_the_data_and_migrates_nothing(tmp_path, cat):
+    s = Store(tmp_path / "csp.duckdb", cat)
+    s.import_files([ret("r.csv", b"A1,2018/19 Q1,95,\n")], "u")
+    s.close()
+    s = Store(tmp_path / "csp.duckdb", cat)
+    try:
+        assert len(s.history()) == 1
+        assert s.cursor().execute("SELECT count(*) FROM schema_version").fetchone()[0] == 1
+    finally:
+        s.close()
+
+
+def test_a_newer_schema_is_refused(tmp_path, cat):
+    con = duckdb.connect(str(tmp_path / "new.duckdb"))
+    con.execute("CREATE TABLE schema_version (version INTEGER, applied_at TIMESTAMP)")
+    con.execute("INSERT INTO schema_version VALUES (?, now())", [SCHEMA_VERSION + 1])
+    con.close()
+    with pytest.raises(CspdashError, match="newer cspdash"):
+        Store(tmp_path / "new.duckdb", cat)
+
+
+# --- an upload is kept whole ---------------------------------------------------------------------------------------
+
+def test_upload_keeps_bytes_sha256_name_user_time_and_rows(store):
+    body = H + b"A1,2018/19 Q1,95,first\nA2,2018-04,3,\n"
+    res = store.import_files([SourceFile("C:\\returns\\asb q1.csv", body)], "chair@example.org")
+    (h,) = store.history()
+    assert h["upload_id"] == res.uploads[0]["upload_id"] == 1
+    assert (h["file_name"], h["user"], h["rows"], h["state"], h["kind"]) == ("asb q1.csv", "chair@example.org", 2,
+                                                                              "active", "return")
+    assert h["sha256"] == hashlib.sha256(body).hexdigest() and h["size_bytes"] == len(body)
+    assert h["uploaded_at"]
+    assert store.upload_content(1) == ("asb q1.csv", body)
+    assert [e["action"] for e in store.events()] == ["upload"]
+
+
+def test_import_needs_files_and_a_user(store):
+    with pytest.raises(CspdashError, match="no files"):
+        store.import_files([], "u")
+    with pytest.raises(CspdashError, match="who made it"):
+        store.import_files([ret("r.csv", b"A1,2018/19 Q1,95,\n")], "")
+    with pytest.raises(CspdashError, match="no dataset named 'nope'"):
+        store.import_files([ret("r.csv", b"A1,2018/19 Q1,95,\n")], "u", "nope")
+
+
+def test_values_go_in_as_parameters(store):
+    evil = "x'); DROP TABLE uploads; --"
+    store.import_files([ret(f"{evil}.csv", f'A1,2018/19 Q1,95,"{evil}"\n'.encode())], evil)
+    assert store.history()[0]["user"] == evil and store.commentary("A1")[0]["text"] == evil
+
+
+# --- restatement, identical re-upload, withdrawal -----------------------------------------------------------------
+
+def test_restatement_supersedes_and_both_stay_queryable(store):
+    store.import_files([ret("q1.csv", b"A1,2018/19 Q1,95,\nA1,2018/19 Q2,80,\n")], "first@example.org")
+    store.import_files([ret("q1-restated.csv", b"A1,2018/19 Q1,120,\n")], "second@example.org")
+    series = store.series("A1")
+    q1 = [(r["value"], r["upload_id"], r["current"]) for r in series if r["period"] == "2018/19 Q1"]
+    assert q1 == [(95.0, 1, False), (120.0, 2, True)]
+    assert status(store, "A1").value == 120.0 and status(store, "A1").rag == "red"
+    assert status(store, "A1", parse_period("2018/19 Q2")).value == 80.0  # untouched by the restatement
+    prov = store.provenance("A1", Q1)
+    assert [(p["file_name"], p["user"]) for p in prov] == [("q1-restated.csv", "second@example.org")]
+    assert [h["upload_id"] for h in store.history("A1")] == [2, 1]
+
+
+def test_identical_reupload_changes_nothing(store):
+    body = b"A1,2018/19 Q1,95,\n"
+    store.import_files([ret("q1.csv", body)], "u")
+    before = dump(store)
+    res = store.import_files([ret("q1 (copy).csv", body)], "someone-else")
+    assert res.uploads == [{"file_name": "q1 (copy).csv", "sha256": hashlib.sha256(H + body).hexdigest(), "upload_id": None,
+                            "duplicate_of": 1, "rows": 0, "message": "identical to an earlier upload; nothing changed"}]
+    assert res.changes == []
+    assert dump(store) == before
+
+
+def test_identical_files_in_one_import_are_stored_once(store):
+    body = b"A1,2018/19 Q1,95,\n"
+    res = store.import_files([ret("a.csv", body), ret("b.csv", body)], "u")
+    by_name = {u["file_name"]: u for u in res.uploads}
+    assert (by_name["a.csv"]["upload_id"], by_name["b.csv"]["upload_id"], by_name["b.csv"]["duplicate_of"]) == (
+        1, None, "a.csv")
+    assert len(store.history()) == 1
+
+
+def test_withdrawal_falls_back_to_the_earlier_figure(store):
+    store.import_files([ret("q1.csv", b"A1,2018/19 Q1,95,first\n")], "u")
+    store.import_files([ret("q1-wrong.csv", b"A1,2018/19 Q1,500,oops\n")], "u")
+    assert status(store, "A1").value == 500.0
+    h = store.withdraw(2, "manager@example.org", "typed 500 for 95")
+    assert (h["state"], h["withdrawn_by"], h["withdraw_reason"]) == ("withdrawn", "manager@example.org", "typed 500 for 95")
+    assert status(store, "A1").value == 95.0 and status(store, "A1").rag == "green"
+    assert store.commentary("A1")[0]["text"] == "first"
+    # nothing deleted: the figure, the commentary and the bytes are still there
+    assert [(r["value"], r["state"]) for r in store.series("A1")] == [(95.0, "active"), (500.0, "withdrawn")]
+    assert store.upload_content(2)[1].endswith(b"oops\n")
+    assert [e["action"] for e in store.events()] == ["withdraw", "upload", "upload"]
+
+
+def test_withdrawing_the_only_figure_leaves_no_data(store):
+    store.import_files([ret("q1.csv", b"A1,2018/19 Q1,95,\n")], "u")
+    store.withdraw(1, "u")
+    assert status(store, "A1").rag == "no_data" and status(store, "A1").value is None
+
+
+def test_a_withdrawn_file_can_be_uploaded_again(store):
+    body = b"A1,2018/19 Q1,95,\n"
+    store.import_files([ret("q1.csv", body)], "u")
+    store.withdraw(1, "u")
+    res = store.import_files([ret("q1.csv", body)], "u")
+    assert res.uploads[0]["upload_id"] == 2 and status(store, "A1").value == 95.0
+
+
+@pytest.mark.parametrize(("upload_id", "words"), [(99, "there is no upload 99"), (1, "already withdrawn")])
+def test_withdraw_errors(store, upload_id, words):
+    store.import_files([ret("q1.csv", b"A1,2018/19 Q1,95,\n")], "u")
+    store.withdraw(1, "u")
+    with pytest.raises(CspdashError, match=words):
+        store.withdraw(upload_id, "u")
+
+
+def test_withdrawn_dataset_upload_stops_counting(store):
+    street = (STREET_HEADER + b"a,2018-04,P,P,,,X,E1,L,Burglary,,\nb,2018-05,P,P,,,X,E1,L,Burglary,,\n"
+              b",2018-06,P,P,,,X,E1,L,Anti-social behaviour,,\n")
+    store.import_files([SourceFile("street.csv", street)], "u", "street_crime")
+    assert status(store, "C1").value == 2.0 and status(store, "C1").complete
+    store.withdraw(1, "u")
+    assert status(store, "C1").value is None
+    assert store.cursor().execute("SELECT count(*) FROM ds_street_crime").fetchone()[0] == 3  # kept
+
+
+# --- commentary ------------------------------------------------------------------------------------------------------
+
+def test_commentary_is_versioned(store):
+    store.import_files([ret("v1.csv", b"A1,2018/19 Q1,95,Version one\n")], "chair@example.org")
+    store.import_files([ret("v2.csv", b"A1,2018/19 Q1,95,Version two\n")], "chair@example.org")
+    uid = store.add_commentary("A1", Q1, "  Typed in the app  ", "analyst@example.org")
+    (c,) = store.commentary("A1", Q1)
+    assert (c["text"], c["user"], c["upload_id"]) == ("Typed in the app", "analyst@example.org", uid)
+    assert store.history()[0]["kind"] == "commentary"
+    store.withdraw(uid, "analyst@example.org")
+    assert store.commentary("A1", Q1)[0]["text"] == "Version two"
+    store.withdraw(2, "u")
+    assert store.commentary("A1", Q1)[0]["text"] == "Version one"
+    all_versions = store.cursor().execute("SELECT text FROM commentary ORDER BY upload_id").fetchall()
+    assert all_versions == [("Version one",), ("Version two",), ("Typed in the app",)]
+
+
+def test_typed_commentary_goes_on_the_rated_period(store):
+    store.add_commentary("A2", parse_period("2018-05"), "May was odd", "u")
+    assert store.commentary("A2")[0]["period"] == "2018/19 Q1"
+
+
+@pytest.mark.parametrize(("indicator", "text", "words"), [
+    ("Z9", "x", "unknown indicator"), ("A1", "   ", "empty"), ("A1", "x" * 4001, "longer than 4,000"),
+])
+def test_typed_commentary_errors(store, indicator, text, words):
+    with pytest.raises(CspdashError, match=words):
+        store.add_commentary(indicator, Q1, text, "u")
+    assert store.is_empty()
+
+
+def test_commentary_without_a_value(store):
+    store.import_files([ret("c.csv", b"A1,2018/19 Q1,,Figure delayed: system migration\n")], "u")
+    assert store.commentary("A1")[0]["text"] == "Figure delayed: system migration"
+    assert store.series("A1") == []
+
+
+# --- dry run -----------------------------------------------------------------------------------------------------
+
+def test_dry_run_stores_nothing_and_previews_old_and_new(store):
+    store.import_files([ret("q1.csv", b"A1,2018/19 Q1,95,\nA1,2017/18 Q4,100,\n")], "u")
+    before = dump(store)
+    res = store.import_files([ret("q1-restated.csv", b"A1,2018/19 Q1,120,\nA1,2018/19 Q2,105,\n")], "u", dry_run=True)
+    assert dump(store) == before
+    assert res.dry_run and res.uploads[0]["upload_id"] is None and res.uploads[0]["rows"] == 2
+    assert [c.as_dict() for c in res.changes] == [
+        {"indicator": "A1", "period": "2018/19 Q1", "old_value": 95.0, "new_value": 120.0, "old_rag": "green",
+         "new_rag": "red"},
+        {"indicator": "A1", "period": "2018/19 Q2", "old_value": None, "new_value": 105.0, "old_rag": "no_data",
+         "new_rag": "amber"},
+    ]
+
+
+def test_dry_run_of_monthly_figures_previews_the_quarter(store):
+    store.import_files([ret("m.csv", b"A2,2018-04,10,\nA2,2018-05,10,\n")], "u")
+    res = store.import_files([ret("m2.csv", b"A2,2018-06,10,\n")], "u", dry_run=True)
+    (c,) = res.changes
+    assert (c.indicator, c.period, c.old_value, c.new_value, c.old_rag, c.new_rag) == (
+        "A2", "2018/19 Q1", 20.0, 30.0, "no_data", "monitor")
+
+
+def test_dry_run_of_a_bad_file_is_refused_the_same_way(store):
+    with pytest.raises(ValidationError):
+        store.import_files([ret("bad.csv", b"A1,2018/19 Q1,x,\n")], "u", dry_run=True)
+
+
+def test_dry_run_of_a_dataset_stores_nothing(store):
+    street = STREET_HEADER + b"a,2018-04,P,P,,,X,E1,L,Burglary,,\n"
+    res = store.import_files([SourceFile("street.csv", street)], "u", "street_crime", dry_run=True)
+    assert [(c.indicator, c.period, c.new_value) for c in res.changes] == [("C1", "2018/19 Q1", 1.0)]
+    assert store.is_empty() and store.cursor().execute("SELECT count(*) FROM ds_street_crime").fetchone()[0] == 0
+
+
+# --- backup and restore ----------------------------------------------------------------------------------------------
+
+def filled(store: Store) -> None:
+    store.import_files([ret("q1.csv", b"A1,2018/19 Q1,95,first\nA2,2018-04,3,\n")], "a@example.org")
+    store.import_files([ret("q1-restated.csv", b"A1,2018/19 Q1,120,second\n")], "b@example.org")
+    store.import_files([SourceFile("pct.csv", b"indicator,period,numerator,denominator\nB1,2018/19 Q1,45,60\n")], "c")
+    street = STREET_HEADER + b"a,2018-04,P,P,-0.1,51.5,X,E1,L,Burglary,,\n"
+    store.import_files([SourceFile("street.csv", street)], "d", "street_crime")
+    store.add_commentary("B1", Q1, "Typed note", "e")
+    store.withdraw(2, "f", "wrong")
+
+
+def test_backup_and_restore_round_trip(tmp_path, cat):
+    s = Store(tmp_path / "csp.duckdb", cat)
+    filled(s)
+    original = dump(s)
+    statuses = [x.as_dict() for x in s.statuses(Q1)]
+    backup = s.backup(tmp_path / "backups" / "csp-backup.duckdb")
+    s.import_files([ret("after.csv", b"A1,2018/19 Q2,1,\n")], "late")  # not in the backup
+    s.close()
+    assert dump(backup) == original
+
+    kept = restore(backup, tmp_path / "csp.duckdb")
+    assert kept is not None and kept.exists() and kept.name.startswith("csp.duckdb.before-restore-")
+    s = Store(tmp_path / "csp.duckdb", cat)
+    try:
+        assert dump(s) == original
+        assert [x.as_dict() for x in s.statuses(Q1)] == statuses
+        assert s.upload_content(1)[1] == H + b"A1,2018/19 Q1,95,first\nA2,2018-04,3,\n"
+        # the id sequences came back too: the next upload does not collide
+        res = s.import_files([ret("next.csv", b"A1,2018/19 Q3,1,\n")], "u")
+        assert res.uploads[0]["upload_id"] == 6
+    finally:
+        s.close()
+
+
+def test_restore_into_a_new_path(tmp_path, cat):
+    s = Store(tmp_path / "csp.duckdb", cat)
+    filled(s)
+    original = dump(s)
+    s.backup(tmp_path / "b.duckdb")
+    s.close()
+    assert restore(tmp_path / "b.duckdb", tmp_path / "new" / "csp.duckdb") is None
+    assert dump(tmp_path / "new" / "csp.duckdb") == original
+
+
+def test_backup_will_not_overwrite(store, tmp_path):
+    (tmp_path / "exists.duckdb").write_bytes(b"x")
+    with pytest.raises(CspdashError, match="already exists"):
+        store.backup(tmp_path / "exists.duckdb")
+
+
+def test_restore_refuses_what_is_not_a_backup(tmp_path):
+    (tmp_path / "notes.duckdb").write_bytes(b"not a database")
+    duckdb.connect(str(tmp_path / "other.duckdb")).close()
+    target = tmp_path / "csp.duckdb"
+    target.write_bytes(b"current")
+    for bad, words in [(tmp_path / "missing.duckdb", "does not exist"), (tmp_path / "notes.duckdb", "not a cspdash backup"),
+                       (tmp_path / "other.duckdb", "not a cspdash backup")]:
+        with pytest.raises(CspdashError, match=words):
+            restore(bad, target)
+    assert target.read_bytes() == b"current"
+
+
+# --- a reader elsewhere does not turn a committed write into an error -------------------------------------------
+
+def test_writes_succeed_while_another_session_is_reading(store, tmp_path):
+    import threading
+
+    store.import_files([ret("q1.csv", b"A1,2018/19 Q1,95,\n")], "u")
+    reading, done = threading.Event(), threading.Event()
+
+    def another_session() -> None:  # a page in another browser session, its read transaction still open
+        cur = store.cursor()
+        cur.execute("BEGIN TRANSACTION")
+        cur.execute("SELECT count(*) FROM uploads").fetchall()
+        reading.set()
+        done.wait(30)
+        cur.execute("ROLLBACK")
+
+    t = threading.Thread(target=another_session)
+    t.start()
+    try:
+        assert reading.wait(30)
+        res = store.import_files([ret("q2.csv", b"A1,2018/19 Q2,80,\n")], "u")
+        assert res.uploads[0]["upload_id"] == 2
+        assert store.withdraw(1, "u")["state"] == "withdrawn"
+        assert store.add_commentary("A1", Q1, "note", "u") == 3
+        store.backup(tmp_path / "b.duckdb")
+    finally:
+        done.set()
+        t.join(30)
+    assert [(h["upload_id"], h["state"]) for h in store.history()] == [(3, "active"), (2, "active"), (1, "withdrawn")]
+    assert dump(tmp_path / "b.duckdb") == dump(store)
