@@ -4,12 +4,13 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install run test test-slow lint
+.PHONY: install run test test-slow lint chromium
 install: $(VENV)/.installed
 
 $(VENV)/.installed: requirements.txt requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -c requirements.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
 run: install
@@ -19,8 +20,15 @@ run: install
 lint: install
 	$(VENV)/bin/ruff check .
 
+# The browser test drives Debian's chromium (a Playwright browser download does not work everywhere); the emoji
+# font makes the status icons visible in its screenshots. Needs root, or sudo when there is one.
+chromium:
+	@command -v chromium >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || ! command -v sudo >/dev/null || echo sudo ); \
+	  $$SUDO apt-get update && $$SUDO apt-get install -y chromium fonts-noto-color-emoji; }
+
 # pytest exits 5 when it collected no test: that is a failure here, never a silent pass.
-test: install lint
+test: install lint chromium
 	@$(PY) -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing the run"; exit 1; fi; exit $$rc
 

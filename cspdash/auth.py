@@ -31,9 +31,9 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 class PermissionDenied(CspdashError):
     """A user tried something their role does not allow; ``rule`` names the rule that refused it."""
 
-    def __init__(self, message: str, rule: str) -> None:
+    def __init__(self, message: str, rule: str, outcome: str = "") -> None:
         self.rule = rule
-        super().__init__(f"permission denied: {message} (rule: {rule})")
+        super().__init__(f"permission denied: {message} (rule: {rule}){'; ' + outcome if outcome else ''}")
 
 
 class SignInError(CspdashError):
@@ -66,6 +66,7 @@ RULES = {
     "read_only": "viewer and meeting accounts are read-only",
     "own_subgroup": "chairs change only the indicators their subgroups own",
     "admin_only": "only an admin (the CSP analyst) may do this",
+    "signed_in": "once accounts exist, every change needs a signed-in user with an account",
 }
 
 
@@ -88,8 +89,21 @@ def allowed(user: User, action: str, owners: Iterable[str] = ()) -> bool:
     return True
 
 
-def require(user: User, action: str, owners: Iterable[str] = (), what: str = "") -> None:
-    """Raise PermissionDenied unless ``user`` may do ``action`` to indicators owned by ``owners``."""
+def require(user: User, action: str, owners: Iterable[str] = (), what: str = "", outcome: str = "") -> None:
+    """Raise PermissionDenied unless ``user`` may do ``action`` to indicators owned by ``owners``.
+
+    ``what`` names the thing refused in the message and ``outcome`` says what happened (e.g. nothing stored).
+    """
+    try:
+        _require(user, action, owners, what)
+    except PermissionDenied as e:
+        if outcome:
+            raise PermissionDenied(str(e).removeprefix("permission denied: ").rsplit(" (rule: ", 1)[0], e.rule,
+                                   outcome) from None
+        raise
+
+
+def _require(user: User, action: str, owners: Iterable[str], what: str) -> None:
     if action not in ACTIONS:
         raise ValueError(f"unknown action {action!r}; expected one of {', '.join(ACTIONS)}")
     who = f"{user.email} ({user.role}{' of ' + ', '.join(user.subgroups) if user.subgroups else ''})"

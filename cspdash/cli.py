@@ -71,6 +71,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="FILE")
     p = sub.add_parser("restore", parents=[common], help="replace the database with a backup (the old file is kept)")
     p.add_argument("file", metavar="FILE")
+    p = sub.add_parser("user", parents=[common], help="manage accounts (whoever runs this has the server's files)")
+    usub = p.add_subparsers(dest="user_command", metavar="ACTION", required=True)
+    u = usub.add_parser("add", parents=[common], help="create an account")
+    u.add_argument("email", metavar="EMAIL")
+    u.add_argument("--role", required=True, choices=("admin", "chair", "viewer", "meeting"))
+    u.add_argument("--subgroup", action="append", default=[], metavar="ID", help="a chair's subgroup (repeatable)")
+    pw = u.add_mutually_exclusive_group()
+    pw.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    pw.add_argument("--no-password", action="store_true",
+                    help="no local password: the account signs in through the identity provider (OIDC)")
+    u = usub.add_parser("list", parents=[common], help="list accounts")
+    u.add_argument("--format", choices=("json", "table"), default="table")
+    u = usub.add_parser("disable", parents=[common], help="disable an account")
+    u.add_argument("email", metavar="EMAIL")
+    u = usub.add_parser("set-password", parents=[common], help="set an account's password")
+    u.add_argument("email", metavar="EMAIL")
+    u.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+
     p = sub.add_parser("demo", parents=[common], help="load the demo data (real London data + labelled synthetic)")
     p.add_argument("--if-empty", action="store_true", help="only when the database has no uploads yet")
     return parser
@@ -128,19 +146,71 @@ def table(records: Sequence[dict[str, Any]], columns: Sequence[str], width: int 
     return "\n".join(lines)
 
 
+NEEDS_EXISTING_DB = ("status", "history", "backup", "withdraw", "user")
+
+
 def open_store(args: argparse.Namespace):
-    """The catalogue and the store named by the options."""
+    """The catalogue and the store named by the options; commands that only read refuse a missing database."""
     from cspdash.store import Store
 
     db, config = resolve_paths(args)
-    return Store(db, load_catalogue(config))
+    cat = load_catalogue(config)
+    if args.command in NEEDS_EXISTING_DB and db != ":memory:" and not os.path.exists(db):
+        raise CspdashError(f"there is no database at {db}; check --db or $CSPDASH_DB, "
+                           "or create one with `import` or `demo`")
+    return Store(db, cat)
 
 
-def acting_user(args: argparse.Namespace) -> str:
-    """Who runs the command: --user, then $CSPDASH_USER, then the login name."""
+def read_password(args: argparse.Namespace) -> str:
+    """A new password from standard input (--password-stdin) or typed twice at a prompt; never echoed or logged."""
     import getpass
 
-    return getattr(args, "user", None) or os.environ.get("CSPDASH_USER") or f"{getpass.getuser()} (cli)"
+    if getattr(args, "password_stdin", False):
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise CspdashError("no terminal to ask for the password: pipe it in with --password-stdin")
+    first = getpass.getpass("New password: ")
+    if first != getpass.getpass("Repeat it: "):
+        raise CspdashError("the two passwords differ; nothing was changed")
+    return first
+
+
+def cmd_user(args: argparse.Namespace, out: Callable[[str], None]) -> int:
+    by = f"{os.environ.get('CSPDASH_USER') or 'cli'} (cli)"
+    if args.user_command == "add":
+        from cspdash.store import Store
+
+        db, config = resolve_paths(args)
+        store = Store(db, load_catalogue(config))  # the first account may be made on a new database
+    else:
+        store = open_store(args)
+    try:
+        if args.user_command == "add":
+            password = None if args.no_password else read_password(args)
+            u = store.add_user(args.email, args.role, args.subgroup, password, by)
+            out(f"added {u.email} as {u.role}{' of ' + ', '.join(u.subgroups) if u.subgroups else ''}")
+        elif args.user_command == "list":
+            emit(store.list_users(), ["email", "role", "subgroups", "disabled", "local_password", "last_signin_at"],
+                 args.format, out)
+        elif args.user_command == "disable":
+            store.disable_user(args.email, by)
+            out(f"disabled {args.email}")
+        else:
+            store.set_password(args.email, read_password(args), by)
+            out(f"password set for {args.email}")
+    finally:
+        store.close()
+    return EXIT_OK
+
+
+def acting_user(args: argparse.Namespace, store) -> str | None:
+    """Who runs the command: --user, then $CSPDASH_USER; before any account exists, the login name will do."""
+    import getpass
+
+    given = getattr(args, "user", None) or os.environ.get("CSPDASH_USER")
+    if given or store.has_accounts():
+        return given
+    return f"{getpass.getuser()} (cli)"
 
 
 def cmd_import(args: argparse.Namespace, out: Callable[[str], None]) -> int:
@@ -149,7 +219,7 @@ def cmd_import(args: argparse.Namespace, out: Callable[[str], None]) -> int:
 
     store = open_store(args)
     try:
-        result = store.import_files(source_files(args.files), acting_user(args), args.dataset, args.dry_run)
+        result = store.import_files(source_files(args.files), acting_user(args, store), args.dataset, args.dry_run)
     except ValidationError as e:
         print(f"import refused: {e}", file=sys.stderr)
         return EXIT_PROBLEMS
@@ -236,7 +306,7 @@ def cmd_history(args: argparse.Namespace, out: Callable[[str], None]) -> int:
 def cmd_withdraw(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     store = open_store(args)
     try:
-        h = store.withdraw(args.upload_id, acting_user(args), args.reason)
+        h = store.withdraw(args.upload_id, acting_user(args, store), args.reason)
     finally:
         store.close()
     out(f"upload {h['upload_id']} ({h['file_name']}) withdrawn by {h['withdrawn_by']}; its figures no longer count")
@@ -298,6 +368,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Callable[[str], None]], int]] 
     "backup": cmd_backup,
     "restore": cmd_restore,
     "demo": cmd_demo,
+    "user": cmd_user,
 }
 
 

@@ -19,14 +19,16 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from cspdash import auth
 from cspdash import datasets as ds
+from cspdash.auth import PermissionDenied, User
 from cspdash.config import Catalogue, Dataset
 from cspdash.errors import CspdashError
 from cspdash.ingest import Problem, SourceFile, ValidationError, parse_return
 from cspdash.periods import Period, parse_period
 from cspdash.status import Observation, Rollup, Status, evaluate, figures_for, rated_grain, rollup
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 MIGRATIONS: dict[int, list[str]] = {
     1: [
@@ -78,6 +80,20 @@ MIGRATIONS: dict[int, list[str]] = {
             detail VARCHAR
         )""",
         "CREATE INDEX obs_indicator ON observations (indicator)",
+    ],
+    2: [
+        """CREATE TABLE users (
+            email VARCHAR PRIMARY KEY,          -- lower case
+            role VARCHAR NOT NULL,              -- admin | chair | viewer | meeting
+            subgroups VARCHAR[] NOT NULL,
+            password_hash VARCHAR,              -- argon2id; NULL for accounts that sign in through the identity provider
+            disabled BOOLEAN NOT NULL,
+            created_at TIMESTAMP NOT NULL,
+            created_by VARCHAR NOT NULL,
+            failed_signins INTEGER NOT NULL,
+            last_failed_at TIMESTAMP,
+            last_signin_at TIMESTAMP
+        )""",
     ],
 }
 
@@ -312,7 +328,7 @@ class Store:
         return [_jsonable(dict(zip(cols, r, strict=True))) for r in rel.fetchall()]
 
     # --- writes -------------------------------------------------------------------------------
-    def import_files(self, files: Sequence[SourceFile], user: str, dataset: str | None = None,
+    def import_files(self, files: Sequence[SourceFile], user: User | str | None, dataset: str | None = None,
                      dry_run: bool = False) -> ImportResult:
         """Validate every file, then store all of them in one transaction, or nothing if any has a problem.
 
@@ -321,15 +337,29 @@ class Store:
         """
         if not files:
             raise CspdashError("no files given to import")
-        if not user:
-            raise CspdashError("an import must say who made it")
+        actor = self.actor(user)
         dset = self._dataset(dataset) if dataset else None
+        if dset is not None:
+            auth.require(actor, "import_dataset", what=f"the {dset.name} dataset (it feeds several subgroups' figures)",
+                         outcome="nothing was stored")
         with self._write:
             cur = self._con.cursor()
             try:
-                return self._import(cur, files, user, dset, dry_run)
+                return self._import(cur, files, actor, dset, dry_run)
             finally:
                 cur.close()
+
+    def _check_owners(self, actor: User, new_obs: list, comments: list) -> None:
+        """Refuse figures or commentary for indicators the actor's subgroups do not own."""
+        ids = sorted({o[0] for o in new_obs} | {c[0] for c in comments}, key=self._order)
+        refused = [i for i in ids if not auth.allowed(actor, "upload", [self.cat.indicator(i).owner])]
+        if refused:
+            owners = sorted({self.cat.indicator(i).owner for i in refused})
+            auth.require(actor, "upload", owners, what=f"figures for {', '.join(refused)}",
+                         outcome="nothing was stored")
+
+    def _order(self, indicator: str) -> int:
+        return self.cat.indicators.index(self.cat.indicator(indicator))
 
     def _dataset(self, name: str) -> Dataset:
         try:
@@ -338,7 +368,7 @@ class Store:
             known = ", ".join(d.name for d in self.cat.datasets) or "none"
             raise CspdashError(f"no dataset named {name!r} in the catalogue (declared: {known})") from None
 
-    def _import(self, cur: duckdb.DuckDBPyConnection, files: Sequence[SourceFile], user: str,
+    def _import(self, cur: duckdb.DuckDBPyConnection, files: Sequence[SourceFile], actor: User,
                 dset: Dataset | None, dry_run: bool) -> ImportResult:
         result = ImportResult(dry_run)
         problems: list[Problem] = []
@@ -378,6 +408,7 @@ class Store:
                             new_obs.append((r.indicator, r.period, r.area, r.value, r.numerator, r.denominator, r.row, k))
                         if r.commentary:
                             comments.append((r.indicator, r.period, r.commentary, r.row, k))
+            self._check_owners(actor, new_obs, comments)
             result.changes = self._preview(new_obs)
             result.other_area_figures = sum(1 for o in new_obs if o[2])
             if dry_run:
@@ -385,7 +416,7 @@ class Store:
                     result.uploads.append({"file_name": src.display_name, "sha256": sha, "upload_id": None,
                                            "rows": _rows(payload), "duplicate_of": None})
                 return result
-            self._commit(cur, prepared, new_obs, comments, user, dset, result)
+            self._commit(cur, prepared, new_obs, comments, actor.label, dset, result)
             return result
         finally:
             for _src, _sha, payload in prepared:
@@ -458,16 +489,21 @@ class Store:
                                       old.rag, new.rag))
         return changes
 
-    def withdraw(self, upload_id: int, user: str, reason: str = "") -> dict:
+    def withdraw(self, upload_id: int, user: User | str | None, reason: str = "") -> dict:
         """Withdraw an upload: its figures and commentary stop counting; nothing is deleted."""
+        actor = self.actor(user)
+        user = actor.label
         with self._write:
             cur = self._con.cursor()
             try:
-                row = cur.execute("SELECT state, file_name FROM uploads WHERE upload_id = ?", [upload_id]).fetchone()
+                row = cur.execute("SELECT state, file_name, kind FROM uploads WHERE upload_id = ?", [upload_id]).fetchone()
                 if row is None:
                     raise CspdashError(f"there is no upload {upload_id}; see `history` for the ids")
                 if row[0] == "withdrawn":
                     raise CspdashError(f"upload {upload_id} ({row[1]}) is already withdrawn")
+                auth.require(actor, "import_dataset" if row[2] == "dataset" else "withdraw",
+                             [] if row[2] == "dataset" else self.upload_owners(upload_id),
+                             what=f"upload {upload_id} ({row[1]})")
                 cur.execute("BEGIN TRANSACTION")
                 try:
                     now = _now()
@@ -483,10 +519,13 @@ class Store:
                 cur.close()
         return next(h for h in self.history() if h["upload_id"] == upload_id)
 
-    def add_commentary(self, indicator: str, period: Period, text: str, user: str) -> int:
+    def add_commentary(self, indicator: str, period: Period, text: str, user: User | str | None) -> int:
         """Store a chair's commentary typed in the app, as an upload of its own; returns its id."""
+        actor = self.actor(user)
         if not self.cat.has_indicator(indicator):
             raise CspdashError(f"unknown indicator {indicator!r}")
+        auth.require(actor, "comment", [self.cat.indicator(indicator).owner], what=f"commentary on {indicator}")
+        user = actor.label
         text = text.strip()
         if not text:
             raise CspdashError("the commentary is empty; type what the meeting should know")
@@ -520,6 +559,134 @@ class Store:
                 cur.close()
         return uid
 
+    def upload_owners(self, upload_id: int) -> list[str]:
+        """The subgroups owning the indicators an upload holds figures or commentary for."""
+        ids = self.cursor().execute("SELECT indicator FROM observations WHERE upload_id = ? UNION "
+                                    "SELECT indicator FROM commentary WHERE upload_id = ?", [upload_id, upload_id]).fetchall()
+        return sorted({self.cat.indicator(i).owner for (i,) in ids if self.cat.has_indicator(i)})
+
+    # --- accounts -----------------------------------------------------------------------------
+    def has_accounts(self) -> bool:
+        """Whether any account exists (until then the database is in open mode: anyone named may write)."""
+        return self.cursor().execute("SELECT count(*) FROM users").fetchone()[0] > 0
+
+    def actor(self, user: User | str | None) -> User:
+        """The account acting: a User as given, or looked up by e-mail; open mode while there are no accounts."""
+        if isinstance(user, User):
+            if user.open_mode and self.has_accounts():
+                raise PermissionDenied(f"{user.email} acted before accounts existed; sign in again", auth.RULES["signed_in"])
+            return user
+        email = auth.normalise_email(user or "")
+        if not self.has_accounts():
+            if not email:
+                raise CspdashError("say who made it: every change records a person (an e-mail address or name)")
+            return User((user or "").strip(), "admin", open_mode=True)
+        if not email:
+            raise PermissionDenied("accounts exist, so changes need a signed-in user: pass --user EMAIL", auth.RULES["signed_in"])
+        found = self.user(email)
+        if found is None:
+            raise PermissionDenied(f"there is no account for {email}; ask the CSP analyst to add one "
+                                   "(python -m cspdash user add EMAIL --role ROLE)", auth.RULES["signed_in"])
+        return found
+
+    def user(self, email: str) -> User | None:
+        """The account with this e-mail, or None."""
+        row = self.cursor().execute("SELECT email, role, subgroups, disabled FROM users WHERE email = ?",
+                                    [auth.normalise_email(email)]).fetchone()
+        return None if row is None else User(row[0], row[1], tuple(row[2]), bool(row[3]))
+
+    def list_users(self) -> list[dict]:
+        """Every account (never the password hash)."""
+        rel = self.cursor().execute(
+            "SELECT email, role, subgroups, disabled, password_hash IS NOT NULL AS local_password, created_at, "
+            "created_by, last_signin_at, failed_signins FROM users ORDER BY email")
+        cols = [d[0] for d in rel.description]
+        return [_jsonable(dict(zip(cols, r, strict=True))) for r in rel.fetchall()]
+
+    def add_user(self, email: str, role: str, subgroups: Sequence[str] = (), password: str | None = None,
+                 by: str = "cli") -> User:
+        """Create an account; chairs must name their subgroups, others must not."""
+        email = auth.normalise_email(email)
+        if not auth.valid_email(email):
+            raise CspdashError(f"{email!r} is not an e-mail address")
+        if role not in auth.ROLES:
+            raise CspdashError(f"unknown role {role!r}; expected one of {'|'.join(auth.ROLES)}")
+        known = {s.id for s in self.cat.subgroups}
+        bad = [s for s in subgroups if s not in known]
+        if bad:
+            raise CspdashError(f"no subgroup {', '.join(bad)}; expected one of {'|'.join(sorted(known))}")
+        if role == "chair" and not subgroups:
+            raise CspdashError("a chair must be bound to at least one subgroup: add --subgroup ID")
+        if role != "chair" and subgroups:
+            raise CspdashError(f"only chairs are bound to subgroups; a {role} sees or changes everything it may")
+        if self.user(email) is not None:
+            raise CspdashError(f"{email} already has an account; use `user set-password` or `user disable`")
+        hashed = auth.hash_password(password) if password else None
+        self._write_users("INSERT INTO users VALUES (?, ?, ?, ?, false, ?, ?, 0, NULL, NULL)",
+                          [email, role, list(subgroups), hashed, _now(), by], by, "user add",
+                          f"{email} as {role}{' of ' + ', '.join(subgroups) if subgroups else ''}")
+        return User(email, role, tuple(subgroups))
+
+    def disable_user(self, email: str, by: str = "cli") -> None:
+        """Disable an account (kept for the audit trail; it can do nothing any more)."""
+        self._existing(email)
+        self._write_users("UPDATE users SET disabled = true WHERE email = ?", [auth.normalise_email(email)], by,
+                          "user disable", auth.normalise_email(email))
+
+    def set_password(self, email: str, password: str, by: str = "cli") -> None:
+        """Set an account's password (and clear its lock-out)."""
+        self._existing(email)
+        hashed = auth.hash_password(password)
+        self._write_users("UPDATE users SET password_hash = ?, failed_signins = 0, last_failed_at = NULL WHERE email = ?",
+                          [hashed, auth.normalise_email(email)], by, "user set-password", auth.normalise_email(email))
+
+    def sign_in(self, email: str, password: str) -> User:
+        """Check a local password; lock the account out after repeated failures. The error never says which part was wrong."""
+        email = auth.normalise_email(email)
+        now = _now()
+        row = self.cursor().execute("SELECT password_hash, failed_signins, last_failed_at, disabled FROM users "
+                                    "WHERE email = ?", [email]).fetchone()
+        refused = auth.SignInError("e-mail or password not recognised, or the account is disabled or locked")
+        if row is None:
+            auth.verify_password(_DUMMY_HASH, password)  # same work as a real check: no timing hint
+            raise refused
+        stored, failed, last_failed, disabled = row
+        if auth.locked(failed, last_failed, now):
+            raise auth.SignInError(f"too many failed sign-ins: try again in {auth.LOCKOUT.seconds // 60} minutes")
+        if disabled or not auth.verify_password(stored, password):
+            if failed >= auth.MAX_FAILED_SIGNINS and not auth.locked(failed, last_failed, now):
+                failed = 0  # the lock-out has passed: start counting again
+            self._write_users("UPDATE users SET failed_signins = ?, last_failed_at = ? WHERE email = ?",
+                              [failed + 1, now, email], email, "sign-in failed", email)
+            raise refused
+        self._write_users("UPDATE users SET failed_signins = 0, last_failed_at = NULL, last_signin_at = ? "
+                          "WHERE email = ?", [now, email], email, "sign-in", email)
+        found = self.user(email)
+        assert found is not None
+        return found
+
+    def _existing(self, email: str) -> User:
+        found = self.user(email)
+        if found is None:
+            raise CspdashError(f"there is no account for {auth.normalise_email(email)}; see `user list`")
+        return found
+
+    def _write_users(self, sql: str, params: list, by: str, action: str, detail: str) -> None:
+        with self._write:
+            cur = self._con.cursor()
+            try:
+                cur.execute("BEGIN TRANSACTION")
+                try:
+                    cur.execute(sql, params)
+                    self._event(cur, by, action, None, detail)
+                    cur.execute("COMMIT")
+                except BaseException:
+                    cur.execute("ROLLBACK")
+                    raise
+                _checkpoint(cur)
+            finally:
+                cur.close()
+
     # --- backup -------------------------------------------------------------------------------
     def backup(self, out: str | Path) -> Path:
         """Write a consistent copy of the whole database to ``out`` (a new DuckDB file)."""
@@ -539,6 +706,9 @@ class Store:
             finally:
                 cur.close()
         return target
+
+
+_DUMMY_HASH = "$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHRzb21lc2FsdA$Vm9pZFZvaWRWb2lkVm9pZFZvaWRWb2lkVm9pZFZvaWQ"
 
 
 def _bulk_insert(cur: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:

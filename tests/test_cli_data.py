@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 
 from cspdash.cli import main
+from cspdash.config import load_catalogue
+from cspdash.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
@@ -224,8 +226,16 @@ def test_second_police_file_bad_nothing_from_the_first(cli):
 ])
 def test_errors_exit_1_with_a_message_on_stderr(cli, argv, words):
     write(cli.tmp / "a.csv", "indicator,period,value\nA1,2018/19 Q1,95\n")
+    Store(cli.db, load_catalogue(RETURNS_CATALOGUE)).close()  # an empty database: the errors are about the arguments
     code, out, err = cli(*[a.format(tmp=cli.tmp) for a in argv])
     assert code == 1 and words in err and out == ""
+
+
+@pytest.mark.parametrize("command", [["status"], ["history"], ["withdraw", "1"], ["backup", "--out", "b.duckdb"]])
+def test_commands_that_read_refuse_a_missing_database(cli, command):
+    code, out, err = cli(*command)
+    assert code == 1 and "there is no database at" in err and out == ""
+    assert not cli.db.exists()
 
 
 def test_usage_errors_exit_2(cli):

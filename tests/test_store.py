@@ -72,7 +72,7 @@ def test_reopening_keeps_the_data_and_migrates_nothing(tmp_path, cat):
     s = Store(tmp_path / "csp.duckdb", cat)
     try:
         assert len(s.history()) == 1
-        assert s.cursor().execute("SELECT count(*) FROM schema_version").fetchone()[0] == 1
+        assert s.cursor().execute("SELECT count(*) FROM schema_version").fetchone()[0] == SCHEMA_VERSION
     finally:
         s.close()
 
