@@ -1,0 +1,104 @@
+"""Charts: pure functions from a table (built by ``cspdash.views``) to an Altair chart; no Streamlit here.
+
+Status is never shown by colour alone: SPC point types differ in shape as well as colour, lines differ in dash
+as well as colour, and the partnership's own bar is labelled in words.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from cspdash.views import POINT_STYLE
+
+#: Lines of the SPC chart: (colour, dash pattern).
+LINE_STYLE = {
+    "Mean": ("#4d4d4d", [1, 0]),
+    "Process limits": ("#8c8c8c", [6, 4]),
+    "Target": ("#000000", [2, 3]),
+}
+OWN_COLOUR, OTHER_COLOUR = "#0072B2", "#c7c7c7"
+FONT = 15  # axis labels and legends: readable on a meeting-room screen
+
+
+def _big(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
+    return (chart.configure_axis(labelFontSize=FONT - 1, titleFontSize=FONT, labelLimit=320, labelColor="#000000",
+                                 titleColor="#000000", gridColor="#e6e6e6")
+            .configure_legend(labelFontSize=FONT - 1, titleFontSize=FONT, orient="bottom", columns=3,
+                              symbolSize=160, labelLimit=320, labelColor="#000000", titleColor="#000000")
+            .configure_title(fontSize=FONT + 3, anchor="start", color="#000000")
+            .configure_view(stroke=None))
+
+
+def history_chart(h: pd.DataFrame, title: str = "", y_title: str = "Value", height: int = 320) -> alt.TopLevelMixin:
+    """The XmR chart of an indicator's history: values, mean, process limits, target and special-cause points.
+
+    ``h`` has the columns of ``views.history_frame``: period, value, shown, mean, lpl, upl, target, point, rule.
+    """
+    order = list(h["period"])
+    x = alt.X("period:O", sort=order, title=None, axis=alt.Axis(labelAngle=-45, labelOverlap=True))
+    y_scale = alt.Scale(zero=False)
+    lines = []
+    for name, cols in (("Mean", ["mean"]), ("Process limits", ["lpl", "upl"]), ("Target", ["target"])):
+        for c in cols:
+            part = h[["period", c]].dropna()
+            if len(part):
+                lines.append(pd.DataFrame({"period": part["period"], "y": part[c].astype(float), "line": name,
+                                           "series": c}))
+    layers: list[alt.Chart] = []
+    if lines:
+        long = pd.concat(lines, ignore_index=True)
+        present = [n for n in LINE_STYLE if n in set(long["line"])]
+        layers.append(alt.Chart(long).mark_line(strokeWidth=2).encode(
+            x=x, y=alt.Y("y:Q", scale=y_scale, title=y_title),
+            color=alt.Color("line:N", title="Lines", scale=alt.Scale(
+                domain=present, range=[LINE_STYLE[n][0] for n in present])),
+            strokeDash=alt.StrokeDash("line:N", title="Lines", scale=alt.Scale(
+                domain=present, range=[LINE_STYLE[n][1] for n in present])),
+            detail="series:N"))
+    layers.append(alt.Chart(h).mark_line(color="#1a1a1a", strokeWidth=1.5).encode(
+        x=x, y=alt.Y("value:Q", scale=y_scale, title=y_title)))
+    kinds = [v for v in POINT_STYLE.values() if v[0] in set(h["point"])]
+    layers.append(alt.Chart(h).mark_point(filled=True, opacity=1, stroke="#000000", strokeWidth=0.5).encode(
+        x=x, y=alt.Y("value:Q", scale=y_scale, title=y_title),
+        color=alt.Color("point:N", title="Points", scale=alt.Scale(domain=[k[0] for k in kinds],
+                                                                     range=[k[1] for k in kinds])),
+        shape=alt.Shape("point:N", title="Points", scale=alt.Scale(domain=[k[0] for k in kinds],
+                                                                     range=[k[2] for k in kinds])),
+        size=alt.condition(alt.datum.point == POINT_STYLE["common_cause"][0], alt.value(60), alt.value(180)),
+        tooltip=[alt.Tooltip("period:N", title="Period"), alt.Tooltip("shown:N", title="Value"),
+                 alt.Tooltip("point:N", title="Point"), alt.Tooltip("rule:N", title="Rule")]))
+    chart = alt.layer(*layers).resolve_scale(color="independent", shape="independent", strokeDash="independent")
+    chart = chart.properties(height=height, width="container")
+    if title:
+        chart = chart.properties(title=title)
+    return _big(chart)
+
+
+def area_chart(df: pd.DataFrame, own_area: str, x_title: str = "Value") -> alt.TopLevelMixin:
+    """Every area's figure as horizontal bars, largest first, the partnership's own bar coloured and labelled.
+
+    ``df`` has the columns of ``views.area_frame``: area, value, shown, own, rank.
+    """
+    data = df.assign(who=["This partnership" if o else "Other areas" for o in df["own"]],
+                     label=[f"{s}  ◀ {own_area}" if o else s for s, o in zip(df["shown"], df["own"], strict=True)])
+    order = list(data["area"])
+    y = alt.Y("area:N", sort=order, title=None,
+              axis=alt.Axis(labelFontWeight=alt.ExprRef(f"datum.value == {_js(own_area)} ? 'bold' : 'normal'")))
+    bars = alt.Chart(data).mark_bar().encode(
+        x=alt.X("value:Q", title=x_title), y=y,
+        color=alt.Color("who:N", title=None, scale=alt.Scale(domain=["This partnership", "Other areas"],
+                                                             range=[OWN_COLOUR, OTHER_COLOUR])),
+        tooltip=[alt.Tooltip("area:N", title="Area"), alt.Tooltip("shown:N", title="Value"),
+                 alt.Tooltip("rank:Q", title="Rank")])
+    text = alt.Chart(data[~data["own"]]).mark_text(align="left", dx=4, fontSize=FONT - 2).encode(
+        x="value:Q", y=y, text="label:N")
+    own = alt.Chart(data[data["own"]]).mark_text(align="left", dx=4, fontSize=FONT, fontWeight="bold").encode(
+        x="value:Q", y=y, text="label:N")
+    chart = alt.layer(bars, text, own).properties(height=max(120, 22 * len(data)), width="container")
+    return _big(chart)
+
+
+def _js(text: str) -> str:
+    """A JavaScript string literal for a Vega expression."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"

@@ -1,0 +1,318 @@
+"""Streamlit helpers shared by the pages: the cached store and frames, the quarter picker, error display and
+the renderers used by more than one screen. The only module of cspdash that imports streamlit.
+
+Data comes from ``cspdash.views`` (pure); this module only caches it and puts it on the screen.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import pandas as pd
+import streamlit as st
+
+from cspdash import charts, views
+from cspdash.config import load_catalogue
+from cspdash.errors import ConfigError, CspdashError
+from cspdash.ingest import ValidationError
+from cspdash.periods import Period
+from cspdash.store import Store
+
+DEFAULT_DB = "data/csp.duckdb"
+DEFAULT_CONFIG = "indicators.yaml"
+
+# Session-state keys: UI selections only, all prefixed ``csp_``.
+KEY_QUARTER = "csp_quarter"
+KEY_USER = "csp_user"  # the remembered e-mail (survives page switches)
+KEY_USER_INPUT = "csp_user_input"  # the text input's own key (Streamlit drops it on pages without the input)
+
+#: Streamlit's named colours for each RAG (the theme in .streamlit/config.toml maps them to a colour-blind-safe
+#: palette); always shown with the icon and the word.
+RAG_THEME = {"green": "green", "amber": "orange", "red": "red", "no_data": "gray", "monitor": "blue"}
+
+T = TypeVar("T")
+
+#: Every page: status badges inside headings scale with the heading. Static CSS written here; never built from data.
+BASE_CSS = """<style>
+h1 .stMarkdownBadge, h2 .stMarkdownBadge, h3 .stMarkdownBadge, h4 .stMarkdownBadge {
+  font-size: 0.85em !important; padding: 0.1em 0.45em; font-weight: 700; }
+[data-testid="stTable"] td, [data-testid="stTable"] th { font-size: 1rem; }
+</style>"""
+
+#: Meeting mode's large, high-contrast type. Static CSS written here; never built from data.
+MEETING_CSS = """<style>
+[data-testid="stMain"] { background: #ffffff; color: #000000; }
+[data-testid="stMain"] p, [data-testid="stMain"] li { font-size: 1.6rem; line-height: 1.35; color: #000000; }
+[data-testid="stMain"] h1 { font-size: 2.8rem; color: #000000; }
+[data-testid="stMain"] h2 { font-size: 2.1rem; color: #000000; }
+[data-testid="stMain"] h3 { font-size: 1.6rem; color: #000000; }
+[data-testid="stTable"] table { border-collapse: collapse; }
+[data-testid="stTable"] th { font-size: 1.5rem; color: #000000; border: 2px solid #000000; }
+[data-testid="stTable"] td { font-size: 1.7rem; padding: 0.7rem 0.9rem; border: 2px solid #000000; }
+[data-testid="stMain"] button p { font-size: 1.5rem; font-weight: 700; }
+</style>"""
+
+
+# --- store and cached frames ------------------------------------------------------------------
+
+def paths() -> tuple[str, str]:
+    """(database, catalogue) from ``CSPDASH_DB`` / ``CSPDASH_CONFIG``, or the defaults."""
+    return os.environ.get("CSPDASH_DB") or DEFAULT_DB, os.environ.get("CSPDASH_CONFIG") or DEFAULT_CONFIG
+
+
+@st.cache_resource(show_spinner=False)
+def _open_store(db: str, config: str) -> Store:
+    return Store(db, load_catalogue(config))
+
+
+def store() -> Store:
+    """The one Store of this process for the configured database and catalogue (every page starts here)."""
+    _within_app()
+    return _open_store(*paths())
+
+
+def _within_app() -> None:
+    """Rerun through dashboard.py when Streamlit ran a page file on its own.
+
+    Because the page files live in a folder named ``pages/``, a fresh server starts in Streamlit's old multipage
+    mode and, if its first request is a page's URL (a bookmark of /meeting), runs that file alone: no sidebar, no
+    quarter. The mode ends when any run calls ``st.navigation``; ending it here and rerunning shows the same page
+    inside the app.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _cached(name: str, db: str, version: int, args: tuple, _store: Store) -> Any:
+    return getattr(views, name)(_store, *args)
+
+
+def view(fn: Callable[..., T], *args: Any) -> T:
+    """``fn(store, *args)`` for a function of ``cspdash.views``, cached until the next commit to the database."""
+    s = store()
+    if getattr(views, fn.__name__, None) is not fn:
+        raise TypeError(f"{fn!r} is not a function of cspdash.views")
+    return _cached(fn.__name__, str(s.path), s.data_version(), args, _store=s)
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] if text else text
+
+
+def show_error(e: CspdashError) -> None:
+    """A cspdash error in words, with its fix; never a stack trace."""
+    if isinstance(e, ValidationError):
+        show_problems(e)
+    elif isinstance(e, ConfigError):
+        st.error(f"The indicator catalogue {md(e.source)} has {len(e.problems)} problem(s); fix them and reload "
+                 "the page. Check it with `python -m cspdash validate-config`.", icon="⛔")
+        st.dataframe(pd.DataFrame({"Problem": e.problems}), hide_index=True)
+    else:
+        st.error(md(_sentence(str(e))), icon="⛔")
+
+
+@contextmanager
+def guard() -> Iterator[None]:
+    """Show any cspdash error raised inside the block once, in words."""
+    try:
+        yield
+    except CspdashError as e:
+        show_error(e)
+
+
+def show_problems(e: ValidationError) -> None:
+    """The problems of a refused upload as a message and a table (file, row, column, value, problem, fix)."""
+    st.error(views.problems_message(e), icon="⛔")
+    st.dataframe(views.problems_frame(e), hide_index=True,
+                 column_config={"Fix": st.column_config.TextColumn(width="large"),
+                                "Problem": st.column_config.TextColumn(width="large")})
+
+
+# --- shared widgets ---------------------------------------------------------------------------
+
+def quarter_picker(s: Store) -> Period | None:
+    """The sidebar's quarter selectbox (default: the latest complete quarter); None when there are no figures."""
+    options = view(views.quarter_options)
+    if not options:
+        st.session_state.pop(KEY_QUARTER, None)
+        st.caption("No quarters yet: there are no figures.")
+        return None
+    labels = [o.label for o in options]
+    shown = {o.label: o.display for o in options}
+    if st.session_state.get(KEY_QUARTER) not in labels:
+        st.session_state[KEY_QUARTER] = next(o.label for o in options if o.complete)
+    label = st.selectbox("Quarter", labels, key=KEY_QUARTER, format_func=lambda x: shown[x],
+                         help="Every page shows this quarter. The default is the latest complete quarter.")
+    return views.quarter(label)
+
+
+def selected_quarter() -> Period | None:
+    """The quarter chosen in the sidebar, or None when there are no figures yet."""
+    label = st.session_state.get(KEY_QUARTER)
+    return views.quarter(label) if label else None
+
+
+def require_quarter() -> Period | None:
+    """The chosen quarter; when the database has no figures, show the empty state and return None."""
+    period = selected_quarter()
+    if period is None:
+        empty_state()
+    return period
+
+
+def empty_state() -> None:
+    """The message shown while the database has no figures."""
+    st.info(views.EMPTY_MESSAGE, icon="📭")
+
+
+def user_email() -> str:
+    """The acting user's e-mail from a text input, remembered for the session; '' until a valid one is typed."""
+    if KEY_USER_INPUT not in st.session_state:
+        st.session_state[KEY_USER_INPUT] = st.session_state.get(KEY_USER, "")
+
+    def remember() -> None:
+        st.session_state[KEY_USER] = st.session_state[KEY_USER_INPUT].strip()
+
+    text = st.text_input("Your e-mail", key=KEY_USER_INPUT, on_change=remember, placeholder="name@towerhamlets.gov.uk",
+                         help="Recorded with everything you store or withdraw (until sign-in is added).").strip()
+    st.session_state[KEY_USER] = text
+    if text and not views.looks_like_email(text):
+        st.warning(md(f"{text!r} does not look like an e-mail address; type the one you use at work."), icon="⚠️")
+        return ""
+    return text
+
+
+# --- rendering --------------------------------------------------------------------------------
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|$<>~:&@/=])")
+
+
+def md(text: object) -> str:
+    """Text made safe to embed in Markdown: every Markdown, HTML and Streamlit directive character escaped."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text))
+
+
+def rag_badge_md(rag: str, label: str | None = None) -> str:
+    """Markdown for a RAG badge: icon and word on the colour-blind-safe colour."""
+    return f":{RAG_THEME.get(rag, 'gray')}-badge[{md(label or views.rag_label(rag))}]"
+
+
+def style_rag(df: pd.DataFrame, rag: pd.Series, columns: tuple[str, ...] = ("Status",)) -> Any:
+    """A Styler colouring ``columns`` by ``rag`` (aligned with ``df``'s rows); the text keeps its icon and word."""
+    rag = rag.reset_index(drop=True)
+    data = df.reset_index(drop=True)
+
+    def colour(col: pd.Series) -> list[str]:
+        if col.name not in columns:
+            return [""] * len(col)
+        return [f"background-color: {views.RAG_COLOUR.get(r, '#ffffff')}; color: {views.RAG_TEXT.get(r, '#000')}; "
+                "font-weight: bold; white-space: nowrap" for r in rag]
+
+    return data.style.apply(colour, axis=0)
+
+
+def status_table(frame: pd.DataFrame, columns: tuple[str, ...] = ("Indicator", "Value", "Status", "Change",
+                                                                  "Variation", "Assurance")) -> None:
+    """The status of indicators as a static table that wraps long titles, the Status column coloured and worded."""
+    st.table(style_rag(frame[list(columns)], frame["rag"]).hide(axis="index"))
+
+
+def chart(c: Any) -> None:
+    """An Altair chart at full width with its own (high-contrast) styling rather than Streamlit's theme."""
+    st.altair_chart(c, width="stretch", theme=None)
+
+
+def reasons(frame: pd.DataFrame) -> None:
+    """Each indicator's status with its one-sentence reason, as plain text."""
+    for _, r in frame.iterrows():
+        st.markdown(f"**{md(r['indicator'])}** {rag_badge_md(r['rag'])}")
+        st.text(r["reason"])
+
+
+def priority_heading(rollup: dict) -> None:
+    """A priority's title with its roll-up status in words."""
+    st.subheader(f"{md(rollup['priority'])}. {md(rollup['title'])}", anchor=False)
+    st.markdown(f"Priority status: {rag_badge_md(rollup['overall'])} &nbsp; {md(rollup['headline'])}",
+                help=rollup["reason"])
+
+
+def indicator_card(card: views.IndicatorCard, period: Period, own_area: str) -> None:
+    """One indicator on a priority page: status, chart with table view, texts, commentary, area comparison."""
+    s = card.status
+    with st.container(border=True):
+        st.subheader(f"{md(card.id)} {md(card.title)}", anchor=False)
+        c1, c2, c3 = st.columns([1.2, 1, 2])
+        c1.markdown(f"#### {rag_badge_md(s['rag'])}")
+        c2.metric("Value", card.value_text, help=f"Rated period: {s['rated_period']}")
+        c3.markdown(f"**Change:** {md(card.change)}  \n**Target:** {md(s['target_text'])}")
+        st.text(s["reason"])
+        st.caption(md(f"SPC variation: {card.variation}. Assurance: {card.assurance}. Owner: {card.owner}."))
+        if len(card.history):
+            chart(charts.history_chart(card.history, y_title=views.unit_title(card.unit)))
+            with st.expander("Table view"):
+                st.dataframe(card.table, hide_index=True)
+        else:
+            st.info("No complete figures to chart yet.", icon="📭")
+        d1, d2 = st.columns(2)
+        with d1:
+            st.markdown("**Definition**")
+            st.text(card.definition or "-")
+            if card.source:
+                st.caption(md(f"Source: {card.source}" + (" (demo data: synthetic figures)" if card.synthetic else "")))
+        with d2:
+            st.markdown("**Why it matters**")
+            st.text(card.rationale or "-")
+        st.markdown(f"**Chair's commentary, {md(s['rated_period'])}**")
+        if card.commentary:
+            for c in card.commentary:
+                st.text(c["text"])  # untrusted: plain text, never Markdown or HTML
+                st.text(f"— {c['user']}, {views.when(c['uploaded_at'])}")
+        else:
+            st.caption("No commentary for this period.")
+        if card.areas is not None:
+            with st.expander(f"Compare with the other London boroughs ({len(card.areas)} areas)"):
+                st.text(views.area_summary(card.areas, own_area))
+                chart(charts.area_chart(card.areas, own_area, views.unit_title(card.unit)))
+                st.dataframe(views.area_table(card.areas), hide_index=True)
+
+
+def priority_page(priority: str) -> None:
+    """The page of one priority: its roll-up, then every indicator's card."""
+    s = store()
+    if not any(p.id == priority for p in s.cat.priorities):
+        raise CspdashError(f"the catalogue has no priority {priority!r}; "
+                           f"it declares {', '.join(p.id for p in s.cat.priorities)}")
+    p = s.cat.priority(priority)
+    st.title(md(f"Priority {p.id}: {p.title}"), anchor=False)
+    st.text(p.description)
+    period = require_quarter()
+    if period is None:
+        return
+    ov = view(views.overview, period)
+    roll = next(r for r in ov.rollups if r["priority"] == priority)
+    st.markdown(f"**{md(period.label)}** · priority status {rag_badge_md(roll['overall'])} · {md(roll['headline'])}",
+                help=roll["reason"])
+    for card in view(views.priority_cards, priority, period):
+        indicator_card(card, period, s.cat.area)
+
+
+def priority_title(s: Store, priority: str) -> str:
+    """``A. Anti-social behaviour including drugs and alcohol`` (or ``Priority X`` if the catalogue lacks it)."""
+    p = next((p for p in s.cat.priorities if p.id == priority), None)
+    return f"{priority}. {p.title}" if p else f"Priority {priority}"
+
+
+def data_stamp(s: Store) -> None:
+    """The ``Data as at`` caption."""
+    at = view(views.data_as_at)
+    st.caption(md(f"Data as at {at}") if at else "No data uploaded yet")

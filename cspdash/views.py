@@ -1,0 +1,678 @@
+"""What the dashboard's pages display, built from the Store as plain DataFrames and records (no Streamlit here).
+
+Every page asks this module for its data and only renders what it gets back; the words, icons and colours of
+the status vocabulary live here too, so that tables, charts and the CSV say the same thing.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import tempfile
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from itertools import pairwise
+from pathlib import Path
+
+import pandas as pd
+
+from cspdash import spc
+from cspdash.config import Catalogue, Indicator
+from cspdash.errors import CspdashError
+from cspdash.ingest import ValidationError
+from cspdash.periods import Period, parse_period
+from cspdash.status import RAG_WORDS, Status, evaluate, figures_for, fmt, headline, rated_grain
+from cspdash.store import ImportResult, Store
+
+# --- the status vocabulary (one place) -----------------------------------------------------------
+
+#: Colour-blind-safe RAG palette (ColorBrewer PuOr/RdBu ends, checked for deuteranopia); never shown alone.
+RAG_COLOUR = {"green": "#1b7837", "amber": "#f1a340", "red": "#b2182b", "no_data": "#bdbdbd", "monitor": "#2166ac"}
+#: Text colour that reads on each RAG background.
+RAG_TEXT = {"green": "#ffffff", "amber": "#000000", "red": "#ffffff", "no_data": "#000000", "monitor": "#ffffff"}
+RAG_ICON = {"green": "✅", "amber": "⚠️", "red": "⛔", "no_data": "❔", "monitor": "👁"}
+
+VARIATION_WORDS = {
+    "common_cause": "Common cause: no significant change",
+    "special_cause_improvement": "Special cause: improvement",
+    "special_cause_concern": "Special cause: concern",
+    "special_cause_neutral_high": "Special cause: unusually high",
+    "special_cause_neutral_low": "Special cause: unusually low",
+}
+ASSURANCE_WORDS = {
+    "consistent_pass": "Will consistently meet the target",
+    "consistent_fail": "Will consistently miss the target",
+    "inconsistent": "May meet or miss the target",
+}
+#: Point types of the SPC chart, in legend order, with their colour (Okabe-Ito) and shape.
+POINT_STYLE = {
+    "common_cause": ("Common cause", "#7f7f7f", "circle"),
+    "special_cause_improvement": ("Special cause: improvement", "#0072B2", "diamond"),
+    "special_cause_concern": ("Special cause: concern", "#D55E00", "square"),
+    "special_cause_neutral_high": ("Special cause: unusually high", "#CC79A7", "triangle-up"),
+    "special_cause_neutral_low": ("Special cause: unusually low", "#CC79A7", "triangle-down"),
+}
+ARROWS = {"up": "↑", "down": "↓", "level": "→"}
+SUBMISSION_WORDS = {"complete": "✅ COMPLETE", "incomplete": "⚠️ INCOMPLETE", "missing": "⛔ MISSING"}
+
+NONE = "–"  # shown for a missing value (a lone "-" would render as a list bullet in Markdown tables)
+EMPTY_MESSAGE = "No figures yet: upload a return on the Upload page, or run `python -m cspdash demo`."
+
+
+def shown(ind: Indicator, v: float | None) -> str:
+    """A value in the indicator's unit for display, or the dash for none."""
+    text = fmt(ind, v)
+    return NONE if text == "-" else text
+
+
+def rag_label(rag: str) -> str:
+    """``✅ GREEN``: the icon and the word of a RAG status, joined by no-break spaces so a table never splits it."""
+    return f"{RAG_ICON.get(rag, '❔')}\u00a0{RAG_WORDS.get(rag, rag.upper())}".replace(" ", "\u00a0")
+
+
+def variation_words(variation: str | None) -> str:
+    """The SPC variation of the latest point in words."""
+    return VARIATION_WORDS.get(variation or "", "Not judged (no SPC for this period)")
+
+
+def assurance_words(assurance: str | None) -> str:
+    """Whether the process will meet its target, in words."""
+    return ASSURANCE_WORDS.get(assurance or "", "Not assessed")
+
+
+def change_text(ind: Indicator, s: Status) -> str:
+    """``↑ 12% on 2024/25 Q3 (worse)``: the movement against the comparator with an arrow, or ``-``."""
+    if s.trend is None or s.value is None or s.comparator is None:
+        return NONE
+    arrow = ARROWS[s.trend]
+    if s.trend == "level":
+        size = "level"
+    elif ind.unit == "percent":
+        size = f"{abs(s.value - s.comparator):.1f} pts"
+    elif s.change_pct is None:
+        size = ""
+    else:
+        a = abs(s.change_pct)
+        size = f"{a:.0f}%" if a >= 10 or a == int(a) else f"{a:.1f}%"
+    judged = {True: " (better)", False: " (worse)"}.get(s.improving, "") if s.trend != "level" else ""
+    on = f" on {s.comparator_period}" if s.comparator_period else ""
+    return " ".join(x for x in (arrow, size) if x) + on + judged
+
+
+def unit_title(unit: str) -> str:
+    """The axis title of a unit."""
+    return {"count": "Count", "percent": "Percent (%)", "rate": "Rate"}.get(unit, unit.title())
+
+
+def when(ts: str | None) -> str:
+    """``25 Nov 2026 10:41 UTC`` from a stored ISO timestamp (stored times are UTC)."""
+    if not ts:
+        return NONE
+    try:
+        return datetime.fromisoformat(ts).strftime("%d %b %Y %H:%M UTC")
+    except ValueError:
+        return ts
+
+
+# --- quarters -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class QuarterOption:
+    """A quarter the picker offers; ``complete`` is False for the quarter in progress."""
+
+    label: str
+    complete: bool
+
+    @property
+    def display(self) -> str:
+        """The label people see."""
+        return self.label if self.complete else f"{self.label} (incomplete)"
+
+
+def quarter_options(store: Store) -> list[QuarterOption]:
+    """Quarters to pick, newest first: every complete quarter plus the one after the latest if it has figures."""
+    quarters = store.complete_quarters()
+    if not quarters:
+        return []
+    nxt = quarters[-1].shift(1)
+    out = [QuarterOption(q.label, True) for q in reversed(quarters)]
+    obs = store.current_observations()
+    for ind in store.cat.indicators:
+        if rated_grain(ind) == "quarter" and nxt in figures_for(ind, obs.get(ind.id, ())):
+            return [QuarterOption(nxt.label, False), *out]
+    return out
+
+
+def quarter(label: str) -> Period:
+    """The quarter named by a picker label."""
+    return parse_period(label, grain="quarter")
+
+
+# --- overview ------------------------------------------------------------------------------------
+
+STATUS_CSV_COLUMNS = ("indicator", "priority", "title", "owner", "period", "rated_period", "value", "target",
+                      "comparator", "comparator_period", "change_pct", "rag", "complete", "variation", "assurance",
+                      "reason")
+
+
+def status_frame(store: Store, period: Period) -> pd.DataFrame:
+    """One row per indicator for ``period``: raw status fields plus the display columns the pages show."""
+    return _status_frame(store.cat, store.statuses(period))
+
+
+def _status_frame(cat: Catalogue, statuses: Sequence[Status]) -> pd.DataFrame:
+    rows = []
+    for s in statuses:
+        ind = cat.indicator(s.indicator)
+        rows.append({
+            **s.as_dict(),
+            "title": ind.title,
+            "owner": ind.owner,
+            "owner_name": cat.subgroup(ind.owner).name,
+            "Indicator": f"{ind.id} {ind.title}",
+            "Value": shown(ind, s.value),
+            "Status": rag_label(s.rag),
+            "Change": change_text(ind, s),
+            "Target": s.target_text,
+            "Variation": variation_words(s.variation),
+            "Assurance": assurance_words(s.assurance),
+            "Reason": s.reason,
+        })
+    return pd.DataFrame(rows)
+
+
+def status_csv(frame: pd.DataFrame) -> bytes:
+    """The status table as CSV (raw fields, one row per indicator)."""
+    cols = [c for c in STATUS_CSV_COLUMNS if c in frame.columns]
+    return frame[cols].to_csv(index=False).encode("utf-8")
+
+
+def rollup_records(store: Store, period: Period) -> list[dict]:
+    """Each priority's roll-up for ``period``: id, title, overall RAG with its label, counts and reason."""
+    return _rollup_records(store, store.statuses(period))
+
+
+def _rollup_records(store: Store, statuses: Sequence[Status]) -> list[dict]:
+    out = []
+    for r in store.rollups(statuses):
+        p = store.cat.priority(r.priority)
+        out.append({"priority": r.priority, "title": p.title, "description": p.description, "overall": r.overall,
+                    "label": rag_label(r.overall), "headline": headline(statuses, r.priority),
+                    "reason": r.reason, **{k: r.counts.get(k, 0) for k in RAG_WORDS}})
+    return out
+
+
+def data_as_at(store: Store) -> str | None:
+    """The time of the latest upload, for the "data as at" stamp; None when nothing was ever uploaded."""
+    hist = store.history()
+    return when(max(h["uploaded_at"] for h in hist)) if hist else None
+
+
+@dataclass
+class Overview:
+    """Everything the overview page shows for one quarter."""
+
+    period: str
+    headline: str
+    counts: dict[str, int]
+    table: pd.DataFrame
+    rollups: list[dict]
+    data_as_at: str | None
+    missing: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def rows(self, priority: str) -> pd.DataFrame:
+        """The status table's rows of one priority."""
+        return self.table[self.table["priority"] == priority]
+
+
+def overview(store: Store, period: Period) -> Overview:
+    """The headline, the status table, the roll-ups and the missing returns for ``period``."""
+    statuses = store.statuses(period)
+    table = _status_frame(store.cat, statuses)
+    counts = Counter(s.rag for s in statuses)
+    missing = table[table["rag"] == "no_data"]
+    missing = pd.DataFrame({
+        "Indicator": missing["Indicator"], "Owner": missing["owner_name"], "Reason": missing["Reason"],
+    }) if len(missing) else pd.DataFrame(columns=["Indicator", "Owner", "Reason"])
+    return Overview(period.label, headline(statuses), {k: counts.get(k, 0) for k in RAG_WORDS},
+                    table, _rollup_records(store, statuses), data_as_at(store), missing.reset_index(drop=True))
+
+
+# --- indicator history and SPC ---------------------------------------------------------------------
+
+def history_frame(store: Store, indicator: str, period: Period | None = None) -> pd.DataFrame:
+    """An indicator's rated history up to ``period``: value, SPC mean and limits, point type, target per period.
+
+    Only complete figures are charted and fed to SPC, as the status engine does. The target column is the level
+    the period had to reach (a change target's level moves with its comparator; a cumulative annual target is
+    shown pro rata per quarter).
+    """
+    ind = store.cat.indicator(indicator)
+    figures = figures_for(ind, store.current_observations([indicator]).get(indicator, ()))
+    last = period.at(rated_grain(ind)) if period is not None else None
+    series = [(p, f) for p, f in figures.items() if f.complete and f.value is not None and (last is None or p <= last)]
+    cols = ["period", "start", "value", "shown", "mean", "lpl", "upl", "target", "point_type", "point", "rule"]
+    if not series:
+        return pd.DataFrame(columns=cols)
+    res = spc.compute([f.value for _, f in series], ind.direction,
+                      target=ind.target.value if ind.target.type == "fixed" else None)
+    rows = []
+    for k, (p, f) in enumerate(series):
+        pt = res.points.iloc[k]
+        rows.append({
+            "period": p.label, "start": p.start.isoformat(), "value": f.value, "shown": fmt(ind, f.value),
+            "mean": _num(pt["mean"]), "lpl": _num(pt["lpl"]), "upl": _num(pt["upl"]),
+            "target": _target_at(ind, p, figures), "point_type": pt["point_type"],
+            "point": POINT_STYLE[pt["point_type"]][0], "rule": res.special_cause_types[k],
+        })
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _num(v: object) -> float | None:
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)  # type: ignore[arg-type]
+
+
+def _target_at(ind: Indicator, p: Period, figures: dict) -> float | None:
+    t = ind.target
+    if t.type == "fixed":
+        return t.value
+    if t.type == "cumulative":
+        return (t.value or 0.0) * p.n_months / 12
+    if t.type == "change":
+        s = evaluate(ind, p if p.grain == "quarter" else Period.quarter(p.fy, 4), figures)
+        return s.target
+    return None
+
+
+def spc_detail(store: Store, indicator: str, period: Period | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """The SPC points table (period, value, mean, limits, point type in words, rule) and the SPC notes."""
+    ind = store.cat.indicator(indicator)
+    h = history_frame(store, indicator, period)
+    notes: list[str] = []
+    if len(h):
+        notes = list(spc.compute(h["value"].tolist(), ind.direction,
+                                 target=ind.target.value if ind.target.type == "fixed" else None).notes)
+    else:
+        notes = ["No complete figures yet: nothing to judge."]
+    table = pd.DataFrame({
+        "Period": h["period"], "Value": h["shown"],
+        "Mean": [fmt(ind, v) for v in h["mean"]], "Lower limit": [fmt(ind, v) for v in h["lpl"]],
+        "Upper limit": [fmt(ind, v) for v in h["upl"]], "Point": h["point"], "Rule": h["rule"],
+    })
+    return table, notes
+
+
+def chart_table(h: pd.DataFrame, ind: Indicator) -> pd.DataFrame:
+    """The table view of an indicator's chart: the same numbers, formatted in its unit."""
+    return pd.DataFrame({
+        "Period": h["period"], "Value": h["shown"], "Target": [fmt(ind, v) for v in h["target"]],
+        "Mean": [fmt(ind, v) for v in h["mean"]], "Lower limit": [fmt(ind, v) for v in h["lpl"]],
+        "Upper limit": [fmt(ind, v) for v in h["upl"]], "Point": h["point"],
+    })
+
+
+# --- priority pages -----------------------------------------------------------------------------
+
+@dataclass
+class IndicatorCard:
+    """What a priority page shows for one indicator."""
+
+    id: str
+    title: str
+    unit: str
+    definition: str
+    rationale: str
+    source: str
+    synthetic: bool
+    owner: str
+    status: dict
+    label: str
+    value_text: str
+    change: str
+    variation: str
+    assurance: str
+    history: pd.DataFrame
+    table: pd.DataFrame
+    commentary: list[dict]
+    areas: pd.DataFrame | None
+
+
+def indicator_card(store: Store, indicator: str, period: Period,
+                   statuses: Sequence[Status] | None = None) -> IndicatorCard:
+    """An indicator's status, chart data, table, texts, commentary and (when it has areas) comparison."""
+    ind = store.cat.indicator(indicator)
+    s = next(x for x in (statuses or store.statuses(period)) if x.indicator == indicator)
+    h = history_frame(store, indicator, period)
+    rated = period.at(rated_grain(ind))
+    areas = area_frame(store, indicator, period)
+    return IndicatorCard(
+        id=ind.id, title=ind.title, unit=ind.unit, definition=ind.definition, rationale=ind.rationale,
+        source=ind.source, synthetic=ind.synthetic, owner=store.cat.subgroup(ind.owner).name, status=s.as_dict(),
+        label=rag_label(s.rag), value_text=shown(ind, s.value), change=change_text(ind, s),
+        variation=variation_words(s.variation), assurance=assurance_words(s.assurance), history=h, table=chart_table(h, ind),
+        commentary=store.commentary(indicator, rated), areas=areas if len(areas) > 1 else None,
+    )
+
+
+def priority_cards(store: Store, priority: str, period: Period) -> list[IndicatorCard]:
+    """The cards of every indicator of a priority, in catalogue order."""
+    statuses = store.statuses(period)
+    return [indicator_card(store, i.id, period, statuses) for i in store.cat.indicators_of(priority=priority)]
+
+
+def area_frame(store: Store, indicator: str, period: Period) -> pd.DataFrame:
+    """Every area's figure for the rated period, largest first, with the partnership's own area flagged."""
+    ind = store.cat.indicator(indicator)
+    rows = store.area_values(indicator, period)
+    df = pd.DataFrame(rows, columns=["area", "value", "complete", "own"])
+    df["rank"] = range(1, len(df) + 1)
+    df["shown"] = [fmt(ind, v) for v in df["value"]]
+    return df
+
+
+def area_table(df: pd.DataFrame) -> pd.DataFrame:
+    """The table view of an area comparison."""
+    return pd.DataFrame({"Rank": df["rank"], "Area": [f"{a} (this partnership)" if o else a
+                                                       for a, o in zip(df["area"], df["own"], strict=True)],
+                         "Value": df["shown"], "Complete": ["yes" if c else "no" for c in df["complete"]]})
+
+
+def area_summary(df: pd.DataFrame, area: str) -> str:
+    """``Tower Hamlets ranks 5th highest of 32 areas.``"""
+    own = df[df["own"]]
+    if own.empty:
+        return f"No figure for {area} in this period."
+    return f"{area} ranks {_ordinal(int(own['rank'].iloc[0]))} highest of {len(df)} areas."
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+# --- indicator page -----------------------------------------------------------------------------
+
+def series_frame(store: Store, indicator: str) -> pd.DataFrame:
+    """Every figure ever stored for an indicator, current or not, with its file, person and time."""
+    ind = store.cat.indicator(indicator)
+    rows = store.series(indicator)
+    out = []
+    for r in rows:
+        state = "withdrawn" if r["state"] == "withdrawn" else "current" if r["current"] else "superseded"
+        out.append({"period": r["period"], "grain": r["grain"], "value": r["value"], "shown": fmt(ind, r["value"]),
+                    "numerator": r["numerator"], "denominator": r["denominator"], "state": state,
+                    "upload_id": r["upload_id"], "file": r["file_name"], "user": r["user"],
+                    "uploaded_at": r["uploaded_at"], "source_row": r["source_row"]})
+    return pd.DataFrame(out, columns=["period", "grain", "value", "shown", "numerator", "denominator", "state",
+                                      "upload_id", "file", "user", "uploaded_at", "source_row"])
+
+
+def series_display(df: pd.DataFrame) -> pd.DataFrame:
+    """The series for the screen: restated and withdrawn figures marked in words."""
+    marks = {"current": "✅ current", "superseded": "↩ superseded (restated)", "withdrawn": "🚫 withdrawn"}
+    return pd.DataFrame({"Period": df["period"], "Value": df["shown"], "Figure": [marks[s] for s in df["state"]],
+                         "Upload": df["upload_id"], "File": df["file"], "By": df["user"],
+                         "Uploaded": [when(t) for t in df["uploaded_at"]], "Row": df["source_row"]})
+
+
+def provenance_frame(store: Store, indicator: str, period: Period) -> pd.DataFrame:
+    """The stored figures behind the rated figure of ``period``: period, value, upload, file, person, time."""
+    ind = store.cat.indicator(indicator)
+    rows = store.provenance(indicator, period)
+    return pd.DataFrame({"Period": [r["period"] for r in rows], "Value": [fmt(ind, r["value"]) for r in rows],
+                         "Upload": [r["upload_id"] for r in rows], "File": [r["file_name"] for r in rows],
+                         "By": [r["user"] for r in rows], "Uploaded": [when(r["uploaded_at"]) for r in rows],
+                         "Row": [r["source_row"] for r in rows]})
+
+
+def csv_bytes(df: pd.DataFrame) -> bytes:
+    """A frame as UTF-8 CSV."""
+    return df.to_csv(index=False).encode("utf-8")
+
+
+def xlsx_bytes(df: pd.DataFrame, sheet: str = "Data") -> bytes:
+    """A frame as an XLSX workbook; text starting = + - @ is quoted so a spreadsheet will not run it."""
+    safe = df.copy()
+    for c in safe.columns:
+        if safe[c].dtype == object or pd.api.types.is_string_dtype(safe[c]):
+            safe[c] = [("'" + v) if isinstance(v, str) and v[:1] in ("=", "+", "-", "@") else v for v in safe[c]]
+    buf = io.BytesIO()
+    safe.to_excel(buf, index=False, sheet_name=sheet[:31], engine="openpyxl")
+    return buf.getvalue()
+
+
+# --- submissions tracker ------------------------------------------------------------------------
+
+def submissions_frame(store: Store, period: Period) -> pd.DataFrame:
+    """For each indicator: owner, whether ``period`` has its figure (complete/incomplete/missing), last upload."""
+    cat = store.cat
+    obs = store.current_observations()
+    rows = []
+    for ind in cat.indicators:
+        rated = period.at(rated_grain(ind))
+        fig = figures_for(ind, obs.get(ind.id, ())).get(rated)
+        if fig is None or (fig.value is None and fig.complete):
+            state = "missing"
+        elif not fig.complete:
+            state = "incomplete"
+        else:
+            state = "complete"
+        prov = store.provenance(ind.id, period) if state != "missing" else []
+        last = max(prov, key=lambda r: r["uploaded_at"]) if prov else None
+        detail = ""
+        if fig is not None and fig.missing:
+            detail = "missing " + ", ".join(m.display for m in fig.missing)
+        rows.append({"indicator": ind.id, "title": ind.title, "priority": ind.priority, "owner": ind.owner,
+                     "owner_name": cat.subgroup(ind.owner).name, "period": rated.label, "state": state,
+                     "Submission": SUBMISSION_WORDS[state], "detail": detail,
+                     "file": last["file_name"] if last else NONE,
+                     "last_upload": when(last["uploaded_at"]) if last else NONE, "by": last["user"] if last else NONE})
+    return pd.DataFrame(rows)
+
+
+SUBMISSION_COLUMNS = ("Indicator", "Title", "Owner", "Period", "Submission", "Detail", "Last upload", "By", "File")
+SUBMISSION_RAG = {"complete": "green", "incomplete": "amber", "missing": "red"}
+
+
+def submissions_display(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    """The tracker's table for the screen, and the RAG colour of each row's Submission cell."""
+    table = frame.rename(columns={"indicator": "Indicator", "title": "Title", "owner_name": "Owner", "period": "Period",
+                                  "detail": "Detail", "last_upload": "Last upload", "by": "By", "file": "File"})
+    return table[list(SUBMISSION_COLUMNS)], frame["state"].map(SUBMISSION_RAG)
+
+
+def submissions_headline(frame: pd.DataFrame) -> str:
+    """``21 complete · 1 incomplete · 3 missing``."""
+    counts = frame["state"].value_counts() if len(frame) else pd.Series(dtype=int)
+    return " · ".join(f"{counts.get(k, 0)} {k}" for k in SUBMISSION_WORDS)
+
+
+def submissions_late(frame: pd.DataFrame, period: Period) -> str | None:
+    """A sentence naming the indicators without a complete figure and their owners, or None."""
+    late = frame[frame["state"] != "complete"]
+    if late.empty:
+        return None
+    who = "; ".join(f"{r.indicator} ({r.owner_name})" for r in late.itertuples())
+    return f"{len(late)} indicator(s) without a complete figure for {period.label}: {who}"
+
+
+# --- history ------------------------------------------------------------------------------------
+
+def uploads_frame(store: Store) -> pd.DataFrame:
+    """Every upload, newest first, with its state and how many figures it restated or has had restated."""
+    hist = store.history()
+    restates: Counter[int] = Counter()
+    restated: Counter[int] = Counter()
+    for ind in store.cat.indicators:
+        by_period: dict[tuple[str, str], list[int]] = defaultdict(list)
+        for r in store.series(ind.id):
+            by_period[(r["period"], r["grain"])].append(r["upload_id"])
+        for ids in by_period.values():
+            ids = sorted(set(ids))
+            for earlier, later in pairwise(ids):
+                restates[later] += 1
+                restated[earlier] += 1
+    rows = []
+    for h in hist:
+        uid = h["upload_id"]
+        what = h["dataset"] or ("commentary" if h["kind"] == "commentary" else "indicator return")
+        state = "🚫 withdrawn" if h["state"] == "withdrawn" else "✅ active"
+        rows.append({"upload_id": uid, "State": state, "File": h["file_name"], "What": what, "By": h["user"],
+                     "Uploaded": when(h["uploaded_at"]), "Rows": h["rows"], "Restates": restates.get(uid, 0),
+                     "Restated later": restated.get(uid, 0),
+                     "Withdrawn": (f"{when(h['withdrawn_at'])} by {h['withdrawn_by']}"
+                                   + (f": {h['withdraw_reason']}" if h["withdraw_reason"] else ""))
+                     if h["state"] == "withdrawn" else "",
+                     "Note": h["note"] or "", "state": h["state"], "kind": h["kind"]})
+    return pd.DataFrame(rows, columns=["upload_id", "State", "File", "What", "By", "Uploaded", "Rows", "Restates",
+                                       "Restated later", "Withdrawn", "Note", "state", "kind"])
+
+
+def original_name(upload_id: int, file_name: str) -> str:
+    """The download name of an upload's original file: ``upload-15-returns.csv``."""
+    if file_name.startswith("("):  # commentary typed in the app has no file of its own
+        return f"upload-{upload_id}-commentary.txt"
+    return f"upload-{upload_id}-{file_name}"
+
+
+def uploads_display(frame: pd.DataFrame) -> pd.DataFrame:
+    """The uploads table for the screen."""
+    cols = ["upload_id", "State", "File", "What", "Restates", "Restated later", "Withdrawn", "By", "Uploaded", "Rows",
+            "Note"]
+    return frame[cols].rename(columns={"upload_id": "Upload"})
+
+
+def upload_choices(frame: pd.DataFrame, active_only: bool = False) -> dict[int, str]:
+    """``{15: "15: returns.csv (who, when)"}`` for a picker, newest first; optionally active uploads only."""
+    rows = frame[frame["state"] == "active"] if active_only else frame
+    return {int(r.upload_id): f"{r.upload_id}: {r.File} ({r.By}, {r.Uploaded})" for r in rows.itertuples()}
+
+
+def upload_file_name(frame: pd.DataFrame, upload_id: int) -> str:
+    """The name the original of an upload downloads as."""
+    return original_name(upload_id, str(frame.loc[frame["upload_id"] == upload_id, "File"].iloc[0]))
+
+
+# --- upload -------------------------------------------------------------------------------------
+
+RETURN_KIND = "return"
+
+
+def upload_kinds(cat: Catalogue) -> dict[str, str]:
+    """What an uploaded file can be: ``return`` or a catalogue dataset name, with a description."""
+    kinds = {RETURN_KIND: "Indicator return (CSV or XLSX, from a subgroup template)"}
+    for d in cat.datasets:
+        kinds[d.name] = f"Record-level extract: {d.name} - {d.description}" if d.description else d.name
+    return kinds
+
+
+def upload_types(kind: str) -> list[str]:
+    """The file extensions accepted for a kind of upload."""
+    return ["csv", "xlsx"] if kind == RETURN_KIND else ["csv", "parquet"]
+
+
+def template_bytes(cat: Catalogue, subgroup: str, extension: str, period: str | None = None) -> bytes:
+    """A subgroup's return template as CSV or XLSX bytes."""
+    from cspdash.templates import write_template
+
+    if extension not in ("csv", "xlsx"):
+        raise CspdashError(f"a template is .csv or .xlsx, not .{extension}")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_template(cat, subgroup, Path(tmp) / f"template.{extension}", period)
+        return path.read_bytes()
+
+
+def template_quarters(store: Store, today: date) -> list[str]:
+    """Quarters a template can be pre-filled with, newest first: the last ended quarter and the eight before it,
+    plus the quarter after the latest complete one (the return most likely due)."""
+    last_ended = Period.containing(today).previous()
+    qs = {last_ended.shift(-k) for k in range(9)}
+    latest = store.latest_complete_quarter()
+    if latest is not None:
+        qs.add(latest.shift(1))
+    return [q.label for q in sorted(qs, reverse=True)]
+
+
+def template_name(subgroup: str, period: str | None, extension: str) -> str:
+    """``return-asb-2025-26-Q3.csv``."""
+    tag = (period or "").replace("/", "-").replace(" ", "-")
+    return f"return-{subgroup}{'-' + tag if tag else ''}.{extension}"
+
+
+def preview_frame(result: ImportResult, cat: Catalogue) -> pd.DataFrame:
+    """What an import does: indicator, period, value before → after and RAG before → after."""
+    rows = []
+    for c in result.changes:
+        ind = cat.indicator(c.indicator)
+        rows.append({"Indicator": f"{ind.id} {ind.title}", "Period": c.period,
+                     "Value": f"{shown(ind, c.old_value)} → {shown(ind, c.new_value)}",
+                     "Status": f"{rag_label(c.old_rag)} → {rag_label(c.new_rag)}",
+                     "Changes status": "yes" if c.old_rag != c.new_rag else "no"})
+    return pd.DataFrame(rows, columns=["Indicator", "Period", "Value", "Status", "Changes status"])
+
+
+def uploads_summary(result: ImportResult) -> list[str]:
+    """One sentence per file of an import (or its preview)."""
+    out = []
+    for u in result.uploads:
+        if u.get("duplicate_of"):
+            out.append(f"{u['file_name']}: identical to upload {u['duplicate_of']}; nothing will change.")
+        elif u.get("upload_id"):
+            out.append(f"{u['file_name']}: stored as upload {u['upload_id']} ({_rows(u['rows'])}).")
+        else:
+            out.append(f"{u['file_name']}: {_rows(u['rows'])} ready to store.")
+    if result.other_area_figures:
+        out.append(f"Plus {result.other_area_figures:,} figures for other areas (comparators).")
+    return out
+
+
+def _rows(n: int) -> str:
+    return f"{n:,} row{'' if n == 1 else 's'}"
+
+
+def problems_frame(err: ValidationError) -> pd.DataFrame:
+    """The problems of a refused upload: file, row, column, value, problem, fix."""
+    rows = [p.as_dict() for p in err.problems]
+    return pd.DataFrame({"File": [r["file"] for r in rows], "Row": [r["row"] for r in rows],
+                         "Column": [r["column"] or "" for r in rows], "Value": [r["value"] or "" for r in rows],
+                         "Problem": [r["message"] for r in rows], "Fix": [r["fix"] for r in rows]})
+
+
+def problems_message(err: ValidationError) -> str:
+    """``2 problems found; nothing was stored. Fix them in the file and upload it again.``"""
+    total = len(err.problems) + err.more
+    more = f" (the first {len(err.problems)} are listed)" if err.more else ""
+    return (f"The upload was refused: {total} problem{'s' if total != 1 else ''} found{more}; nothing was stored. "
+            "Fix them in the file and upload it again.")
+
+
+def commentary_choices(cat: Catalogue) -> list[str]:
+    """Indicator ids in catalogue order, for the commentary form."""
+    return [i.id for i in cat.indicators]
+
+
+def indicator_label(cat: Catalogue, indicator: str) -> str:
+    """``A1 ASB demand - calls to police ...``."""
+    return f"{indicator} {cat.indicator(indicator).title}"
+
+
+def looks_like_email(text: str) -> bool:
+    """Whether ``text`` is shaped like an e-mail address (one @, a dot after it, no spaces)."""
+    t = text.strip()
+    if " " in t or t.count("@") != 1:
+        return False
+    local, domain = t.split("@")
+    return bool(local) and "." in domain.strip(".") and not domain.startswith(".")
+
+
+# --- meeting mode -------------------------------------------------------------------------------
+
+def meeting_rows(frame: pd.DataFrame, priority: str) -> pd.DataFrame:
+    """The big-type table of one priority: indicator, value, status, change."""
+    part = frame[frame["priority"] == priority]
+    return pd.DataFrame({"Indicator": part["Indicator"].tolist(), "Value": part["Value"].tolist(),
+                         "Status": part["Status"].tolist(), "Change": part["Change"].tolist(),
+                         "rag": part["rag"].tolist()})
+

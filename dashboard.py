@@ -1,0 +1,45 @@
+"""The cspdash app: page config, the shared sidebar (partnership, quarter picker, data stamp) and navigation.
+
+Run with ``streamlit run dashboard.py``; the database and catalogue come from ``CSPDASH_DB`` and ``CSPDASH_CONFIG``.
+"""
+
+import streamlit as st
+
+from cspdash import ui
+from cspdash.errors import CspdashError
+
+st.set_page_config(page_title="CSP performance dashboard", page_icon="📊", layout="wide")
+st.markdown(ui.BASE_CSS, unsafe_allow_html=True)  # static CSS written in cspdash.ui; never data
+
+try:
+    store = ui.store()
+except CspdashError as e:
+    ui.show_error(e)
+    st.stop()
+
+with st.sidebar:
+    st.markdown(f"### {ui.md(store.cat.name)}")
+    with ui.guard():
+        ui.quarter_picker(store)
+    ui.data_stamp(store)
+    st.caption(ui.md(store.cat.marking))
+
+pages = {
+    "Status": [
+        st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+        st.Page("pages/priority_a.py", title=ui.priority_title(store, "A"), icon=":material/flag:"),
+        st.Page("pages/priority_b.py", title=ui.priority_title(store, "B"), icon=":material/flag:"),
+        st.Page("pages/priority_c.py", title=ui.priority_title(store, "C"), icon=":material/flag:"),
+        st.Page("pages/priority_d.py", title=ui.priority_title(store, "D"), icon=":material/flag:"),
+        st.Page("pages/indicator.py", title="Indicator detail", icon=":material/query_stats:"),
+        st.Page("pages/meeting.py", title="Meeting mode", icon=":material/co_present:"),
+    ],
+    "Returns": [
+        st.Page("pages/upload.py", title="Upload", icon=":material/upload_file:"),
+        st.Page("pages/submissions.py", title="Submissions tracker", icon=":material/checklist:"),
+        st.Page("pages/history.py", title="Upload history", icon=":material/history:"),
+    ],
+}
+page = st.navigation(pages)
+with ui.guard():
+    page.run()

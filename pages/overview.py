@@ -1,0 +1,33 @@
+"""Overview: the headline count, every priority's roll-up and indicators, missing returns and the CSV download."""
+
+import streamlit as st
+
+from cspdash import ui, views
+
+s = ui.store()
+st.title("Overview", anchor=False)
+period = ui.require_quarter()
+if period is not None:
+    ov = ui.view(views.overview, period)
+    st.caption(ui.md(f"{ov.period} · data as at {ov.data_as_at} · {s.cat.marking}"))
+    st.header(ui.md(ov.headline), anchor=False)
+    for col, rag in zip(st.columns(len(ov.counts)), ov.counts, strict=True):
+        col.metric(views.rag_label(rag), ov.counts[rag], border=True)
+
+    if len(ov.missing):
+        st.warning(f"Missing for {ov.period}: {len(ov.missing)} indicator(s) have no figure. "
+                   "The owner subgroups are listed below.", icon="⛔")
+        st.dataframe(ov.missing, hide_index=True)
+    else:
+        st.success(f"Every indicator has a figure for {ov.period}.", icon="✅")
+
+    for roll in ov.rollups:
+        part = ov.rows(roll["priority"])
+        ui.priority_heading(roll)
+        ui.status_table(part)
+        with st.expander(f"Why these statuses (priority {roll['priority']})"):
+            ui.reasons(part)
+
+    st.download_button("Download the status table (CSV)", data=views.status_csv(ov.table),
+                       file_name=f"csp-status-{ov.period.replace('/', '-').replace(' ', '-')}.csv", mime="text/csv",
+                       icon=":material/download:", on_click="ignore")

@@ -1,0 +1,92 @@
+"""Upload: return templates, a dry run of uploaded returns or extracts (problems or preview), confirm and store,
+and the chair's commentary form."""
+
+from datetime import date
+from functools import partial
+
+import streamlit as st
+
+from cspdash import ui, views
+from cspdash.ingest import SourceFile, ValidationError
+
+s = ui.store()
+st.title("Upload", anchor=False)
+user = ui.user_email()
+if not user:
+    st.caption("Type your e-mail before storing anything: it is recorded with every upload.")
+
+done = st.session_state.pop("csp_upload_done", None)
+if done:
+    st.success(ui.md(" ".join(done)), icon="✅")
+
+st.header("1. Get a template", anchor=False)
+subgroups = {g.id: g.name for g in s.cat.subgroups}
+c1, c2 = st.columns(2)
+subgroup = c1.selectbox("Subgroup", list(subgroups), format_func=subgroups.get, key="csp_template_subgroup")
+fill = c2.selectbox("Quarter to pre-fill", views.template_quarters(s, date.today()), key="csp_template_quarter")
+d1, d2 = st.columns(2)
+for col, ext, mime in ((d1, "csv", "text/csv"),
+                       (d2, "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")):
+    col.download_button(f"Download the {ext.upper()} template",
+                        data=partial(views.template_bytes, s.cat, subgroup, ext, fill),
+                        file_name=views.template_name(subgroup, fill, ext), mime=mime, on_click="ignore",
+                        icon=":material/download:", key=f"csp_template_{ext}")
+
+st.header("2. Upload and check", anchor=False)
+kinds = views.upload_kinds(s.cat)
+kind = st.selectbox("What is this file?", list(kinds), format_func=kinds.get, key="csp_upload_kind")
+dataset = None if kind == views.RETURN_KIND else kind
+round_ = st.session_state.setdefault("csp_upload_round", 0)  # a new key empties the uploader after storing
+files = st.file_uploader("Returns or extracts", type=views.upload_types(kind), accept_multiple_files=True,
+                         key=f"csp_files_{round_}",
+                         help="Nothing is stored until you confirm: the files are checked first.")
+if files:
+    sources = [SourceFile(f.name, data=f.getvalue()) for f in files]
+    check = (kind, s.data_version(), tuple(src.sha256() for src in sources))
+    if st.session_state.get("csp_check", (None,))[0] != check:
+        with st.spinner("Checking the files..."):
+            try:
+                outcome = s.import_files(sources, user or "(not yet named)", dataset, dry_run=True)
+            except ValidationError as e:
+                outcome = e
+        st.session_state["csp_check"] = (check, outcome)
+    outcome = st.session_state["csp_check"][1]
+    if isinstance(outcome, ValidationError):
+        ui.show_problems(outcome)
+    else:
+        st.success("Checked: no problems found. Nothing is stored until you confirm.", icon="✅")
+        for line in views.uploads_summary(outcome):
+            st.text(line)
+        preview = views.preview_frame(outcome, s.cat)
+        if len(preview) > 30:
+            st.dataframe(preview, hide_index=True, column_config={
+                "Indicator": st.column_config.TextColumn(width="large")})
+        elif len(preview):
+            st.table(preview.style.hide(axis="index"))
+        new = [u for u in outcome.uploads if not u.get("duplicate_of")]
+        if st.button("Confirm and store", type="primary", disabled=not (user and new), key="csp_confirm",
+                     help=None if user else "Type your e-mail first"):
+            with st.status("Storing...", expanded=False) as progress:
+                result = s.import_files(sources, user, dataset, dry_run=False)
+                progress.update(label="Stored", state="complete")
+            st.session_state["csp_upload_done"] = views.uploads_summary(result)
+            st.session_state["csp_upload_round"] = round_ + 1
+            st.session_state.pop("csp_check", None)
+            st.rerun()
+
+st.header("3. Chair's commentary", anchor=False)
+quarters = [o.label for o in ui.view(views.quarter_options)] or views.template_quarters(s, date.today())
+chosen = ui.selected_quarter()
+with st.form("csp_commentary", clear_on_submit=True):
+    indicator = st.selectbox("Indicator", views.commentary_choices(s.cat),
+                             format_func=lambda i: views.indicator_label(s.cat, i))
+    label = st.selectbox("Quarter", quarters,
+                         index=quarters.index(chosen.label) if chosen and chosen.label in quarters else 0)
+    text = st.text_area("Commentary", max_chars=4000, help="Plain text; shown to the partnership as written.")
+    if st.form_submit_button("Save commentary"):
+        if not user:
+            st.error("Type your e-mail above first: it is recorded with the commentary.", icon="⛔")
+        else:
+            with ui.guard():
+                uid = s.add_commentary(indicator, views.quarter(label), text, user)
+                st.success(f"Commentary on {indicator} for {label} saved as upload {uid}.", icon="✅")

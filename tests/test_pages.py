@@ -1,0 +1,298 @@
+"""AppTest smoke and flow tests of every page of dashboard.py, on a copy of the demo database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from e2e_helpers import BAD_RETURN, GOOD_RETURN, demo_copy
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.testing.v1 import AppTest
+
+from cspdash.config import load_catalogue
+from cspdash.status import RAG_WORDS, headline
+from cspdash.store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "dashboard.py")
+CONFIG = ROOT / "indicators.yaml"
+TIMEOUT = 60
+
+
+class _NavigationPages(PagesManager):
+    """AppTest rebuilds the pages manager on every run and, because the page files sit in a folder named pages/,
+    falls back to Streamlit's old multipage mode, which runs a page file alone (no sidebar). The server leaves
+    that mode once dashboard.py calls st.navigation (and cspdash.ui.store() reruns if it has not); do the same."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        PagesManager.uses_pages_directory = False
+        super().__init__(*args, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def _navigation_mode(monkeypatch):
+    monkeypatch.setattr("streamlit.testing.v1.app_test.PagesManager", _NavigationPages)
+
+
+@pytest.fixture
+def demo_db(tmp_path_factory, monkeypatch) -> Path:
+    """A fresh copy of the demo database, named by CSPDASH_DB for the app."""
+    db = demo_copy(tmp_path_factory, "pages")
+    monkeypatch.setenv("CSPDASH_DB", str(db))
+    monkeypatch.setenv("CSPDASH_CONFIG", str(CONFIG))
+    return db
+
+
+@pytest.fixture(scope="module")
+def expected(tmp_path_factory) -> dict:
+    """What the demo's statuses are, straight from the library (latest complete quarter)."""
+    store = Store(demo_copy(tmp_path_factory, "expected"), load_catalogue(CONFIG))
+    try:
+        period = store.latest_complete_quarter()
+        statuses = store.statuses(period)
+        history = store.history()
+        return {"period": period.label, "headline": headline(statuses),
+                "rags": {s.indicator: s.rag for s in statuses}, "uploads": len(history),
+                "next_id": max(h["upload_id"] for h in history) + 1,
+                "restatement": next(h["upload_id"] for h in history if h["file_name"] == "synthetic-asb-restatement.csv")}
+    finally:
+        store.close()
+
+
+def run_app(page: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def plain(text: str) -> str:
+    """Text as read aloud: no Markdown-escaping backslashes (``e\\-mail``), no-break spaces as spaces."""
+    return text.replace("\\", "").replace("\u00a0", " ")
+
+
+def texts(at: AppTest) -> str:
+    """Every piece of text on the screen, unescaped, for `in` checks."""
+    parts = [e.value for kind in ("title", "header", "subheader", "markdown", "caption", "text", "info", "warning",
+                                  "success", "error") for e in getattr(at, kind)]
+    parts += [m.label + " " + str(m.value) for m in at.metric]
+    parts += [t.value.to_string() for t in at.table]
+    parts += [d.value.to_string() for d in at.dataframe]
+    return plain("\n".join(str(p) for p in parts))
+
+
+# --- every page -------------------------------------------------------------------------------
+
+def test_overview_shows_headline_priorities_and_missing_returns(demo_db, expected):
+    at = run_app()
+    assert [h.value for h in at.header] == [expected["headline"]]
+    assert at.sidebar.selectbox[0].value == expected["period"]
+    screen = texts(at)
+    assert "Tower Hamlets Community Safety Partnership" in screen
+    for word in ("GREEN", "AMBER", "RED", "NO DATA", "MONITOR"):
+        assert word in screen
+    assert len(at.table) == 4  # one status table per priority
+    statuses = plain("\n".join(t.value.to_string() for t in at.table))
+    assert "⛔ RED" in statuses and "✅ GREEN" in statuses
+    assert "Missing for 2025/26 Q3" in screen and "ASB Operations Group" in screen
+    assert "Data as at" in screen
+    assert any(b.label == "Download the status table (CSV)" for b in at.get("download_button"))
+
+
+@pytest.mark.parametrize(("page", "title", "indicator"), [
+    ("pages/priority_a.py", "Priority A: Anti-social behaviour", "A1 ASB demand"),
+    ("pages/priority_b.py", "Priority B: Violence", "B3 Violence with injury"),
+    ("pages/priority_c.py", "Priority C: Hate crime", "C5 Residents who agree"),
+    ("pages/priority_d.py", "Priority D: Reducing re-offending", "D8 Burglary offences"),
+])
+def test_priority_pages(demo_db, expected, page, title, indicator):
+    at = run_app(page)
+    assert title in plain(at.title[0].value)
+    subheaders = [plain(s.value) for s in at.subheader]
+    assert any(s.startswith(indicator) for s in subheaders)
+    screen = texts(at)
+    assert "Chair's commentary" in screen
+    assert "Definition" in screen and "Why it matters" in screen
+    assert any(e.label == "Table view" for e in at.expander)
+    assert any(word in screen for word in RAG_WORDS.values())
+
+
+def test_priority_page_compares_areas(demo_db):
+    at = run_app("pages/priority_b.py")
+    compare = [e for e in at.expander if e.label.startswith("Compare with the other London boroughs")]
+    assert compare, "B3 and B5 have figures for other boroughs"
+    assert any("Tower Hamlets ranks" in t.value for t in at.text)
+    assert any("Tower Hamlets (this partnership)" in d.value.to_string() for d in at.dataframe)
+
+
+def test_priority_page_shows_commentary_as_plain_text(demo_db):
+    at = run_app("pages/priority_a.py")
+    assert any(t.value.startswith("SYNTHETIC demo figure") for t in at.text)
+
+
+def test_indicator_page_shows_restatements_provenance_and_spc(demo_db):
+    at = run_app("pages/indicator.py")
+    assert at.selectbox(key="csp_indicator").value == "A1"
+    screen = texts(at)
+    assert "superseded (restated)" in screen  # the demo restates A1 for 2025/26 Q2
+    assert "synthetic-asb-restatement.csv" in screen
+    assert "Where the 2025/26 Q3 figure came from" in screen
+    labels = [b.label for b in at.get("download_button")]
+    assert "Download the series (CSV)" in labels and "Download the series (XLSX)" in labels
+    at.selectbox(key="csp_indicator").select("C5").run()
+    assert not at.exception
+    assert "Fewer than 12 points" in texts(at)
+
+
+def test_meeting_mode_pages_through_priorities(demo_db):
+    at = run_app("pages/meeting.py")
+    screen = texts(at)
+    assert "OFFICIAL" in screen and "Data as at" in screen
+    assert plain(at.title[0].value).startswith("A. Anti-social")
+    assert not at.text_input and not at.file_uploader  # no editing controls
+    at.button(key="csp_meeting_next").click().run()
+    assert plain(at.title[0].value).startswith("B. Violence")
+    at.button(key="csp_meeting_prev").click().run()
+    at.button(key="csp_meeting_prev").click().run()
+    assert plain(at.title[0].value).startswith("D. Reducing")
+
+
+def test_submissions_tracker_flags_missing(demo_db):
+    at = run_app("pages/submissions.py")
+    table = at.dataframe[0].value
+    a2 = table[table["Indicator"] == "A2"].iloc[0]
+    assert a2["Submission"] == "⛔ MISSING" and a2["Owner"] == "ASB Operations Group"
+    a1 = table[table["Indicator"] == "A1"].iloc[0]
+    assert a1["Submission"] == "✅ COMPLETE" and a1["By"] == "chair-asb@demo.example"
+    assert "missing" in at.header[0].value
+
+
+def test_history_lists_uploads_and_withdraws_with_confirmation(demo_db, expected):
+    at = run_app("pages/history.py")
+    uploads = at.dataframe[0].value
+    restatement = expected["restatement"]
+    assert len(uploads) == expected["uploads"]
+    assert uploads.loc[uploads["Upload"] == restatement, "Restates"].iloc[0] == 1
+    at.text_input(key="csp_user_input").input("analyst@towerhamlets.gov.uk").run()
+    at.selectbox(key="csp_withdraw_pick").select(restatement).run()
+    assert at.button(key="csp_withdraw").disabled  # no reason, no confirmation yet
+    at.text_input(key="csp_withdraw_reason").input("sent in error").run()
+    assert at.button(key="csp_withdraw").disabled  # still not confirmed
+    at.checkbox(key=f"csp_withdraw_sure_{restatement}_0").check().run()
+    at.button(key="csp_withdraw").click().run()
+    assert not at.exception
+    assert any("withdrawn" in plain(s.value) for s in at.success)
+    uploads = at.dataframe[0].value
+    row = uploads[uploads["Upload"] == restatement].iloc[0]
+    assert row["State"] == "🚫 withdrawn" and "sent in error" in row["Withdrawn"]
+
+
+# --- the upload flow --------------------------------------------------------------------------
+
+def test_upload_good_file_previews_then_stores_and_changes_status(demo_db, expected):
+    assert expected["rags"]["A2"] == "no_data"
+    at = run_app("pages/upload.py")
+    assert [t.value for t in at.title] == ["Upload"]
+    at.file_uploader[0].set_value(("a2-return.csv", GOOD_RETURN, "text/csv")).run()
+    assert not at.exception
+    preview = at.table[0].value
+    assert preview.iloc[0]["Period"] == "2025/26 Q3"
+    assert plain(preview.iloc[0]["Status"]).startswith("❔ NO DATA → ")
+    assert preview.iloc[0]["Value"] == "– → 150"
+    confirm = at.button(key="csp_confirm")
+    assert confirm.disabled  # no e-mail yet
+    at.text_input(key="csp_user_input").input("chair-asb@towerhamlets.gov.uk").run()
+    at.button(key="csp_confirm").click().run()
+    assert not at.exception
+    assert any(f"stored as upload {expected['next_id']}" in plain(s.value) for s in at.success)
+    at.switch_page("pages/overview.py").run()
+    assert at.header[0].value != expected["headline"]
+    priority_a = at.table[0].value
+    a2 = priority_a[priority_a["Indicator"].str.startswith("A2 ")].iloc[0]
+    assert plain(a2["Status"]) != "❔ NO DATA" and a2["Value"] == "150"
+    at.switch_page("pages/submissions.py").run()
+    table = at.dataframe[0].value
+    assert table[table["Indicator"] == "A2"].iloc[0]["By"] == "chair-asb@towerhamlets.gov.uk"
+
+
+def test_upload_bad_file_lists_problems_and_stores_nothing(demo_db, expected):
+    at = run_app("pages/upload.py")
+    at.text_input(key="csp_user_input").input("chair-asb@towerhamlets.gov.uk").run()
+    at.file_uploader[0].set_value(("bad.csv", BAD_RETURN, "text/csv")).run()
+    assert not at.exception
+    assert any("refused: 2 problems" in plain(e.value) for e in at.error)
+    problems = at.dataframe[0].value
+    assert list(problems.columns) == ["File", "Row", "Column", "Value", "Problem", "Fix"]
+    assert set(problems["Value"]) == {"Z9", "next spring"}
+    assert not [b for b in at.button if b.key == "csp_confirm"]
+    at.switch_page("pages/history.py").run()
+    assert len(at.dataframe[0].value) == expected["uploads"]
+
+
+def test_upload_of_a_dataset_already_loaded_changes_nothing(demo_db):
+    extract = ROOT / "data" / "demo" / "mps-borough-level-crime-2024-01-to-2025-12.csv"
+    at = run_app("pages/upload.py")
+    at.text_input(key="csp_user_input").input("analyst@towerhamlets.gov.uk").run()
+    at.selectbox(key="csp_upload_kind").select("borough_crime").run()
+    assert at.file_uploader[0].allowed_type == [".csv", ".parquet"]
+    at.file_uploader[0].set_value((extract.name, extract.read_bytes(), "text/csv")).run()
+    assert not at.exception
+    assert any("identical to upload" in plain(t.value) for t in at.text)
+    assert at.button(key="csp_confirm").disabled  # nothing new to store
+
+
+def test_upload_rejects_a_malformed_email(demo_db):
+    at = run_app("pages/upload.py")
+    at.text_input(key="csp_user_input").input("not an address").run()
+    assert any("does not look like an e-mail address" in plain(w.value) for w in at.warning)
+    at.file_uploader[0].set_value(("a2-return.csv", GOOD_RETURN, "text/csv")).run()
+    assert at.button(key="csp_confirm").disabled
+
+
+def test_commentary_form_stores_plain_text(demo_db, expected):
+    at = run_app("pages/upload.py")
+    at.text_input(key="csp_user_input").input("chair-asb@towerhamlets.gov.uk").run()
+    at.text_area[0].input("<script>alert(1)</script> **not bold**")
+    at.get("form_submit_button")[0].click().run()
+    assert not at.exception
+    saved = [plain(s.value) for s in at.success]
+    assert f"Commentary on A1 for {expected['period']} saved as upload {expected['next_id']}." in saved, saved
+    at.switch_page("pages/priority_a.py").run()
+    assert any(t.value == "<script>alert(1)</script> **not bold**" for t in at.text)
+
+
+def test_upload_page_offers_templates_and_kinds(demo_db):
+    at = run_app("pages/upload.py")
+    labels = [b.label for b in at.get("download_button")]
+    assert labels == ["Download the CSV template", "Download the XLSX template"]
+    kinds = at.selectbox(key="csp_upload_kind")
+    assert kinds.options[0].startswith("Indicator return")
+    assert any("borough_crime" in o for o in kinds.options)
+    assert at.file_uploader[0].accept_multiple_files
+
+
+# --- empty and error states -------------------------------------------------------------------
+
+@pytest.mark.parametrize("page", [None, "pages/priority_a.py", "pages/indicator.py", "pages/meeting.py",
+                                  "pages/submissions.py", "pages/history.py", "pages/upload.py"])
+def test_empty_database_shows_the_empty_state(tmp_path, monkeypatch, page):
+    monkeypatch.setenv("CSPDASH_DB", str(tmp_path / "empty.duckdb"))
+    monkeypatch.setenv("CSPDASH_CONFIG", str(CONFIG))
+    at = run_app(page)
+    if page == "pages/upload.py":
+        assert at.file_uploader  # the way out of the empty state works
+    else:
+        assert any(i.value.startswith("No figures yet: upload a return on the Upload page") for i in at.info)
+
+
+def test_a_broken_catalogue_is_reported_in_words(tmp_path, monkeypatch):
+    bad = tmp_path / "indicators.yaml"
+    bad.write_text(CONFIG.read_text(encoding="utf-8").replace("direction: decrease", "direction: down", 1),
+                   encoding="utf-8")
+    monkeypatch.setenv("CSPDASH_DB", str(tmp_path / "x.duckdb"))
+    monkeypatch.setenv("CSPDASH_CONFIG", str(bad))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert "problem" in at.error[0].value
+    assert "direction" in at.dataframe[0].value.to_string()
