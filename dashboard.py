@@ -23,6 +23,8 @@ with st.sidebar:
         ui.quarter_picker(store)
     ui.data_stamp(store)
     st.caption(ui.md(store.cat.marking))
+    with ui.guard():
+        ui.account_panel(store)
 
 pages = {
     "Status": [

@@ -29,6 +29,7 @@ from cspdash.periods import Period, parse_period
 from cspdash.status import Observation, Rollup, Status, evaluate, figures_for, rated_grain, rollup
 
 SCHEMA_VERSION = 2
+DATA_ACTIONS = ("upload", "withdraw", "commentary", "restore", "freeze")  # events that change what the dashboard shows
 
 MIGRATIONS: dict[int, list[str]] = {
     1: [
@@ -196,7 +197,10 @@ class Store:
     def data_version(self) -> int:
         """A number that every committed change increases (cache key for the UI)."""
         # fetchall, not fetchone: a result left open keeps its transaction open, and that blocks CHECKPOINT.
-        return int(self.cursor().execute("SELECT coalesce(max(event_id), 0) FROM events").fetchall()[0][0])
+        # Only changes to figures and commentary count: a sign-in must not empty the UI's caches.
+        return int(self.cursor().execute(
+            "SELECT coalesce(max(event_id), 0) FROM events WHERE list_contains(?, action)",
+            [list(DATA_ACTIONS)]).fetchall()[0][0])
 
     def is_empty(self) -> bool:
         """Whether nothing has ever been uploaded."""

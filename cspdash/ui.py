@@ -10,12 +10,14 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any, TypeVar
 
 import pandas as pd
 import streamlit as st
 
-from cspdash import charts, views
+from cspdash import auth, charts, views
+from cspdash.auth import User
 from cspdash.config import load_catalogue
 from cspdash.errors import ConfigError, CspdashError
 from cspdash.ingest import ValidationError
@@ -29,6 +31,7 @@ DEFAULT_CONFIG = "indicators.yaml"
 KEY_QUARTER = "csp_quarter"
 KEY_USER = "csp_user"  # the remembered e-mail (survives page switches)
 KEY_USER_INPUT = "csp_user_input"  # the text input's own key (Streamlit drops it on pages without the input)
+KEY_SIGNED_IN = "csp_signed_in"  # {"email": ..., "at": datetime} after a local sign-in
 
 #: Streamlit's named colours for each RAG (the theme in .streamlit/config.toml maps them to a colour-blind-safe
 #: palette); always shown with the icon and the word.
@@ -173,6 +176,89 @@ def require_quarter() -> Period | None:
 def empty_state() -> None:
     """The message shown while the database has no figures."""
     st.info(views.EMPTY_MESSAGE, icon="📭")
+
+
+def oidc_configured() -> bool:
+    """Whether ``[auth]`` is set in .streamlit/secrets.toml (sign-in through the council's identity provider)."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all: Streamlit raises its own error types here
+        return False
+
+
+def signed_in_user(s: Store) -> User | None:
+    """The signed-in account (identity provider or local password), or None; expired sessions are signed out."""
+    if oidc_configured():
+        if not getattr(st.user, "is_logged_in", False):
+            return None
+        email = str(st.user.get("email") or "")
+        return s.user(email) if email else None
+    info = st.session_state.get(KEY_SIGNED_IN)
+    if not info:
+        return None
+    if auth.session_expired(info.get("at"), datetime.now()):
+        st.session_state.pop(KEY_SIGNED_IN, None)
+        st.session_state["csp_signin_note"] = "Your session expired; sign in again."
+        return None
+    user = s.user(info["email"])
+    if user is None or user.disabled:
+        st.session_state.pop(KEY_SIGNED_IN, None)
+        return None
+    return user
+
+
+def account_panel(s: Store) -> None:
+    """The sidebar's sign-in, signed-in and open-mode notices."""
+    if not s.has_accounts():
+        st.warning("No accounts yet: anyone using this app can change data. Create an admin account with "
+                   "`python -m cspdash user add EMAIL --role admin`.", icon="🔓")
+        return
+    user = signed_in_user(s)
+    if user is not None:
+        role = user.role + (f" of {', '.join(user.subgroups)}" if user.subgroups else "")
+        st.caption(md(f"Signed in as {user.email} ({role})"))
+        if st.button("Sign out", key="csp_sign_out", icon=":material/logout:"):
+            st.session_state.pop(KEY_SIGNED_IN, None)
+            st.session_state.pop(KEY_USER, None)
+            if oidc_configured():
+                st.logout()
+            st.rerun()
+        return
+    if oidc_configured():
+        if getattr(st.user, "is_logged_in", False):
+            st.error("Your account has no access to this dashboard; ask the CSP analyst to add it.", icon="⛔")
+            if st.button("Sign out", key="csp_sign_out_unknown"):
+                st.logout()
+            return
+        st.button("Sign in", key="csp_sign_in_oidc", on_click=st.login, type="primary", icon=":material/login:")
+        return
+    note = st.session_state.pop("csp_signin_note", None)
+    if note:
+        st.info(note)
+    with st.form("csp_sign_in", clear_on_submit=True):
+        st.markdown("**Sign in**")
+        email = st.text_input("E-mail", key="csp_sign_in_email")
+        password = st.text_input("Password", type="password", key="csp_sign_in_password")
+        if st.form_submit_button("Sign in", type="primary"):
+            try:
+                user = s.sign_in(email, password)
+            except CspdashError as e:
+                st.error(md(_sentence(str(e))), icon="⛔")
+            else:
+                st.session_state[KEY_SIGNED_IN] = {"email": user.email, "at": datetime.now()}
+                st.rerun()
+
+
+def acting_user(s: Store) -> User | None:
+    """Who is acting on this page: the signed-in account, or in open mode the e-mail typed (asked for here)."""
+    if s.has_accounts():
+        user = signed_in_user(s)
+        if user is None:
+            st.info("Sign in (in the sidebar) to upload, comment or withdraw: every change records who made it.",
+                    icon="🔒")
+        return user
+    email = user_email()
+    return s.actor(email) if email else None
 
 
 def user_email() -> str:

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from cspdash import spc
+from cspdash import auth, spc
+from cspdash.auth import User
 from cspdash.config import Catalogue, Indicator
 from cspdash.errors import CspdashError
 from cspdash.ingest import ValidationError
@@ -648,9 +649,21 @@ def problems_message(err: ValidationError) -> str:
             "Fix them in the file and upload it again.")
 
 
-def commentary_choices(cat: Catalogue) -> list[str]:
-    """Indicator ids in catalogue order, for the commentary form."""
-    return [i.id for i in cat.indicators]
+def commentary_choices(cat: Catalogue, user: User | None = None) -> list[str]:
+    """Indicator ids in catalogue order that ``user`` may comment on (all of them when no user is given)."""
+    return [i.id for i in cat.indicators if user is None or auth.allowed(user, "comment", [i.owner])]
+
+
+def withdrawable(store: Store, frame: pd.DataFrame, user: User) -> dict[int, str]:
+    """The active uploads ``user`` may withdraw, for a picker (datasets: admins only; returns: their owners)."""
+    out = {}
+    for uid, label in upload_choices(frame, active_only=True).items():
+        kind = frame.loc[frame["upload_id"] == uid, "kind"].iloc[0]
+        action = "import_dataset" if kind == "dataset" else "withdraw"
+        owners = [] if kind == "dataset" else store.upload_owners(uid)
+        if auth.allowed(user, action, owners):
+            out[uid] = label
+    return out
 
 
 def indicator_label(cat: Catalogue, indicator: str) -> str:

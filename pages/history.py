@@ -25,11 +25,13 @@ st.download_button("Download the original file", data=lambda: s.upload_content(p
 
 st.header("Withdraw an upload", anchor=False)
 st.caption("A withdrawn upload's figures and commentary stop counting; nothing is deleted and the history keeps it.")
-active = views.upload_choices(uploads, active_only=True)
-if not active:
-    st.info("No active uploads to withdraw.")
+user = ui.acting_user(s)
+active = views.withdrawable(s, uploads, user) if user else {}
+if user is None:
+    pass  # acting_user said how to sign in (or asked for an e-mail in open mode)
+elif not active:
+    st.info("No active uploads that you may withdraw.")
 else:
-    user = ui.user_email()
     target = st.selectbox("Upload to withdraw", list(active), format_func=active.get, key="csp_withdraw_pick")
     reason = st.text_input("Reason", key="csp_withdraw_reason",
                            placeholder="e.g. wrong quarter; replaced by a corrected return")

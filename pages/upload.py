@@ -11,8 +11,8 @@ from cspdash.ingest import SourceFile, ValidationError
 
 s = ui.store()
 st.title("Upload", anchor=False)
-user = ui.user_email()
-if not user:
+user = ui.acting_user(s)
+if user is None and not s.has_accounts():
     st.caption("Type your e-mail before storing anything: it is recorded with every upload.")
 
 done = st.session_state.pop("csp_upload_done", None)
@@ -31,6 +31,11 @@ for col, ext, mime in ((d1, "csv", "text/csv"),
                         data=partial(views.template_bytes, s.cat, subgroup, ext, fill),
                         file_name=views.template_name(subgroup, fill, ext), mime=mime, on_click="ignore",
                         icon=":material/download:", key=f"csp_template_{ext}")
+
+if s.has_accounts() and not (user and user.can_write):
+    if user is not None:
+        st.info(f"Your account ({user.role}) can see the figures but not change them.", icon="🔒")
+    st.stop()
 
 st.header("2. Upload and check", anchor=False)
 kinds = views.upload_kinds(s.cat)
@@ -78,7 +83,7 @@ st.header("3. Chair's commentary", anchor=False)
 quarters = [o.label for o in ui.view(views.quarter_options)] or views.template_quarters(s, date.today())
 chosen = ui.selected_quarter()
 with st.form("csp_commentary", clear_on_submit=True):
-    indicator = st.selectbox("Indicator", views.commentary_choices(s.cat),
+    indicator = st.selectbox("Indicator", views.commentary_choices(s.cat, user),
                              format_func=lambda i: views.indicator_label(s.cat, i))
     label = st.selectbox("Quarter", quarters,
                          index=quarters.index(chosen.label) if chosen and chosen.label in quarters else 0)
