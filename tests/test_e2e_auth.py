@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from e2e_helpers import CHROMIUM, CHROMIUM_ARGS, browser_missing_reason, demo_copy, streamlit_server
 from test_e2e import WAIT, WIDE, settle
+from tests_config import CONFIG
 
 from cspdash.config import load_catalogue
 from cspdash.store import Store
-from tests_config import CONFIG
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "correct horse battery staple"
