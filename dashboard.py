@@ -35,6 +35,7 @@ pages = {
         st.Page("pages/priority_d.py", title=ui.priority_title(store, "D"), icon=":material/flag:"),
         st.Page("pages/indicator.py", title="Indicator detail", icon=":material/query_stats:"),
         st.Page("pages/meeting.py", title="Meeting mode", icon=":material/co_present:"),
+        st.Page("pages/packs.py", title="Meeting packs", icon=":material/picture_as_pdf:"),
     ],
     "Returns": [
         st.Page("pages/upload.py", title="Upload", icon=":material/upload_file:"),

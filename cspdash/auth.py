@@ -19,7 +19,7 @@ from cspdash.errors import CspdashError
 ROLES = ("admin", "chair", "viewer", "meeting")
 # Actions on data scoped to the subgroups that own the indicators touched, and actions with no scope.
 SCOPED_ACTIONS = ("upload", "restate", "withdraw", "comment")
-GLOBAL_ACTIONS = ("import_dataset", "manage_users", "backup", "restore")
+GLOBAL_ACTIONS = ("import_dataset", "freeze", "manage_users", "backup", "restore")
 ACTIONS = (*SCOPED_ACTIONS, *GLOBAL_ACTIONS)
 MAX_FAILED_SIGNINS = 5
 LOCKOUT = timedelta(minutes=15)

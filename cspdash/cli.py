@@ -71,6 +71,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="FILE")
     p = sub.add_parser("restore", parents=[common], help="replace the database with a backup (the old file is kept)")
     p.add_argument("file", metavar="FILE")
+    p = sub.add_parser("report", parents=[common], help="write the meeting pack (.pdf) or scorecard (.xlsx)")
+    p.add_argument("--period", metavar="P", help="the quarter (default: the latest complete quarter)")
+    p.add_argument("--out", required=True, metavar="FILE", help="pack.pdf or scorecard.xlsx (chosen by extension)")
+    p.add_argument("--meeting-date", metavar="DATE", help="the meeting date for the cover, e.g. 2026-03-12")
+    p.add_argument("--snapshot", type=int, metavar="ID", help="render a frozen snapshot instead of today's figures")
+
+    p = sub.add_parser("freeze", parents=[common], help="freeze the pack as presented to a meeting (a snapshot)")
+    p.add_argument("--meeting-date", required=True, metavar="DATE")
+    p.add_argument("--period", metavar="P", help="the quarter (default: the latest complete quarter)")
+    p.add_argument("--user", metavar="WHO")
+
+    p = sub.add_parser("snapshots", parents=[common], help="list frozen snapshots")
+    p.add_argument("--format", choices=("json", "table"), default="table")
+
+    p = sub.add_parser("snapshot-diff", parents=[common],
+                       help="what changed between a snapshot and today, or between two snapshots")
+    p.add_argument("snapshot", type=int, metavar="ID")
+    p.add_argument("--against", type=int, metavar="ID2", help="another snapshot (default: today's figures)")
+    p.add_argument("--format", choices=("json", "table"), default="table")
+
     p = sub.add_parser("user", parents=[common], help="manage accounts (whoever runs this has the server's files)")
     usub = p.add_subparsers(dest="user_command", metavar="ACTION", required=True)
     u = usub.add_parser("add", parents=[common], help="create an account")
@@ -146,7 +166,8 @@ def table(records: Sequence[dict[str, Any]], columns: Sequence[str], width: int 
     return "\n".join(lines)
 
 
-NEEDS_EXISTING_DB = ("status", "history", "backup", "withdraw", "user")
+NEEDS_EXISTING_DB = ("status", "history", "backup", "withdraw", "user", "report", "freeze", "snapshots",
+                     "snapshot-diff")
 
 
 def open_store(args: argparse.Namespace):
@@ -342,6 +363,68 @@ def cmd_restore(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     return EXIT_OK
 
 
+def cmd_report(args: argparse.Namespace, out: Callable[[str], None]) -> int:
+    from cspdash import report, snapshots
+    from cspdash.periods import parse_period
+
+    store = open_store(args)
+    try:
+        if args.snapshot is not None and args.period:
+            raise CspdashError("give --period or --snapshot, not both: a snapshot has its own quarter")
+        source = (snapshots.load(store, args.snapshot) if args.snapshot is not None
+                  else parse_period(args.period, grain="quarter") if args.period else None)
+        path = report.write_pack(store, args.out, source, args.meeting_date)
+    finally:
+        store.close()
+    out(f"wrote {path}")
+    return EXIT_OK
+
+
+def cmd_freeze(args: argparse.Namespace, out: Callable[[str], None]) -> int:
+    from cspdash import snapshots
+    from cspdash.periods import parse_period
+
+    store = open_store(args)
+    try:
+        period = parse_period(args.period, grain="quarter") if args.period else None
+        sid = snapshots.freeze(store, period, args.meeting_date, acting_user(args, store))
+        snap = snapshots.load(store, sid)
+    finally:
+        store.close()
+    out(f"froze snapshot {sid}: {snap.period} for the meeting on {snap.meeting_date}")
+    return EXIT_OK
+
+
+def cmd_snapshots(args: argparse.Namespace, out: Callable[[str], None]) -> int:
+    from cspdash import snapshots
+
+    store = open_store(args)
+    try:
+        records = snapshots.list_snapshots(store)
+    finally:
+        store.close()
+    emit(records, ["snapshot_id", "period", "meeting_date", "frozen_by", "frozen_at", "green", "amber", "red",
+                   "no_data", "monitor"], args.format, out)
+    return EXIT_OK
+
+
+def cmd_snapshot_diff(args: argparse.Namespace, out: Callable[[str], None]) -> int:
+    from cspdash import snapshots
+
+    store = open_store(args)
+    try:
+        a = snapshots.load(store, args.snapshot)
+        b = snapshots.load(store, args.against) if args.against is not None else snapshots.live_statuses(store, a)
+        records = snapshots.diff(a, b)
+    finally:
+        store.close()
+    if args.format == "table" and not records:
+        out("no changes")
+    else:
+        emit(records, ["indicator", "field", "before", "after"], args.format, out)
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     from cspdash.demo import load_demo
 
@@ -369,6 +452,10 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Callable[[str], None]], int]] 
     "restore": cmd_restore,
     "demo": cmd_demo,
     "user": cmd_user,
+    "report": cmd_report,
+    "freeze": cmd_freeze,
+    "snapshots": cmd_snapshots,
+    "snapshot-diff": cmd_snapshot_diff,
 }
 
 

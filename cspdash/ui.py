@@ -106,6 +106,46 @@ def view(fn: Callable[..., T], *args: Any) -> T:
     return _cached(fn.__name__, str(s.path), s.data_version(), args, _store=s)
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def _pack_bytes(db: str, version: int, period: str | None, meeting: str | None, snapshot: int | None, kind: str,
+                _store: Store) -> tuple[str, bytes]:
+    from cspdash import report, snapshots
+
+    source = snapshots.load(_store, snapshot) if snapshot is not None else period
+    pack = report.resolve(_store, source, meeting)
+    data = report.render_pdf(pack) if kind == "pdf" else report.render_xlsx(pack)
+    return report.file_name(pack, kind), data
+
+
+def pack_file(kind: str, period: Period | None = None, meeting: str | None = None,
+              snapshot: int | None = None) -> tuple[str, bytes]:
+    """(file name, bytes) of the meeting pack (``pdf``) or scorecard (``xlsx``), cached until the next commit."""
+    s = store()
+    return _pack_bytes(str(s.path), s.data_version(), period.label if period else None, meeting, snapshot, kind,
+                       _store=s)
+
+
+def pack_downloads(period: Period | None, meeting: str | None = None, snapshot: int | None = None,
+                   key: str = "pack") -> None:
+    """A "Prepare" button, then download buttons for the PDF pack and the Excel scorecard."""
+    ready_key = f"csp_{key}_ready"
+    if st.button("Prepare the meeting pack (PDF) and scorecard (Excel)", key=f"csp_{key}_prepare",
+                 icon=":material/description:"):
+        st.session_state[ready_key] = (period.label if period else None, meeting, snapshot)
+    if st.session_state.get(ready_key) != (period.label if period else None, meeting, snapshot):
+        st.caption("The pack takes a few seconds to draw: its charts are rendered on the server.")
+        return
+    with st.spinner("Drawing the pack..."):
+        pdf_name, pdf = pack_file("pdf", period, meeting, snapshot)
+        xlsx_name, xlsx = pack_file("xlsx", period, meeting, snapshot)
+    c1, c2 = st.columns(2)
+    c1.download_button("Download the meeting pack (PDF)", data=pdf, file_name=pdf_name, mime="application/pdf",
+                       icon=":material/download:", on_click="ignore", key=f"csp_{key}_pdf")
+    c2.download_button("Download the scorecard (Excel)", data=xlsx, file_name=xlsx_name,
+                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                       icon=":material/download:", on_click="ignore", key=f"csp_{key}_xlsx")
+
+
 # --- errors -----------------------------------------------------------------------------------
 
 def _sentence(text: str) -> str:

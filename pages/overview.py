@@ -31,3 +31,6 @@ if period is not None:
     st.download_button("Download the status table (CSV)", data=views.status_csv(ov.table),
                        file_name=f"csp-status-{ov.period.replace('/', '-').replace(' ', '-')}.csv", mime="text/csv",
                        icon=":material/download:", on_click="ignore")
+
+    st.subheader("Meeting pack", anchor=False)
+    ui.pack_downloads(period)
