@@ -228,6 +228,14 @@ class Overview:
         return self.table[self.table["priority"] == priority]
 
 
+def expected_source(cat: Catalogue, indicator: str) -> str:
+    """Where a figure is expected from: the owner's return, or a record-level extract the analyst loads."""
+    ind = cat.indicator(indicator)
+    if ind.measure is not None:
+        return f"computed from the {ind.measure.dataset} extract (loaded by the CSP analyst)"
+    return "the subgroup's quarterly return"
+
+
 def overview(store: Store, period: Period) -> Overview:
     """The headline, the status table, the roll-ups and the missing returns for ``period``."""
     statuses = store.statuses(period)
@@ -235,8 +243,9 @@ def overview(store: Store, period: Period) -> Overview:
     counts = Counter(s.rag for s in statuses)
     missing = table[table["rag"] == "no_data"]
     missing = pd.DataFrame({
-        "Indicator": missing["Indicator"], "Owner": missing["owner_name"], "Reason": missing["Reason"],
-    }) if len(missing) else pd.DataFrame(columns=["Indicator", "Owner", "Reason"])
+        "Indicator": missing["Indicator"], "Owner": missing["owner_name"],
+        "Comes from": [expected_source(store.cat, i) for i in missing["indicator"]], "Reason": missing["Reason"],
+    }) if len(missing) else pd.DataFrame(columns=["Indicator", "Owner", "Comes from", "Reason"])
     return Overview(period.label, headline(statuses), {k: counts.get(k, 0) for k in RAG_WORDS},
                     table, _rollup_records(store, statuses), data_as_at(store), missing.reset_index(drop=True))
 
