@@ -29,6 +29,7 @@ from cspdash.errors import CspdashError
 from cspdash.periods import Period, parse_period
 from cspdash.status import RAG_WORDS, Rollup, Status, fmt, headline, rated_grain, rollup
 from cspdash.store import Store
+from cspdash.views import ASSURANCE_WORDS, VARIATION_WORDS
 
 PACK_FORMAT = 1  # version of PackData.to_json; a snapshot written by a newer format is refused
 
@@ -37,18 +38,6 @@ RAG_RGB = {"green": (27, 120, 55), "amber": (241, 163, 64), "red": (178, 24, 43)
            "monitor": (33, 102, 172)}
 #: The shape drawn next to each RAG word (the same shapes in print and on a black-and-white copy).
 RAG_SHAPE = {"green": "circle", "amber": "triangle", "red": "square", "no_data": "ring", "monitor": "diamond"}
-VARIATION_WORDS = {
-    "common_cause": "Common cause: no significant change",
-    "special_cause_improvement": "Special cause: improvement",
-    "special_cause_concern": "Special cause: concern",
-    "special_cause_neutral_high": "Special cause: unusually high",
-    "special_cause_neutral_low": "Special cause: unusually low",
-}
-ASSURANCE_WORDS = {
-    "consistent_pass": "Will consistently meet the target",
-    "consistent_fail": "Will consistently miss the target",
-    "inconsistent": "May meet or miss the target",
-}
 
 
 # ------------------------------------------------------------------------------------------------
