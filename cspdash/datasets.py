@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import re
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import duckdb
+import numpy as np
 
 from cspdash.config import Catalogue, Dataset, Indicator
 from cspdash.errors import PeriodError
@@ -24,10 +27,12 @@ from cspdash.ingest import (
     ValidationError,
     check_extension,
     check_size,
+    refuse_utf16,
 )
 from cspdash.periods import Period, parse_period
 
 DATASET_EXTENSIONS = (".csv", ".parquet")
+MAX_DATASET_COLUMNS = 1000  # police.uk has 12; the MPS tables 3 + one per month. DuckDB needs ~25 MB a column to read
 
 
 @dataclass(frozen=True)
@@ -207,11 +212,18 @@ def compute_measures(con: duckdb.DuckDBPyConnection, cat: Catalogue, dataset: Da
 
 @dataclass(frozen=True)
 class Staged:
-    """A validated file in a temporary table."""
+    """A validated file: ``table`` (a temporary table or view) holds its rows in the dataset's columns."""
 
     table: str
     rows: int
     months: tuple[Period, ...]
+    drops: tuple[str, ...] = ()  # what unstage() drops, in order: the view(s), then the tables beneath
+
+
+def unstage(con: duckdb.DuckDBPyConnection, staged: Staged) -> None:
+    """Drop the temporary tables and views a staged file is held in."""
+    for stmt in staged.drops or (f"DROP TABLE IF EXISTS {staged.table}",):
+        con.execute(stmt)
 
 
 def _csv_path(src: SourceFile, workdir: Path) -> Path:
@@ -222,6 +234,7 @@ def _csv_path(src: SourceFile, workdir: Path) -> Path:
         path.write_bytes(src.data or b"")
     with path.open("rb") as f:
         head = f.read(65536)
+    refuse_utf16(head, src.display_name)
     if b"\x00" in head:
         raise ValidationError([Problem(src.display_name, None, None, None,
                                        "this is not a text file (it contains binary bytes)",
@@ -237,14 +250,59 @@ def _csv_path(src: SourceFile, workdir: Path) -> Path:
     return out
 
 
+def _check_width(con: duckdb.DuckDBPyConnection, path: Path, suffix: str, fmt: Format, file: str) -> None:
+    """Refuse a file with a row of more than MAX_DATASET_COLUMNS cells before DuckDB reads it: DuckDB gives every
+    row the columns of the widest one, so one row of 100,000 commas in a 100 kB file takes it a minute and gigabytes
+    of memory. Counted from the Parquet schema, or the commas of each CSV line (quoted commas too: a bound)."""
+    def refuse(row: int, what: str) -> NoReturn:
+        raise ValidationError([Problem(file, row, None, None, what, f"upload a {fmt.description} file as downloaded")])
+
+    limit = MAX_DATASET_COLUMNS
+    if suffix == ".parquet":
+        try:
+            width = len(con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall())
+        except duckdb.Error as e:
+            refuse(1, f"the file cannot be read as Parquet: {_first_line(e)}")
+        if width > limit:
+            refuse(1, f"the file has {width:,} columns, more than the {limit:,} a record-level file may have")
+        return
+    line_no, carry = 0, b""
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 22):
+            data = carry + chunk
+            # Where the lines end, found by numpy: splitting a 250 MB extract into Python lines took a third of
+            # a second. Only a line of at least `limit` bytes can hold `limit` commas, so only those are counted.
+            ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+            carry = data[ends[-1] + 1:] if len(ends) else data
+            if len(carry) > 1 << 20:
+                refuse(line_no + len(ends) + 1, "the line is longer than 1 MB")
+            starts = np.concatenate(([0], ends[:-1] + 1))
+            long = np.flatnonzero(ends - starts > 1 << 20)  # DuckDB refuses them too, but as "CSV Error on Line: 1"
+            if len(long):
+                refuse(line_no + int(long[0]) + 1, "the line is longer than 1 MB")
+            for k in np.flatnonzero(ends - starts >= limit):
+                if data.count(b",", int(starts[k]), int(ends[k])) >= limit:
+                    refuse(line_no + int(k) + 1,
+                           f"the line has more than {limit:,} cells; a record-level file has at most {limit:,} columns")
+            line_no += len(ends)
+    if carry.count(b",") >= limit:
+        refuse(line_no + 1, f"the line has more than {limit:,} cells; a record-level file has at most {limit:,} columns")
+
+
 def _is_utf8(path: Path) -> bool:
     import codecs
 
     dec = codecs.getincrementaldecoder("utf-8")()
+    buf = bytearray(1 << 22)
+    view = memoryview(buf)
     try:
         with path.open("rb") as f:
-            for chunk in iter(lambda: f.read(1 << 22), b""):
-                dec.decode(chunk)
+            while n := f.readinto(buf):
+                chunk = view[:n]
+                # Pure ASCII (most extracts, all of police.uk) is valid UTF-8: isascii() scans ~50x faster than
+                # decoding. Only when no multi-byte character is left open from the chunk before.
+                if not (buf.isascii() if n == len(buf) else chunk.tobytes().isascii()) or dec.getstate()[0]:
+                    dec.decode(chunk)
             dec.decode(b"", final=True)
     except UnicodeDecodeError:
         return False
@@ -270,16 +328,61 @@ def stage(con: duckdb.DuckDBPyConnection, src: SourceFile, dataset: Dataset, cat
             reader = ("read_csv(?, all_varchar = true, header = true, delim = ',', quote = '\"', "
                       "strict_mode = false, null_padding = true, sample_size = -1)")
         raw = f"raw_{name}"
+        _check_width(con, path, src.suffix, fmt, file)
         try:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {raw} AS SELECT * FROM {reader}", [str(path)])
+            if src.suffix == ".parquet" or not _read_csv_beside_sniff(con, raw, path):
+                con.execute(f"CREATE OR REPLACE TEMP TABLE {raw} AS SELECT * FROM {reader}", [str(path)])
         except duckdb.Error as e:
             raise ValidationError([Problem(file, None, None, None, f"the file cannot be read as "
                                            f"{'Parquet' if src.suffix == '.parquet' else 'CSV'}: {_first_line(e)}",
                                            f"upload a {fmt.description} file as downloaded")]) from None
+    # Long formats are staged as a view of the raw table, wide ones (unpivoted) as a table of their own.
+    drops = (f"DROP {'TABLE' if fmt.wide else 'VIEW'} IF EXISTS {name}", f"DROP VIEW IF EXISTS {name}_txt",
+             f"DROP TABLE IF EXISTS {raw}")
     try:
-        return _validate_and_load(con, raw, name, fmt, dataset, cat, file)
-    finally:
+        staged = _validate_and_load(con, raw, name, fmt, dataset, cat, file)
+    except BaseException:
+        for stmt in drops:
+            con.execute(stmt)
+        raise
+    # The rows stay in the one table read from the file; what is staged is a view over it (an extract is read
+    # once and written once: into ds_<dataset> when the import commits). unstage() drops them all.
+    return Staged(staged.table, staged.rows, staged.months, drops)
+
+
+_CSV_OPTIONS = "all_varchar = true, header = true, delim = ',', quote = '\"', strict_mode = false, null_padding = true"
+
+
+def _read_csv_beside_sniff(con: duckdb.DuckDBPyConnection, raw: str, path: Path) -> bool:
+    """Read the CSV into ``raw`` as ``read_csv(..., sample_size = -1)`` would, faster; False when it could not tell.
+
+    ``sample_size = -1`` makes DuckDB settle the dialect on the whole file (so an unclosed quote or a backslash
+    escape in row 900,000 is seen), which costs a pass over the file on one core before the parallel read starts.
+    Here that whole-file sniff runs on its own cursor beside a read that settles the dialect on the first rows.
+    When both find the same dialect the rows are the same; otherwise (or on any error) the caller does the
+    reference read, which also gives the reference error message.
+    """
+    def sniff(cur: duckdb.DuckDBPyConnection, extra: str) -> tuple:
+        try:
+            return cur.execute(f"SELECT * EXCLUDE (UserArguments, Prompt) FROM sniff_csv(?, {_CSV_OPTIONS}{extra})",
+                               [str(path)]).fetchone()
+        finally:
+            cur.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        whole = pool.submit(sniff, con.cursor(), ", sample_size = -1")
+        try:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {raw} AS SELECT * FROM read_csv(?, {_CSV_OPTIONS})", [str(path)])
+            read = True
+        except duckdb.Error:
+            read = False
+        try:
+            same = read and whole.result() == sniff(con.cursor(), "")
+        except duckdb.Error:
+            same = False
+    if not same:
         con.execute(f"DROP TABLE IF EXISTS {raw}")
+    return same
 
 
 def _validate_and_load(con: duckdb.DuckDBPyConnection, raw: str, name: str, fmt: Format, dataset: Dataset,
@@ -314,17 +417,15 @@ def _validate_and_load(con: duckdb.DuckDBPyConnection, raw: str, name: str, fmt:
         return '"' + h.replace('"', '""') + '"'
 
     sel = ", ".join(f"CAST({q(mapping[c])} AS VARCHAR) AS {c}" for c in fmt.columns)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {name}_txt AS SELECT rowid + 2 AS source_row, {sel}"
+    # A view, not a copy: the checks and the load read the raw table through it.
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {name}_txt AS SELECT rowid + 2 AS source_row, {sel}"
                 + (", " + ", ".join(f"CAST({q(h)} AS VARCHAR) AS {q('m' + h)}" for h in month_cols) if fmt.wide else "")
                 + f" FROM {raw}")
-    try:
-        return _check_rows(con, name, fmt, dataset, cat, file, month_cols, probs)
-    finally:
-        con.execute(f"DROP TABLE IF EXISTS {name}_txt")
+    return _check_rows(con, name, fmt, dataset, cat, file, month_cols, probs, total)
 
 
 def _check_rows(con: duckdb.DuckDBPyConnection, name: str, fmt: Format, dataset: Dataset, cat: Catalogue,
-                file: str, month_cols: list[str], probs: Collector) -> Staged:
+                file: str, month_cols: list[str], probs: Collector, total: int) -> Staged:
     txt = f"{name}_txt"
     checks: list[tuple[str, str, str, str]] = []  # (column, condition that marks a bad row, message, fix)
     for c in _REQUIRED_TEXT[fmt.name]:
@@ -337,12 +438,16 @@ def _check_rows(con: duckdb.DuckDBPyConnection, name: str, fmt: Format, dataset:
         for c in ("longitude", "latitude"):
             checks.append((c, f"trim({c}) <> '' AND TRY_CAST(trim({c}) AS DOUBLE) IS NULL", "not a number",
                            "leave it empty or give decimal degrees such as -0.0235"))
-    for col, cond, msg, fix in checks:
+    # One pass counts the bad rows of every check; only a check that found some reads them again to list them.
+    counts = con.execute("SELECT " + ", ".join(f"count(*) FILTER (WHERE {cond})" for _c, cond, _m, _f in checks)
+                         + f" FROM {txt}").fetchone() if checks else ()
+    for (col, cond, msg, fix), bad in zip(checks, counts, strict=True):
+        if not bad:
+            continue
         for row, val in con.execute(f"SELECT source_row, {col} FROM {txt} WHERE {cond} ORDER BY source_row "
                                     f"LIMIT {probs.limit}").fetchall():
             probs.add(file, row, col, val if val is not None else "", msg, fix)
-        extra = con.execute(f"SELECT count(*) FROM {txt} WHERE {cond}").fetchone()[0] - probs.limit
-        probs.more += max(0, extra)
+        probs.more += max(0, bad - probs.limit)
     for h in month_cols:
         qh = '"m' + h + '"'
         # Digits only: TRY_CAST('3.5' AS BIGINT) rounds to 4 rather than failing.
@@ -371,10 +476,11 @@ def _check_rows(con: duckdb.DuckDBPyConnection, name: str, fmt: Format, dataset:
         con.execute(f"{create_table_sql(dataset, temp=True, name=name)}")
         con.execute(f"INSERT INTO {name} SELECT * FROM ({unions}) WHERE value IS NOT NULL")
     else:
-        con.execute(create_table_sql(dataset, temp=True, name=name))
-        cols = ", ".join(f"TRY_CAST(nullif(trim({c}), '') AS DOUBLE)" if c in _NUMERIC else f"nullif(trim({c}), '')"
-                         for c in fmt.columns)
-        con.execute(f"INSERT INTO {name} SELECT source_row, {cols} FROM {txt}")
+        # The typed rows as a view: the measures read a few of its columns and the commit inserts it, so
+        # materialising it here would copy the whole extract once more (time, and memory).
+        cols = ", ".join(f"TRY_CAST(nullif(trim({c}), '') AS DOUBLE) AS {c}" if c in _NUMERIC
+                         else f"nullif(trim({c}), '') AS {c}" for c in fmt.columns)
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT source_row, {cols} FROM {txt}")
         found = con.execute(f"SELECT month, min(source_row) FROM {name} GROUP BY month ORDER BY 1").fetchall()
         months = [parse_period(m, grain="month") for m, _ in found]
         first_rows = [row for _, row in found]
@@ -386,7 +492,6 @@ def _check_rows(con: duckdb.DuckDBPyConnection, name: str, fmt: Format, dataset:
                       month_cols[k] if fmt.wide else m.label, "outside the catalogue's range of periods",
                       "check the file; the range is set under periods: in indicators.yaml")
     if probs:
-        con.execute(f"DROP TABLE IF EXISTS {name}")
-        probs.raise_if_any()
-    rows = con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+        probs.raise_if_any()  # stage() drops the staged table or view
+    rows = con.execute(f"SELECT count(*) FROM {name}").fetchone()[0] if fmt.wide else total
     return Staged(name, rows, tuple(sorted(set(months))))

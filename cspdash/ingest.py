@@ -15,6 +15,7 @@ import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path, PurePath
+from typing import NoReturn
 
 from cspdash.config import Catalogue, Indicator
 from cspdash.errors import CspdashError, PeriodError
@@ -25,7 +26,9 @@ MAX_DATASET_BYTES = 512 * 1024 * 1024  # a year of London police.uk records is a
 MAX_XLSX_UNCOMPRESSED = 100 * 1024 * 1024
 MAX_XLSX_RATIO = 100  # uncompressed / compressed, per member: beyond this it is treated as a zip bomb
 MAX_XLSX_MEMBERS = 1000
+MAX_XLSX_CELLS = 1_000_000  # cells read from a return's sheet, empty ones included: a return has a few thousand
 MAX_PROBLEMS = 200  # problems listed in full; the rest are counted
+MAX_FIGURE = 1e12  # no partnership figure comes near; far larger ones (1e308) overflow the sums of year-to-date targets
 RETURN_EXTENSIONS = (".csv", ".xlsx")
 REFUSED_EXTENSIONS = {".xlsm": "it may contain macros", ".xls": "it is the old binary Excel format",
                       ".xlsb": "it is a binary Excel format"}
@@ -162,8 +165,24 @@ def safe_name(name: str) -> str:
 # Text and numbers
 # ------------------------------------------------------------------------------------------------
 
+def looks_utf16(head: bytes) -> bool:
+    """Whether text starts like UTF-16 (a UTF-16 byte-order mark, or every other byte NUL): Excel's "Unicode Text"."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True
+    even, odd = head[:200:2], head[1:200:2]
+    return len(odd) >= 2 and ((odd.count(0) == len(odd) and 0 not in even) or (even.count(0) == len(even) and 0 not in odd))
+
+
+def refuse_utf16(head: bytes, file: str) -> None:
+    """Raise ValidationError naming the encoding when ``head`` is UTF-16 text (which would otherwise look binary)."""
+    if looks_utf16(head):
+        raise ValidationError([Problem(file, None, None, None, "the text is UTF-16 (Excel's 'Unicode Text'), not UTF-8",
+                                       "save the file from Excel as 'CSV UTF-8 (Comma delimited)'")])
+
+
 def decode_text(data: bytes, file: str) -> str:
     """Decode CSV bytes: UTF-8 with or without BOM, else Windows-1252 (Excel's CSV on council PCs)."""
+    refuse_utf16(data[:200], file)
     if b"\x00" in data[:65536]:
         raise ValidationError([Problem(file, None, None, None, "this is not a text file (it contains binary bytes)",
                                        "export the sheet as CSV (comma separated) or upload the .xlsx itself")])
@@ -312,20 +331,30 @@ def _read_xlsx(data: bytes, file: str) -> tuple[list[str], list[tuple[int, list[
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)  # cached values, not formulas
     except Exception as e:  # openpyxl raises many types for corrupt parts
-        raise ValidationError([Problem(file, None, None, None, f"the workbook cannot be opened ({type(e).__name__})",
-                                       "open it in Excel, save it again as .xlsx, or export the sheet as CSV")]) from None
+        _unreadable_workbook(file, e)
     try:
+        # Read-only openpyxl parses the sheet while it is iterated, so a corrupt or lying part fails here, not above.
         ws = wb.worksheets[0]
         # The stored dimension (e.g. "A1:C2") is written by whatever saved the file and may be wrong; trusting it
         # would silently drop the rows and columns beyond it.
         ws.reset_dimensions()
         rows: list[list[str]] = []
         unsure: list[tuple[int, int]] = []  # empty cells that may be formulas without a saved result
+        cells = 0
         for i, r in enumerate(ws.iter_rows()):
+            # A row is padded to its last cell: one cell in column XFD is 16,384 cells, so a small file of such
+            # rows would fill the server's memory. Count every cell read.
+            cells += len(r)
+            if cells > MAX_XLSX_CELLS:
+                _too_many_cells(file)
             rows.append([cell_text(c.value, c.number_format) for c in r])
             # Excel saves a formula's text result with t="str", even an empty one; a formula written by a program
             # without a result has neither a type nor a value, like an empty cell.
             unsure += [(i, j) for j, c in enumerate(r) if c.value is None and c.data_type == "n"]
+    except ValidationError:
+        raise
+    except Exception as e:
+        _unreadable_workbook(file, e)
     finally:
         wb.close()
     if unsure:
@@ -335,8 +364,22 @@ def _read_xlsx(data: bytes, file: str) -> tuple[list[str], list[tuple[int, list[
         raise ValidationError([Problem(file, 1, None, None, "the first sheet is empty",
                                        "put the return on the first sheet, starting with the header row")])
     width = max(len(r) for _, r in numbered)
+    if width * len(numbered) > MAX_XLSX_CELLS:  # every row is padded to the widest one below
+        _too_many_cells(file)
     return ([*numbered[0][1], *[""] * (width - len(numbered[0][1]))],
             [(n, r + [""] * (width - len(r))) for n, r in numbered[1:]])
+
+
+def _unreadable_workbook(file: str, e: Exception) -> NoReturn:
+    raise ValidationError([Problem(file, None, None, None, f"the workbook cannot be opened ({type(e).__name__})",
+                                   "open it in Excel, save it again as .xlsx, or export the sheet as CSV")]) from None
+
+
+def _too_many_cells(file: str) -> NoReturn:
+    raise ValidationError([Problem(file, None, None, None,
+                                   f"the first sheet has more than {MAX_XLSX_CELLS:,} cells (counting empty cells up to "
+                                   "the last column and row used); a return is a few hundred rows",
+                                   "delete the unused rows and columns beyond the return, or export the sheet as CSV")])
 
 
 def _refuse_uncached_formulas(data: bytes, file: str, rows: list[list[str]], unsure: list[tuple[int, int]]) -> None:
@@ -345,13 +388,16 @@ def _refuse_uncached_formulas(data: bytes, file: str, rows: list[list[str]], uns
     import openpyxl
     from openpyxl.utils import get_column_letter
 
-    wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     try:
-        ws = wb.worksheets[0]
-        ws.reset_dimensions()
-        formulas = [list(r) for r in ws.iter_rows(values_only=True)]
-    finally:
-        wb.close()
+        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+        try:
+            ws = wb.worksheets[0]
+            ws.reset_dimensions()
+            formulas = [list(r) for r in ws.iter_rows(values_only=True)]  # no bigger than the read above
+        finally:
+            wb.close()
+    except Exception as e:
+        _unreadable_workbook(file, e)
     header = next((r for r in rows if any(c.strip() for c in r)), [])
     probs = Collector()
     for i, j in unsure:
@@ -452,6 +498,10 @@ def parse_return(src: SourceFile, cat: Catalogue) -> list[ReturnRow]:
             probs.add(file, n, "commentary", commentary, "the commentary is longer than 4,000 characters",
                       "shorten it; link to a fuller report instead")
         area = home_area(cat, get(r, "area"))
+        if area.startswith(FORMULA_PREFIXES):  # no place is called "=HYPERLINK(...)"; it would travel into exports
+            probs.add(file, n, "area", area, "the area looks like a spreadsheet formula, not a place",
+                      "write the area's name (e.g. Hackney), or leave it empty for the partnership's own area")
+            continue
         if period is None or any(v is False for v in nums.values()):
             continue
         value, num, den = (None if v is False else v for v in (nums["value"], nums["numerator"], nums["denominator"]))
@@ -532,6 +582,10 @@ def _values_ok(ind: Indicator, value: float | None, num: float | None, den: floa
     for name, v in (("value", value), ("numerator", num), ("denominator", den)):
         if v is not None and v < 0:
             probs.add(file, n, name, _g(v), "negative figures are not allowed", "check the sign; counts cannot be negative")
+            ok = False
+        elif v is not None and v > MAX_FIGURE:
+            probs.add(file, n, name, _g(v), f"the figure is larger than {MAX_FIGURE:,.0f}",
+                      "check the cell: a figure this large is a typing or export error")
             ok = False
     if not ok:
         return False

@@ -6,9 +6,9 @@ import math
 import numbers
 import statistics
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
-from fractions import Fraction
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
@@ -39,7 +39,6 @@ class SPCInputError(CspdashError, ValueError):
 class SPCResult:
     """The XmR chart of one series: per-point table, overall variation, assurance and explanatory notes."""
 
-    points: pd.DataFrame  # columns value, mean, lpl, upl, point_type; one row per input value
     variation: str | None  # point_type of the last point (None for an empty series)
     assurance: str | None  # consistent_pass / consistent_fail / inconsistent, or None when not judged
     improvement: str
@@ -54,6 +53,27 @@ class SPCResult:
     special_cause_types: tuple[str, ...]  # per point, the reference's label, e.g. "7 Point Trend (Increasing)"
     screened_out: int  # moving ranges screened out as too large before the limits were set
     notes: tuple[str, ...]  # plain-English explanations of what could not be judged
+    point_types: tuple[str, ...] = ()  # per point, its point_type (the last is ``variation``)
+    values: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)  # the input, as float64
+
+    @cached_property
+    def points(self) -> pd.DataFrame:
+        """Columns value, mean, lpl, upl, point_type; one row per input value.
+
+        Built on first use: the status engine judges every indicator and quarter from the fields above and never
+        needs the table, which costs more to build than the chart's arithmetic.
+        """
+        n = len(self.point_types)
+        return pd.DataFrame(
+            {
+                "value": self.values,
+                "mean": np.full(n, self.mean),
+                "lpl": np.full(n, self.lpl),
+                "upl": np.full(n, self.upl),
+                "point_type": pd.Series(list(self.point_types), dtype="str"),
+            },
+            columns=list(COLUMNS),
+        )
 
 
 # --- input validation -------------------------------------------------------------------------
@@ -121,7 +141,16 @@ def _as_values(values: Iterable[Any]) -> np.ndarray:
 
 def _mean(values: Sequence[float] | np.ndarray) -> float:
     """Correctly rounded arithmetic mean, as close as possible to R's two-pass long-double mean()."""
-    return float(statistics.mean(Fraction(float(v)) for v in values))
+    # The exact sum of the values over n, rounded once: the same float as float(statistics.mean(Fraction(v)
+    # for v in values)), computed with integers. Every finite float is m / 2**k, so over the largest 2**k the
+    # sum is one integer; int / int true division is correctly rounded. (Fractions cost ~100x more, and SPC
+    # runs for every indicator and quarter the dashboard rates.)
+    ratios = [float(v).as_integer_ratio() for v in values]
+    if not ratios:
+        raise statistics.StatisticsError("mean requires at least one data point")
+    scale = max(den for _, den in ratios)
+    total = sum(num * (scale // den) for num, den in ratios)
+    return total / (scale * len(ratios))
 
 
 def moving_ranges(values: Sequence[float] | np.ndarray) -> np.ndarray:
@@ -334,18 +363,7 @@ def compute(values: Iterable[Any], improvement: Improvement | str, target: float
         outside_limits(y, mean, mr_bar), trend(y), two_in_three(y, mean, mr_bar), run_one_side(y, mean)
     )
     types = [point_type(int(d), improvement) for d in directions]
-    points = pd.DataFrame(
-        {
-            "value": y,
-            "mean": np.full(n, mean),
-            "lpl": np.full(n, lpl),
-            "upl": np.full(n, upl),
-            "point_type": pd.Series(types, dtype="str"),
-        },
-        columns=list(COLUMNS),
-    )
     return SPCResult(
-        points=points,
         variation=types[-1] if types else None,
         assurance=assurance(target, lpl, upl, improvement),
         improvement=improvement,
@@ -360,4 +378,6 @@ def compute(values: Iterable[Any], improvement: Improvement | str, target: float
         special_cause_types=labels,
         screened_out=screened,
         notes=_notes(n, mr_bar, screened, target, improvement),
+        point_types=tuple(types),
+        values=y,
     )

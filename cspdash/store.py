@@ -8,10 +8,13 @@ SQL built from text is table names made from validated dataset names and the cat
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import os
 import shutil
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,16 +22,20 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from cspdash import auth
+from cspdash import auth, ingest
 from cspdash import datasets as ds
 from cspdash.auth import PermissionDenied, User
 from cspdash.config import Catalogue, Dataset
 from cspdash.errors import CspdashError
 from cspdash.ingest import Problem, SourceFile, ValidationError, parse_return
 from cspdash.periods import Period, parse_period
-from cspdash.status import Observation, Rollup, Status, evaluate, figures_for, rated_grain, rollup
+from cspdash.status import Figure, Observation, Rollup, Status, evaluate, figures_for, rated_grain, rollup
 
 SCHEMA_VERSION = 2
+#: An upload larger than this keeps its original bytes in a file beside the database (``uploads/<sha256>``), not in
+#: the ``content`` column: writing a 250 MB extract into a BLOB took longer than reading the extract itself.
+INLINE_ORIGINAL_BYTES = 4 * 1024 * 1024
+ORIGINALS_DIR = "uploads"  # beside the database file; content-addressed, so databases in one folder may share it
 DATA_ACTIONS = ("upload", "withdraw", "commentary", "restore", "freeze")  # events that change what the dashboard shows
 
 MIGRATIONS: dict[int, list[str]] = {
@@ -156,6 +163,7 @@ class Store:
                                "is another cspdash process using it, or is it not a cspdash database?") from None
         self._write = threading.RLock()
         self._local = threading.local()
+        self._figures: tuple[int, dict[str, dict[Period, Figure]]] | None = None  # (data_version, figures)
         self._migrate()
 
     # --- connection ---------------------------------------------------------------------------
@@ -214,17 +222,31 @@ class Store:
             sql += " AND list_contains(?, indicator)"
             params.append(list(indicators))
         out: dict[str, list[Observation]] = defaultdict(list)
+        period_of = _period_parser()
         for iid, period, grain, value, num, den in self.cursor().execute(sql, params).fetchall():
-            out[iid].append(Observation(parse_period(period, grain=grain), value, num, den))
+            out[iid].append(Observation(period_of(period, grain), value, num, den))
         return out
+
+    def current_figures(self) -> dict[str, dict[Period, Figure]]:
+        """Every catalogue indicator's figures at its rated grain (``figures_for`` of the partnership's own current
+        observations), by indicator id; recomputed only after a commit changes the data."""
+        # Every page, the status of each quarter and the quarter picker start from these. Keyed on data_version():
+        # read before the figures, so a commit landing in between only makes the next call recompute.
+        version = self.data_version()
+        cached = self._figures
+        if cached is None or cached[0] != version:
+            obs = self.current_observations()
+            cached = (version, {i.id: figures_for(i, obs.get(i.id, ())) for i in self.cat.indicators})
+            self._figures = cached
+        return {iid: dict(figs) for iid, figs in cached[1].items()}  # copies: a caller may change its own
 
     def statuses(self, period: Period | None = None) -> list[Status]:
         """Every indicator's status for ``period`` (default: the latest complete quarter)."""
         period = period or self.latest_complete_quarter()
-        obs = self.current_observations()
+        figures = self.current_figures()
         if period is None:
             period = Period.containing(datetime.now().date()).previous()
-        return [evaluate(i, period.at("quarter"), figures_for(i, obs.get(i.id, ()))) for i in self.cat.indicators]
+        return [evaluate(i, period.at("quarter"), figures[i.id]) for i in self.cat.indicators]
 
     def rollups(self, statuses: Sequence[Status]) -> list[Rollup]:
         """Each priority's roll-up of ``statuses`` by the catalogue's rule."""
@@ -232,12 +254,12 @@ class Store:
 
     def complete_quarters(self) -> list[Period]:
         """Quarters for which at least one indicator has a complete figure, oldest first."""
-        obs = self.current_observations()
+        figures = self.current_figures()
         quarters: set[Period] = set()
         for ind in self.cat.indicators:
             if rated_grain(ind) != "quarter":
                 continue
-            for p, f in figures_for(ind, obs.get(ind.id, ())).items():
+            for p, f in figures[ind.id].items():
                 if f.complete and f.value is not None:
                     quarters.add(p)
         return sorted(quarters)
@@ -262,12 +284,33 @@ class Store:
         return [_jsonable(dict(zip(cols, r, strict=True))) for r in rel.fetchall()]
 
     def upload_content(self, upload_id: int) -> tuple[str, bytes]:
-        """(file name, original bytes) of an upload."""
-        row = next(iter(self.cursor().execute("SELECT file_name, content FROM uploads WHERE upload_id = ?",
-                                              [upload_id]).fetchall()), None)
+        """(file name, original bytes) of an upload, from the database or the originals folder beside it."""
+        row = next(iter(self.cursor().execute(
+            "SELECT file_name, content, sha256, size_bytes FROM uploads WHERE upload_id = ?", [upload_id]).fetchall()),
+            None)
         if row is None:
             raise CspdashError(f"there is no upload {upload_id}; see `history` for the ids")
-        return row[0], bytes(row[1] or b"")
+        name, content, sha, size = row
+        if content is not None or not size:
+            return name, bytes(content or b"")
+        return name, self._original(upload_id, name, sha).read_bytes()
+
+    @property
+    def originals(self) -> Path | None:
+        """The folder of original files kept outside the database (``uploads/`` beside it); None in memory."""
+        return None if str(self.path) == ":memory:" else self.path.parent / ORIGINALS_DIR
+
+    def _original(self, upload_id: int, name: str, sha: str) -> Path:
+        """The file holding an upload's original bytes, checked against its SHA-256."""
+        path = self.originals / sha if self.originals else None
+        if path is None or not path.is_file():
+            raise CspdashError(f"the original of upload {upload_id} ({name}) is missing: it was kept as {path}. "
+                               "Fix: copy that file back from the machine's backups, or restore a backup made with "
+                               "`backup` (a backup holds every original)")
+        if _sha256_file(path) != sha:
+            raise CspdashError(f"the original of upload {upload_id} ({name}) in {path} has been changed: its "
+                               f"SHA-256 no longer matches {sha}. Fix: restore the file from a backup")
+        return path
 
     def series(self, indicator: str, area: str = "") -> list[dict]:
         """Every figure ever stored for an indicator (restatements and withdrawn ones too), with its upload."""
@@ -309,18 +352,23 @@ class Store:
         """Every area's figure for an indicator's rated ``period`` (the partnership's own area named), largest first."""
         ind = self.cat.indicator(indicator)
         rated = period.at(rated_grain(ind))
+        # Only the figures that roll up into the rated period: every area's whole history made this 30x slower.
+        labels = [rated.label, *[m.label for m in rated.months()], *[q.label for q in rated.quarters()]]
         rows = self.cursor().execute(
             f"SELECT area, period, grain, value, numerator, denominator FROM ({CURRENT_OBS}) "
-            "WHERE indicator = ? AND area <> ''", [indicator]).fetchall()
+            "WHERE indicator = ? AND area <> '' AND list_contains(?, period) ORDER BY area, period",
+            [indicator, labels]).fetchall()
         by_area: dict[str, list[Observation]] = defaultdict(list)
+        period_of = _period_parser()
         for area, p, g, v, n, d in rows:
-            by_area[area].append(Observation(parse_period(p, grain=g), v, n, d))
-        own = self.current_observations([indicator]).get(indicator, [])
-        if own:
-            by_area[self.cat.area] = own
+            by_area[area].append(Observation(period_of(p, g), v, n, d))
+        figures = {area: figures_for(ind, obs) for area, obs in by_area.items()}
+        own = self.current_figures()[indicator]
+        if own:  # the partnership's own figures, under its name
+            figures[self.cat.area] = own
         out = []
-        for area, obs in by_area.items():
-            f = figures_for(ind, obs).get(rated)
+        for area, figs in figures.items():
+            f = figs.get(rated)
             if f is not None and f.value is not None:
                 out.append({"area": area, "value": f.value, "complete": f.complete, "own": area == self.cat.area})
         return sorted(out, key=lambda r: -r["value"])
@@ -380,10 +428,22 @@ class Store:
         prepared: list[tuple[SourceFile, str, object]] = []  # (file, sha, parsed rows or staged table)
         seen: dict[str, str] = {}
         for n, src in enumerate(files):
-            sha = src.sha256()
+            try:  # refused by name and size before a byte is read (hashing reads the whole file)
+                ingest.check_extension(src, ds.DATASET_EXTENSIONS if dset else ingest.RETURN_EXTENSIONS)
+                ingest.check_size(src, ingest.MAX_DATASET_BYTES if dset else ingest.MAX_RETURN_BYTES)
+            except ValidationError as e:
+                problems.extend(e.problems)
+                continue
+            early = None  # a large extract is staged while its SHA-256 is computed: both read the whole file
+            if dset is not None and self._kept_outside(src):
+                sha, early = self._stage_hashing(cur, src, dset, f"stage_{n}")
+            else:
+                sha = src.sha256()
             dup = cur.execute("SELECT upload_id FROM uploads WHERE sha256 = ? AND state = 'active' AND kind = ? "
                               "ORDER BY upload_id LIMIT 1", [sha, "dataset" if dset else "return"]).fetchone()
             if dup or sha in seen:
+                if isinstance(early, ds.Staged):  # staged for nothing: an identical file is never read again
+                    ds.unstage(cur, early)
                 result.uploads.append({"file_name": src.display_name, "sha256": sha, "upload_id": None,
                                        "duplicate_of": dup[0] if dup else seen[sha], "rows": 0,
                                        "message": "identical to an earlier upload; nothing changed"})
@@ -392,6 +452,10 @@ class Store:
             try:
                 if dset is None:
                     prepared.append((src, sha, parse_return(src, self.cat)))
+                elif early is not None:
+                    if isinstance(early, BaseException):
+                        raise early
+                    prepared.append((src, sha, early))
                 else:
                     prepared.append((src, sha, ds.stage(cur, src, dset, self.cat, f"stage_{n}")))
             except ValidationError as e:
@@ -425,11 +489,29 @@ class Store:
         finally:
             for _src, _sha, payload in prepared:
                 if isinstance(payload, ds.Staged):
-                    cur.execute(f"DROP TABLE IF EXISTS {payload.table}")
+                    ds.unstage(cur, payload)
+
+    def _stage_hashing(self, cur: duckdb.DuckDBPyConnection, src: SourceFile, dset: Dataset,
+                       name: str) -> tuple[str, ds.Staged | Exception]:
+        """(SHA-256, staged file or the error staging raised), the hash computed in a thread meanwhile."""
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            digest = pool.submit(src.sha256)  # hashlib and DuckDB both release the GIL
+            try:
+                staged: ds.Staged | Exception = ds.stage(cur, src, dset, self.cat, name)
+            except Exception as e:  # raised once the hash says the file is not a duplicate (as if staged after it)
+                staged = e
+            return digest.result(), staged
 
     def _commit(self, cur: duckdb.DuckDBPyConnection, prepared: list, new_obs: list, comments: list, user: str,
                 dset: Dataset | None, result: ImportResult) -> None:
         now = _now()
+        # Large originals are copied to their files (written whole, then renamed) while the records are inserted,
+        # and the commit waits for them: it only ever refers to a complete file. A failed commit leaves an
+        # unreferenced file, which a later identical upload reuses.
+        outside = [(src, sha) for src, sha, _ in prepared if self._kept_outside(src)]
+        pool = ThreadPoolExecutor(max_workers=1)
+        copying = pool.submit(lambda: [self._keep_original(src, sha) for src, sha in outside])
+        on_disk = {sha for _, sha in outside}
         cur.execute("BEGIN TRANSACTION")
         try:
             ids: list[int] = []
@@ -439,7 +521,7 @@ class Store:
                 cur.execute("INSERT INTO uploads (upload_id, kind, dataset, file_name, sha256, size_bytes, content, "
                             "user_name, uploaded_at, rows, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active')",
                             [uid, "dataset" if dset else "return", dset.name if dset else None, src.display_name, sha,
-                             src.size, src.read(), user, now, _rows(payload)])
+                             src.size, None if sha in on_disk else src.read(), user, now, _rows(payload)])
                 if isinstance(payload, ds.Staged):
                     cols = ", ".join(ds.FORMATS[dset.format].table_columns)
                     cur.execute(f"INSERT INTO {ds.table_name(dset.name)} (upload_id, source_row, {cols}) "
@@ -458,11 +540,40 @@ class Store:
                 _bulk_insert(cur, "commentary", pd.DataFrame(
                     [(ids[k], iid, p.label, p.grain, text, row) for iid, p, text, row, k in comments],
                     columns=["upload_id", "indicator", "period", "grain", "text", "source_row"]))
+            copying.result()  # every original kept outside is in its file before the rows referring to it commit
             cur.execute("COMMIT")
         except BaseException:
             cur.execute("ROLLBACK")
             raise
+        finally:
+            pool.shutdown(wait=True)
         _checkpoint(cur)
+
+    def _kept_outside(self, src: SourceFile) -> bool:
+        """Whether an upload's original bytes are kept in a file beside the database rather than in the row."""
+        return self.originals is not None and src.size > INLINE_ORIGINAL_BYTES
+
+    def _keep_original(self, src: SourceFile, sha: str) -> None:
+        """Keep an upload's original bytes as ``uploads/<sha256>`` beside the database."""
+        assert self.originals is not None
+        target = self.originals / sha
+        if target.is_file() and target.stat().st_size == src.size:
+            return  # the same bytes are already kept (the name is their hash)
+        self.originals.mkdir(parents=True, exist_ok=True)
+        tmp = self.originals / f".{sha}.{threading.get_ident()}.part"
+        try:
+            if src.path is not None:
+                shutil.copyfile(src.path, tmp)  # in the kernel where it can (copy_file_range), not through Python
+            else:
+                tmp.write_bytes(src.read())
+            with tmp.open("rb+") as f:
+                os.fsync(f.fileno())
+            os.replace(tmp, target)
+        except OSError as e:
+            tmp.unlink(missing_ok=True)
+            raise CspdashError(f"{src.display_name}: cannot keep the original file in {self.originals} "
+                               f"({e.strerror}); nothing was stored. Fix: check the disk space and permissions") from None
+        _fsync_dir(self.originals)
 
     def _event(self, cur: duckdb.DuckDBPyConnection, user: str, action: str, upload_id: int | None, detail: str,
                at: datetime | None = None) -> None:
@@ -705,11 +816,26 @@ class Store:
                 cur.execute("ATTACH ? AS backup_db", [str(target)])
                 try:
                     cur.execute("COPY FROM DATABASE " + _db_name(cur) + " TO backup_db")
+                    self._inline_originals(cur)
                 finally:
                     cur.execute("DETACH backup_db")
+            except BaseException:
+                target.unlink(missing_ok=True)  # never leave half a backup behind
+                target.with_name(target.name + ".wal").unlink(missing_ok=True)
+                raise
             finally:
                 cur.close()
         return target
+
+    def _inline_originals(self, cur: duckdb.DuckDBPyConnection) -> None:
+        """Put the originals kept beside the database into the backup's ``content`` column: a backup is one
+        self-contained file, which can be copied off the machine and restored anywhere."""
+        kept = cur.execute("SELECT upload_id, file_name, sha256 FROM backup_db.uploads "
+                           "WHERE content IS NULL AND size_bytes > 0 ORDER BY upload_id").fetchall()
+        for uid, name, sha in kept:
+            path = self._original(uid, name, sha)
+            cur.execute("UPDATE backup_db.uploads SET content = (SELECT content FROM read_blob(?)) WHERE upload_id = ?",
+                        [str(path), uid])
 
 
 _DUMMY_HASH = "$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHRzb21lc2FsdA$Vm9pZFZvaWRWb2lkVm9pZFZvaWRWb2lkVm9pZFZvaWQ"
@@ -724,6 +850,24 @@ def _bulk_insert(cur: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame
         cur.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _bulk_rows")
     finally:
         cur.unregister("_bulk_rows")
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 22), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (best effort: not every file system allows it)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def _checkpoint(cur: duckdb.DuckDBPyConnection) -> None:
@@ -752,12 +896,24 @@ def restore(backup: str | Path, db: str | Path) -> Path | None:
         try:
             version = con.execute("SELECT max(version) FROM schema_version").fetchone()[0]
             con.execute("SELECT count(*) FROM uploads").fetchone()
+            outside = con.execute("SELECT upload_id, file_name, sha256 FROM uploads WHERE content IS NULL "
+                                  "AND size_bytes > 0 ORDER BY upload_id").fetchall()
         finally:
             con.close()
     except duckdb.Error:
         raise CspdashError(f"{src} is not a cspdash backup (no cspdash tables in it)") from None
     if version is None or version > SCHEMA_VERSION:
         raise CspdashError(f"{src} has schema version {version}; this cspdash reads up to {SCHEMA_VERSION}")
+    # A backup made by `backup` holds every original. A database file copied by hand may refer to originals kept
+    # beside it (uploads/<sha256>): they must be beside the restored database too, or its files could not be shown.
+    here, there = dst.parent / ORIGINALS_DIR, src.parent / ORIGINALS_DIR
+    to_copy = [there / sha for _u, _n, sha in outside if not (here / sha).is_file() and (there / sha).is_file()]
+    missing = [f"upload {u} ({n})" for u, n, sha in outside if not (here / sha).is_file() and not (there / sha).is_file()]
+    if missing:
+        raise CspdashError(f"{src} refers to original files kept beside it that are not in {there} or {here}: "
+                           f"{', '.join(missing[:5])}{' and more' if len(missing) > 5 else ''}. Fix: copy the "
+                           f"{ORIGINALS_DIR} folder from beside the database that was copied, or restore a backup made "
+                           "with `backup` (it holds every original)")
     kept = None
     if dst.exists():
         kept = dst.with_name(f"{dst.name}.before-restore-{datetime.now():%Y%m%d-%H%M%S}")
@@ -767,7 +923,26 @@ def restore(backup: str | Path, db: str | Path) -> Path | None:
             wal.rename(kept.with_name(kept.name + ".wal"))
     dst.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(src, dst)
+    for path in to_copy:
+        here.mkdir(parents=True, exist_ok=True)
+        tmp = here / f".{path.name}.part"
+        shutil.copyfile(path, tmp)
+        os.replace(tmp, here / path.name)
     return kept
+
+
+def _period_parser() -> Callable[[str, str], Period]:
+    """``parse_period(label, grain=grain)``, remembered for the labels already seen (a few hundred periods recur
+    across tens of thousands of stored figures)."""
+    seen: dict[tuple[str, str], Period] = {}
+
+    def period_of(label: str, grain: str) -> Period:
+        p = seen.get((label, grain))
+        if p is None:
+            p = seen[(label, grain)] = parse_period(label, grain=grain)
+        return p
+
+    return period_of
 
 
 def _area(cat: Catalogue, area: str) -> str:

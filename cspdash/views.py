@@ -24,7 +24,7 @@ from cspdash.config import Catalogue, Indicator
 from cspdash.errors import CspdashError
 from cspdash.ingest import ValidationError
 from cspdash.periods import Period, parse_period
-from cspdash.status import RAG_WORDS, Status, evaluate, figures_for, fmt, headline, rated_grain
+from cspdash.status import RAG_WORDS, Status, evaluate, fmt, headline, rated_grain
 from cspdash.store import ImportResult, Store
 
 # --- the status vocabulary (one place) -----------------------------------------------------------
@@ -139,9 +139,9 @@ def quarter_options(store: Store) -> list[QuarterOption]:
         return []
     nxt = quarters[-1].shift(1)
     out = [QuarterOption(q.label, True) for q in reversed(quarters)]
-    obs = store.current_observations()
+    figures = store.current_figures()
     for ind in store.cat.indicators:
-        if rated_grain(ind) == "quarter" and nxt in figures_for(ind, obs.get(ind.id, ())):
+        if rated_grain(ind) == "quarter" and nxt in figures[ind.id]:
             return [QuarterOption(nxt.label, False), *out]
     return out
 
@@ -187,7 +187,7 @@ def _status_frame(cat: Catalogue, statuses: Sequence[Status]) -> pd.DataFrame:
 def status_csv(frame: pd.DataFrame) -> bytes:
     """The status table as CSV (raw fields, one row per indicator)."""
     cols = [c for c in STATUS_CSV_COLUMNS if c in frame.columns]
-    return frame[cols].to_csv(index=False).encode("utf-8")
+    return csv_bytes(frame[cols])
 
 
 def rollup_records(store: Store, period: Period) -> list[dict]:
@@ -260,7 +260,7 @@ def history_frame(store: Store, indicator: str, period: Period | None = None) ->
     shown pro rata per quarter).
     """
     ind = store.cat.indicator(indicator)
-    figures = figures_for(ind, store.current_observations([indicator]).get(indicator, ()))
+    figures = store.current_figures()[indicator]
     last = period.at(rated_grain(ind)) if period is not None else None
     series = [(p, f) for p, f in figures.items() if f.complete and f.value is not None and (last is None or p <= last)]
     cols = ["period", "start", "value", "shown", "mean", "lpl", "upl", "target", "point_type", "point", "rule"]
@@ -438,8 +438,15 @@ def provenance_frame(store: Store, indicator: str, period: Period) -> pd.DataFra
 
 
 def csv_bytes(df: pd.DataFrame) -> bytes:
-    """A frame as UTF-8 CSV."""
-    return df.to_csv(index=False).encode("utf-8")
+    """A frame as UTF-8 CSV; text starting = + - @ (or a tab or carriage return) gets a leading ' so that a
+    spreadsheet opening the file shows it rather than running it as a formula (file names and names are typed by
+    uploaders)."""
+    safe = df.copy()
+    for c in safe.columns:
+        if safe[c].dtype == object or pd.api.types.is_string_dtype(safe[c]):
+            safe[c] = [("'" + v) if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r") else v
+                       for v in safe[c]]
+    return safe.to_csv(index=False).encode("utf-8")
 
 
 def xlsx_bytes(df: pd.DataFrame, sheet: str = "Data") -> bytes:
@@ -458,11 +465,11 @@ def xlsx_bytes(df: pd.DataFrame, sheet: str = "Data") -> bytes:
 def submissions_frame(store: Store, period: Period) -> pd.DataFrame:
     """For each indicator: owner, whether ``period`` has its figure (complete/incomplete/missing), last upload."""
     cat = store.cat
-    obs = store.current_observations()
+    figures = store.current_figures()
     rows = []
     for ind in cat.indicators:
         rated = period.at(rated_grain(ind))
-        fig = figures_for(ind, obs.get(ind.id, ())).get(rated)
+        fig = figures[ind.id].get(rated)
         if fig is None or (fig.value is None and fig.complete):
             state = "missing"
         elif not fig.complete:

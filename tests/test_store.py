@@ -364,3 +364,147 @@ def test_writes_succeed_while_another_session_is_reading(store, tmp_path):
         t.join(30)
     assert [(h["upload_id"], h["state"]) for h in store.history()] == [(3, "active"), (2, "active"), (1, "withdrawn")]
     assert dump(tmp_path / "b.duckdb") == dump(store)
+
+
+# --- large originals are kept beside the database ------------------------------------------------------------------
+
+STREET_ROW = b"a,2018-04,P,P,-0.1,51.5,X,E1,L,Burglary,,\n"
+
+
+@pytest.fixture
+def outside(monkeypatch):
+    """Every upload counts as large: its original goes to uploads/<sha256> beside the database."""
+    monkeypatch.setattr("cspdash.store.INLINE_ORIGINAL_BYTES", 0)
+
+
+def street_file(tmp_path: Path, name: str = "street.csv", rows: int = 3) -> Path:
+    path = tmp_path / "incoming" / name
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(STREET_HEADER + STREET_ROW * rows)
+    return path
+
+
+def content_column(store: Store, upload_id: int) -> bytes | None:
+    return store.cursor().execute("SELECT content FROM uploads WHERE upload_id = ?", [upload_id]).fetchone()[0]
+
+
+def test_a_large_original_is_a_file_named_by_its_sha256(store, tmp_path, outside):
+    path = street_file(tmp_path)
+    body = path.read_bytes()
+    store.import_files([SourceFile.from_path(path)], "u", "street_crime")
+    store.import_files([ret("q1.csv", b"A1,2018/19 Q1,95,\n")], "u")  # bytes from a browser upload, too
+    sha = hashlib.sha256(body).hexdigest()
+    assert (tmp_path / "uploads" / sha).read_bytes() == body
+    assert content_column(store, 1) is None and content_column(store, 2) is None
+    assert store.upload_content(1) == ("street.csv", body)
+    assert store.upload_content(2) == ("q1.csv", H + b"A1,2018/19 Q1,95,\n")
+    assert store.history()[1]["sha256"] == sha and store.history()[1]["size_bytes"] == len(body)
+    assert not [p for p in (tmp_path / "uploads").iterdir() if p.name.startswith(".")]  # no half-written file left
+
+
+def test_small_originals_and_memory_stores_keep_the_bytes_in_the_row(store, cat):
+    store.import_files([ret("q1.csv", b"A1,2018/19 Q1,95,\n")], "u")
+    assert content_column(store, 1) == H + b"A1,2018/19 Q1,95,\n"
+    mem = Store(":memory:", cat)
+    try:
+        assert mem.originals is None
+    finally:
+        mem.close()
+
+
+def test_a_dry_run_or_a_refused_file_keeps_no_original(store, tmp_path, outside):
+    store.import_files([SourceFile.from_path(street_file(tmp_path))], "u", "street_crime", dry_run=True)
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(STREET_HEADER + b"a,2018-13,P,P,-0.1,51.5,X,E1,L,Burglary,,\n")
+    with pytest.raises(ValidationError, match="not a month"):
+        store.import_files([SourceFile.from_path(bad)], "u", "street_crime")
+    assert not (tmp_path / "uploads").exists() and store.is_empty()
+
+
+def test_a_missing_or_changed_original_is_named_with_its_fix(store, tmp_path, outside):
+    path = street_file(tmp_path)
+    store.import_files([SourceFile.from_path(path)], "u", "street_crime")
+    kept = tmp_path / "uploads" / hashlib.sha256(path.read_bytes()).hexdigest()
+    kept.write_bytes(b"tampered")
+    with pytest.raises(CspdashError, match=r"original of upload 1 \(street.csv\) .* has been changed"):
+        store.upload_content(1)
+    kept.unlink()
+    with pytest.raises(CspdashError, match=r"original of upload 1 \(street.csv\) is missing.*Fix: copy that file back"):
+        store.upload_content(1)
+    with pytest.raises(CspdashError, match="is missing"):
+        store.backup(tmp_path / "b.duckdb")
+    assert not (tmp_path / "b.duckdb").exists()  # no half backup left behind
+
+
+def test_an_identical_file_reuses_the_kept_original(store, tmp_path, outside):
+    path = street_file(tmp_path)
+    store.import_files([SourceFile.from_path(path)], "u", "street_crime")
+    store.withdraw(1, "u")
+    store.import_files([SourceFile.from_path(path)], "u", "street_crime")  # stored again, as a new upload
+    assert [h["upload_id"] for h in store.history()] == [2, 1]
+    assert len(list((tmp_path / "uploads").iterdir())) == 1
+    assert store.upload_content(2)[1] == store.upload_content(1)[1] == path.read_bytes()
+
+
+def test_a_backup_holds_every_original_and_restores_anywhere(tmp_path, cat, outside):
+    s = Store(tmp_path / "live" / "csp.duckdb", cat)
+    path = street_file(tmp_path)
+    s.import_files([SourceFile.from_path(path)], "u", "street_crime")
+    s.import_files([ret("q1.csv", b"A1,2018/19 Q1,95,\n")], "u")
+    backup = s.backup(tmp_path / "backups" / "b.duckdb")
+    s.close()
+    con = duckdb.connect(str(backup), read_only=True)
+    try:  # one self-contained file: the originals are in it
+        assert con.execute("SELECT upload_id, content FROM uploads ORDER BY 1").fetchall() == [
+            (1, path.read_bytes()), (2, H + b"A1,2018/19 Q1,95,\n")]
+    finally:
+        con.close()
+    assert not (tmp_path / "backups" / "uploads").exists()
+    restore(backup, tmp_path / "elsewhere" / "csp.duckdb")
+    s = Store(tmp_path / "elsewhere" / "csp.duckdb", cat)
+    try:
+        assert s.upload_content(1) == ("street.csv", path.read_bytes())
+    finally:
+        s.close()
+
+
+def test_restoring_a_copied_database_brings_or_needs_its_originals(tmp_path, cat, outside):
+    s = Store(tmp_path / "live" / "csp.duckdb", cat)
+    path = street_file(tmp_path)
+    s.import_files([SourceFile.from_path(path)], "u", "street_crime")
+    s.close()
+    (tmp_path / "copy").mkdir()
+    copied = tmp_path / "copy" / "csp.duckdb"
+    copied.write_bytes((tmp_path / "live" / "csp.duckdb").read_bytes())  # a file copied by hand, not `backup`
+    target = tmp_path / "new" / "csp.duckdb"
+    with pytest.raises(CspdashError, match=r"refers to original files kept beside it .*upload 1 \(street.csv\).*Fix"):
+        restore(copied, target)
+    assert not target.exists()
+    (tmp_path / "copy" / "uploads").mkdir()
+    for f in (tmp_path / "live" / "uploads").iterdir():
+        (tmp_path / "copy" / "uploads" / f.name).write_bytes(f.read_bytes())
+    restore(copied, target)
+    s = Store(target, cat)
+    try:
+        assert s.upload_content(1)[1] == path.read_bytes()
+    finally:
+        s.close()
+
+
+# --- a large extract is read as the whole-file dialect check would read it -----------------------------------------
+
+@pytest.mark.parametrize("late, expected", [
+    # an unclosed quote far beyond DuckDB's sample of the first rows: refused, not swallowed into one cell
+    (b'b,2018-04,P,P,-0.1,51.5,"X,E1,L,Burglary,,\n', "the file cannot be read as CSV"),
+    # a backslash escape far beyond the sample: read with the escape, as a whole-file sniff finds it
+    (b'b,2018-04,P,P,-0.1,51.5,"X\\"Y",E1,L,Burglary,,\n', 'X"Y'),
+])
+def test_a_late_dialect_change_is_seen(store, tmp_path, outside, late, expected):
+    path = tmp_path / "late.csv"
+    path.write_bytes(STREET_HEADER + STREET_ROW * 30000 + late + STREET_ROW * 10)
+    if expected.startswith("the file"):
+        with pytest.raises(ValidationError, match=expected):
+            store.import_files([SourceFile.from_path(path)], "u", "street_crime")
+        return
+    store.import_files([SourceFile.from_path(path)], "u", "street_crime")
+    assert store.cursor().execute("SELECT location FROM ds_street_crime WHERE source_row = 30002").fetchone()[0] == expected
