@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install run test test-slow lint chromium
+.PHONY: install run test test-slow lint chromium bench
 install: $(VENV)/.installed
 
 $(VENV)/.installed: requirements.txt requirements.lock
@@ -35,3 +35,8 @@ test: install lint chromium
 test-slow: install
 	@$(PY) -m pytest -m slow; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no slow tests: failing the run"; exit 1; fi; exit $$rc
+
+# Benchmarks at a borough's and a region's size (about 5-15 minutes; generates ~2.5 GB under benchmarks/.data/):
+# writes the figures into docs/performance.md. Not part of `make test`. A one-minute smoke run: make bench ARGS=--quick
+bench: install
+	$(PY) -m benchmarks.run $(ARGS)

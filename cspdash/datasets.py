@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ from cspdash.ingest import (
     ValidationError,
     check_extension,
     check_size,
+    looks_utf16,
     refuse_utf16,
 )
 from cspdash.periods import Period, parse_period
@@ -218,6 +220,7 @@ class Staged:
     rows: int
     months: tuple[Period, ...]
     drops: tuple[str, ...] = ()  # what unstage() drops, in order: the view(s), then the tables beneath
+    stored_as: int | None = None  # loaded straight into ds_<dataset> under this upload id (load_direct), uncommitted
 
 
 def unstage(con: duckdb.DuckDBPyConnection, staged: Staged) -> None:
@@ -250,7 +253,8 @@ def _csv_path(src: SourceFile, workdir: Path) -> Path:
     return out
 
 
-def _check_width(con: duckdb.DuckDBPyConnection, path: Path, suffix: str, fmt: Format, file: str) -> None:
+def _check_width(con: duckdb.DuckDBPyConnection, path: Path, suffix: str, fmt: Format, file: str,
+                 each_chunk: Callable[[bytes], None] | None = None) -> None:
     """Refuse a file with a row of more than MAX_DATASET_COLUMNS cells before DuckDB reads it: DuckDB gives every
     row the columns of the widest one, so one row of 100,000 commas in a 100 kB file takes it a minute and gigabytes
     of memory. Counted from the Parquet schema, or the commas of each CSV line (quoted commas too: a bound)."""
@@ -269,6 +273,8 @@ def _check_width(con: duckdb.DuckDBPyConnection, path: Path, suffix: str, fmt: F
     line_no, carry = 0, b""
     with path.open("rb") as f:
         while chunk := f.read(1 << 22):
+            if each_chunk is not None:
+                each_chunk(chunk)
             data = carry + chunk
             # Where the lines end, found by numpy: splitting a 250 MB extract into Python lines took a third of
             # a second. Only a line of at least `limit` bytes can hold `limit` commas, so only those are counted.
@@ -350,6 +356,117 @@ def stage(con: duckdb.DuckDBPyConnection, src: SourceFile, dataset: Dataset, cat
     return Staged(staged.table, staged.rows, staged.months, drops)
 
 
+# --- the direct load: a large, plain police.uk-shaped CSV read once, straight into its table -------------------------
+
+#: The dialect of a plain CSV, stated rather than sniffed: comma, double quotes doubled inside quoted cells.
+_DIRECT_OPTIONS = ("all_varchar = true, header = true, delim = ',', quote = '\"', escape = '\"', strict_mode = false, "
+                   "null_padding = true")
+
+
+class _PlainText:
+    """Fed every chunk of a file: whether it is ASCII text with no NUL, backslash or quote, so that reading it with
+    the stated dialect gives what stage()'s whole-file dialect check would, and an empty cell is read as NULL, as
+    stage() stores it. (Cells with spaces at either end, which stage() trims, are looked for by load_direct.)"""
+
+    def __init__(self) -> None:
+        self.plain = True
+
+    def __call__(self, chunk: bytes) -> None:
+        if self.plain and (not chunk.isascii() or b"\\" in chunk or b"\x00" in chunk or b'"' in chunk):
+            self.plain = False
+
+    def done(self) -> bool:
+        return self.plain
+
+
+def scan_plain(src: SourceFile, dataset: Dataset, each_chunk: Callable[[bytes], None]) -> bool:
+    """Read a CSV once, passing every chunk to ``each_chunk`` (the SHA-256), and say whether load_direct's reading
+    of it stands: plain ASCII text (``_PlainText``) with no line of more than 1,000 cells or 1 MB."""
+    scan = _PlainText()
+
+    def both(chunk: bytes) -> None:
+        each_chunk(chunk)
+        scan(chunk)
+
+    assert src.path is not None
+    try:
+        _check_width(None, src.path, ".csv", FORMATS[dataset.format], src.display_name, both)  # type: ignore[arg-type]
+    except ValidationError:
+        return False
+    return scan.done()
+
+
+def _header_line(path: Path) -> list[str] | None:
+    """The cells of a CSV's first line when it is a plain header (UTF-8, no quotes or control characters)."""
+    with path.open("rb") as f:
+        head = f.read(65536)
+    if b"\n" not in head or looks_utf16(head):
+        return None
+    try:
+        line = head.split(b"\n", 1)[0].decode("utf-8-sig").rstrip("\r")
+    except UnicodeDecodeError:
+        return None
+    cells = line.split(",")
+    if not all(re.fullmatch(r"[A-Za-z0-9 _().-]+", c) for c in cells) or len({c.casefold() for c in cells}) < len(cells):
+        return None
+    return cells
+
+
+def load_direct(con: duckdb.DuckDBPyConnection, src: SourceFile, dataset: Dataset, cat: Catalogue, upload_id: int,
+                name: str) -> Staged | None:
+    """Load a large record-level CSV straight into ``ds_<dataset>`` under ``upload_id``, inside the caller's open
+    transaction, and check it there; None (the caller rolls back and stages the file instead) when the file is not
+    plainly valid. The caller also runs scan_plain() on the file meanwhile, and rolls back when it says no.
+
+    stage() reads a file into a temporary table, checks it and the commit copies it into ``ds_<dataset>``: the
+    extract is written twice. Here it is read once, as DuckDB's own ``read_csv`` into a table is (the floor of
+    docs/performance.md). Only a file that stage() would accept whole is loaded so: a plain header naming every
+    column, numbers that cast, every row's required text and month valid and in range, and what scan_plain()
+    checks. The columns are stated, not sniffed, so a malformed line costs DuckDB no more than a good one (it is
+    cut to the stated columns, and scan_plain() refuses it). Anything else gets None, and stage() then gives its
+    problems in words, with their rows. The records' ``source_row`` is left empty: they are stored in file order
+    (DuckDB keeps insertion order), so a record's row in the file is its position in its upload plus one.
+    """
+    fmt = FORMATS[dataset.format]
+    if src.path is None or src.suffix != ".csv" or fmt.wide:
+        return None
+    headers = _header_line(src.path)
+    if headers is None:
+        return None
+    probs = Collector()
+    mapping, _ = _map_headers(headers, fmt, src.display_name, probs)
+    if probs:
+        return None
+    # The cells as read: scan_plain() makes sure they need no trimming (trimming them here cost a fifth of the
+    # load). Numbers are cast strictly: a cell that is not one fails the insert (and stage() then names it).
+    sel = ", ".join(f"CAST({_q(mapping[c])} AS DOUBLE)" if c in _NUMERIC else _q(mapping[c]) for c in fmt.columns)
+    table = table_name(dataset.name)
+    try:
+        con.execute(f"INSERT INTO {table} (upload_id, source_row, {', '.join(fmt.columns)}) "
+                    f"SELECT ?, NULL, {sel} FROM read_csv(?, {_DIRECT_OPTIONS}, max_line_size = 1048576, columns = ?)",
+                    [upload_id, str(src.path), dict.fromkeys(headers, "VARCHAR")])
+    except duckdb.Error:
+        return None
+    view = f"direct_{name}"
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT source_row, {', '.join(fmt.columns)} FROM {table} "
+                f"WHERE upload_id = {int(upload_id)}")
+    staged = Staged(view, 0, (), (f"DROP VIEW IF EXISTS {view}",), upload_id)
+    # One pass: the row checks, cells that stage() would have trimmed (spaces at either end; the file is ASCII),
+    # and the months.
+    padded = " OR ".join(f"{c} LIKE ' %' OR {c} LIKE '% '" for c in fmt.columns if c not in _NUMERIC)
+    checks = [cond for _c, cond, _m, _f in _row_checks(fmt, numbers=False)] + [padded]
+    *found, months = con.execute("SELECT count(*)" + "".join(f", count(*) FILTER (WHERE {c})" for c in checks)
+                                 + f", list(DISTINCT month) FROM {view}").fetchone()
+    if found[0] == 0 or any(found[1:]):
+        unstage(con, staged)
+        return None
+    months = sorted(parse_period(m, grain="month") for m in months)
+    if _months_outside(cat, months):
+        unstage(con, staged)
+        return None
+    return Staged(view, found[0], tuple(months), staged.drops, upload_id)
+
+
 _CSV_OPTIONS = "all_varchar = true, header = true, delim = ',', quote = '\"', strict_mode = false, null_padding = true"
 
 
@@ -388,8 +505,30 @@ def _read_csv_beside_sniff(con: duckdb.DuckDBPyConnection, raw: str, path: Path)
 def _validate_and_load(con: duckdb.DuckDBPyConnection, raw: str, name: str, fmt: Format, dataset: Dataset,
                        cat: Catalogue, file: str) -> Staged:
     headers = [d[0] for d in con.execute(f"SELECT * FROM {raw} LIMIT 0").description]
-    by_squash = {_squash(h): h for h in headers}
     probs = Collector()
+    mapping, month_cols = _map_headers(headers, fmt, file, probs)
+    probs.raise_if_any()
+    total = con.execute(f"SELECT count(*) FROM {raw}").fetchone()[0]
+    if total == 0:
+        probs.add(file, 2, None, None, "the file has a header but no data rows", "upload the file as downloaded")
+        probs.raise_if_any()
+
+    sel = ", ".join(f"CAST({_q(mapping[c])} AS VARCHAR) AS {c}" for c in fmt.columns)
+    # A view, not a copy: the checks and the load read the raw table through it.
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {name}_txt AS SELECT rowid + 2 AS source_row, {sel}"
+                + (", " + ", ".join(f"CAST({_q(h)} AS VARCHAR) AS {_q('m' + h)}" for h in month_cols) if fmt.wide else "")
+                + f" FROM {raw}")
+    return _check_rows(con, name, fmt, dataset, cat, file, month_cols, probs, total)
+
+
+def _q(h: str) -> str:
+    """A header as a quoted SQL identifier."""
+    return '"' + h.replace('"', '""') + '"'
+
+
+def _map_headers(headers: list[str], fmt: Format, file: str, probs: Collector) -> tuple[dict[str, str], list[str]]:
+    """(the header of each of the format's columns, the month columns of a wide format); problems into ``probs``."""
+    by_squash = {_squash(h): h for h in headers}
     mapping: dict[str, str] = {}
     for c in fmt.columns:
         h = by_squash.get(_squash(c))
@@ -407,27 +546,13 @@ def _validate_and_load(con: duckdb.DuckDBPyConnection, raw: str, name: str, fmt:
                       + (" then one per month YYYYMM" if fmt.wide else ""))
     if fmt.wide and not month_cols:
         probs.add(file, 1, None, None, "there are no month columns (YYYYMM)", "upload the table as downloaded")
-    probs.raise_if_any()
-    total = con.execute(f"SELECT count(*) FROM {raw}").fetchone()[0]
-    if total == 0:
-        probs.add(file, 2, None, None, "the file has a header but no data rows", "upload the file as downloaded")
-        probs.raise_if_any()
-
-    def q(h: str) -> str:
-        return '"' + h.replace('"', '""') + '"'
-
-    sel = ", ".join(f"CAST({q(mapping[c])} AS VARCHAR) AS {c}" for c in fmt.columns)
-    # A view, not a copy: the checks and the load read the raw table through it.
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {name}_txt AS SELECT rowid + 2 AS source_row, {sel}"
-                + (", " + ", ".join(f"CAST({q(h)} AS VARCHAR) AS {q('m' + h)}" for h in month_cols) if fmt.wide else "")
-                + f" FROM {raw}")
-    return _check_rows(con, name, fmt, dataset, cat, file, month_cols, probs, total)
+    return mapping, month_cols
 
 
-def _check_rows(con: duckdb.DuckDBPyConnection, name: str, fmt: Format, dataset: Dataset, cat: Catalogue,
-                file: str, month_cols: list[str], probs: Collector, total: int) -> Staged:
-    txt = f"{name}_txt"
-    checks: list[tuple[str, str, str, str]] = []  # (column, condition that marks a bad row, message, fix)
+def _row_checks(fmt: Format, numbers: bool = True) -> list[tuple[str, str, str, str]]:
+    """(column, condition that marks a bad row, message, fix) of each check of a long format's text rows; without
+    the number checks when the numbers were already cast strictly."""
+    checks = []
     for c in _REQUIRED_TEXT[fmt.name]:
         if c == "month":
             continue
@@ -435,9 +560,22 @@ def _check_rows(con: duckdb.DuckDBPyConnection, name: str, fmt: Format, dataset:
     if fmt.name == "police_uk_street":
         checks.append(("month", r"NOT regexp_full_match(coalesce(trim(month), ''), '\d{4}-(0[1-9]|1[0-2])')",
                        "not a month in the form YYYY-MM", "police.uk months look like 2015-01"))
-        for c in ("longitude", "latitude"):
+        for c in ("longitude", "latitude") if numbers else ():
             checks.append((c, f"trim({c}) <> '' AND TRY_CAST(trim({c}) AS DOUBLE) IS NULL", "not a number",
                            "leave it empty or give decimal degrees such as -0.0235"))
+    return checks
+
+
+def _months_outside(cat: Catalogue, months: Sequence[Period]) -> list[int]:
+    """The positions of ``months`` outside the catalogue's range of periods."""
+    first, last = cat.first_period, cat.last_period
+    return [k for k, m in enumerate(months) if (first and m.end < first.start) or (last and m.start > last.end)]
+
+
+def _check_rows(con: duckdb.DuckDBPyConnection, name: str, fmt: Format, dataset: Dataset, cat: Catalogue,
+                file: str, month_cols: list[str], probs: Collector, total: int) -> Staged:
+    txt = f"{name}_txt"
+    checks = _row_checks(fmt)
     # One pass counts the bad rows of every check; only a check that found some reads them again to list them.
     counts = con.execute("SELECT " + ", ".join(f"count(*) FILTER (WHERE {cond})" for _c, cond, _m, _f in checks)
                          + f" FROM {txt}").fetchone() if checks else ()
@@ -484,13 +622,11 @@ def _check_rows(con: duckdb.DuckDBPyConnection, name: str, fmt: Format, dataset:
         found = con.execute(f"SELECT month, min(source_row) FROM {name} GROUP BY month ORDER BY 1").fetchall()
         months = [parse_period(m, grain="month") for m, _ in found]
         first_rows = [row for _, row in found]
-    first, last = cat.first_period, cat.last_period
-    for k, m in enumerate(months):
-        if (first and m.end < first.start) or (last and m.start > last.end):
-            # The first row of that month (long format), or the header that names it (wide format).
-            probs.add(file, 1 if fmt.wide else first_rows[k], month_cols[k] if fmt.wide else "month",
-                      month_cols[k] if fmt.wide else m.label, "outside the catalogue's range of periods",
-                      "check the file; the range is set under periods: in indicators.yaml")
+    for k in _months_outside(cat, months):
+        # The first row of that month (long format), or the header that names it (wide format).
+        probs.add(file, 1 if fmt.wide else first_rows[k], month_cols[k] if fmt.wide else "month",
+                  month_cols[k] if fmt.wide else months[k].label, "outside the catalogue's range of periods",
+                  "check the file; the range is set under periods: in indicators.yaml")
     if probs:
         probs.raise_if_any()  # stage() drops the staged table or view
     rows = con.execute(f"SELECT count(*) FROM {name}").fetchone()[0] if fmt.wide else total

@@ -133,6 +133,10 @@ def _as_values(values: Iterable[Any]) -> np.ndarray:
             return array
         if values.dtype.kind != "O":
             raise SPCInputError(f"values must be numbers; got an array of dtype {values.dtype}")
+    if isinstance(values, list) and all(type(v) is float for v in values):  # the status engine's case
+        array = np.array(values, dtype="float64")
+        if np.isfinite(array).all():
+            return array
     return np.array([_element_to_float(item, i) for i, item in enumerate(values)], dtype="float64")
 
 
@@ -188,11 +192,19 @@ def relative_to_mean(values: Sequence[float] | np.ndarray, mean: float) -> np.nd
 # --- special-cause rules: each returns +1 (high), -1 (low) or 0 (not flagged) per point --------
 
 
+def _windows(a: np.ndarray, width: int) -> np.ndarray:
+    """``np.lib.stride_tricks.sliding_window_view(a, width)`` of a 1-D array (read-only), without its argument
+    handling, which cost more than the rules' arithmetic on series of a few dozen points."""
+    a = np.ascontiguousarray(a)
+    return np.lib.stride_tricks.as_strided(a, shape=(a.size - width + 1, width), strides=(a.strides[0],) * 2,
+                                           writeable=False)
+
+
 def _part_of_run(ends: np.ndarray) -> np.ndarray:
     """Flag each point that is the last point of a 7-point window, or one of the 6 points before it."""
     # R ptd_part_of_seven_trend: vp <- c(v, rep(0, 6)); any(abs(vp[i + 0:6]) == 1)
     padded = np.concatenate([ends != 0, np.zeros(RUN - 1, dtype=bool)])
-    return np.lib.stride_tricks.sliding_window_view(padded, RUN).any(axis=1)
+    return _windows(padded, RUN).any(axis=1)
 
 
 def outside_limits(values: Sequence[float] | np.ndarray, mean: float, mr_bar: float) -> np.ndarray:
@@ -212,7 +224,7 @@ def trend(values: Sequence[float] | np.ndarray) -> np.ndarray:
         return np.zeros(n, dtype=np.int8)
     steps = np.sign(np.diff(y))
     # R ptd_seven_point_trend: a 7-point window ending at i with all 6 steps +1 (or all -1); ties break it
-    windows = np.lib.stride_tricks.sliding_window_view(steps, RUN - 1)
+    windows = _windows(steps, RUN - 1)
     ends = np.zeros(n, dtype=np.int8)
     ends[RUN - 1 :] = np.where((windows == 1).all(axis=1), 1, np.where((windows == -1).all(axis=1), -1, 0))
     part = _part_of_run(ends)
@@ -237,10 +249,10 @@ def two_in_three(values: Sequence[float] | np.ndarray, mean: float, mr_bar: floa
     # R: close_to_limits = !outside_limits & (y < nlpl | y > nupl): points beyond the limits do not count
     close = ~((y > upl) | (y < lpl)) & ((y < nlpl) | (y > nupl))
     # R ptd_two_in_three: a window of 3 qualifies if >= 2 are close and abs(sum(relative_to_mean)) == 3
-    close_w = np.lib.stride_tricks.sliding_window_view(close, 3).sum(axis=1) >= 2
-    side_w = np.abs(np.lib.stride_tricks.sliding_window_view(side, 3).sum(axis=1)) == 3
+    close_w = _windows(close, 3).sum(axis=1) >= 2
+    side_w = np.abs(_windows(side, 3).sum(axis=1)) == 3
     padded = np.concatenate([[False, False], close_w & side_w, [False, False]])
-    in_window = np.lib.stride_tricks.sliding_window_view(padded, 3).any(axis=1)
+    in_window = _windows(padded, 3).any(axis=1)
     # R ptd_part_of_two_in_three: only the close points of a qualifying window are flagged
     return np.where(in_window & close, side, 0).astype(np.int8)
 
@@ -252,7 +264,7 @@ def run_one_side(values: Sequence[float] | np.ndarray, mean: float) -> np.ndarra
     if n < RUN:
         return np.zeros(n, dtype=np.int8)
     # R ptd_seven_point_one_side_mean: all(vp[i] == vp[i - 1:6]) & vp[i] != 0
-    windows = np.lib.stride_tricks.sliding_window_view(side, RUN)
+    windows = _windows(side, RUN)
     ends = np.zeros(n, dtype=np.int8)
     ends[RUN - 1 :] = ((windows == 1).all(axis=1) | (windows == -1).all(axis=1)).astype(np.int8)
     return np.where(_part_of_run(ends), side, 0).astype(np.int8)

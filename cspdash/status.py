@@ -12,7 +12,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from scipy.stats import binomtest
+import numpy as np
+from scipy.stats import binom
 
 from cspdash import spc
 from cspdash.config import Catalogue, Indicator
@@ -329,6 +330,19 @@ def _travel(ind: Indicator, value: float, comp: float | None, comp_p: str | None
     return f"{word}{'' if ch == 0 else ' ' + _pct(ch)} on {comp_p} {pair}"
 
 
+def chance_p(k: int, n: int, p: float) -> float:
+    """Two-sided exact binomial p-value of ``k`` successes in ``n`` trials: ``scipy.stats.binomtest(k, n, p).pvalue``.
+
+    The same definition (the probability of every outcome no more likely than ``k``, with scipy's relative tolerance
+    of 1e-7), from one vectorised pmf rather than binomtest's search: binomtest's overhead was half the time of
+    rating every indicator for every quarter.
+    """
+    if k == p * n:
+        return 1.0
+    pmf = binom.pmf(np.arange(n + 1), n, p)
+    return float(min(1.0, pmf[pmf <= pmf[k] * (1 + 1e-7)].sum()))
+
+
 def _noise(ind: Indicator, fig: Figure, comp: float, exposure: float, _f: Figure | None, fixed_base: bool) -> str:
     """Why a change must not be rated on its face (small numbers or chance), or ''."""
     threshold = ind.small_numbers
@@ -345,7 +359,7 @@ def _noise(ind: Indicator, fig: Figure, comp: float, exposure: float, _f: Figure
     a, b = round(fig.value), round(comp * exposure)
     if a + b == 0:
         return ""
-    p = binomtest(a, a + b, 1 / (1 + exposure)).pvalue
+    p = chance_p(a, a + b, 1 / (1 + exposure))
     if p >= CHANCE_ALPHA:
         return f"the change could be chance (exact Poisson test p = {p:.2f})"
     return ""

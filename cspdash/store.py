@@ -248,6 +248,13 @@ class Store:
             period = Period.containing(datetime.now().date()).previous()
         return [evaluate(i, period.at("quarter"), figures[i.id]) for i in self.cat.indicators]
 
+    def statuses_by_quarter(self, quarters: Iterable[Period] | None = None) -> dict[Period, list[Status]]:
+        """Every indicator's status for each of ``quarters`` (default: every complete quarter), from one read of the
+        figures: the trend of a whole history, or a pack covering several quarters."""
+        figures = self.current_figures()
+        quarters = self.complete_quarters() if quarters is None else quarters
+        return {q: [evaluate(i, q.at("quarter"), figures[i.id]) for i in self.cat.indicators] for q in quarters}
+
     def rollups(self, statuses: Sequence[Status]) -> list[Rollup]:
         """Each priority's roll-up of ``statuses`` by the catalogue's rule."""
         return [rollup(p.id, statuses, self.cat.rollup) for p in self.cat.priorities]
@@ -422,6 +429,10 @@ class Store:
 
     def _import(self, cur: duckdb.DuckDBPyConnection, files: Sequence[SourceFile], actor: User,
                 dset: Dataset | None, dry_run: bool) -> ImportResult:
+        if dset is not None and not dry_run:
+            direct = self._import_direct(cur, files, actor, dset)
+            if direct is not None:
+                return direct
         result = ImportResult(dry_run)
         problems: list[Problem] = []
         more = 0
@@ -491,6 +502,77 @@ class Store:
                 if isinstance(payload, ds.Staged):
                     ds.unstage(cur, payload)
 
+    def _import_direct(self, cur: duckdb.DuckDBPyConnection, files: Sequence[SourceFile], actor: User,
+                       dset: Dataset) -> ImportResult | None:
+        """Import large extracts read once, straight into their table inside the import's transaction
+        (``datasets.load_direct``); None, having stored nothing, when any file must be staged instead (small, not
+        plainly valid, or identical to an earlier upload): the staged import then gives the file's problems."""
+        if not all(self._kept_outside(src) and src.path is not None and src.suffix == ".csv"
+                   and src.size <= ingest.MAX_DATASET_BYTES for src in files):
+            return None
+        result = ImportResult(False)
+        loaded: list[tuple[SourceFile, str, ds.Staged]] = []
+        kept: list[Path] = []  # originals this import put in place; removed again unless it commits
+        had_folder = self.originals.is_dir()
+
+        def hash_scan_keep() -> list[str] | None:  # beside the load: each reads every byte of the files
+            shas = []
+            for src in files:
+                h = hashlib.sha256()
+                if not ds.scan_plain(src, dset, h.update):
+                    return None
+                sha = h.hexdigest()
+                if not (self.originals / sha).is_file():
+                    self._keep_original(src, sha)
+                    kept.append(self.originals / sha)
+                shas.append(sha)
+            return shas
+
+        committed = False
+        pool = ThreadPoolExecutor(max_workers=1)
+        hashing = pool.submit(hash_scan_keep)
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            for n, src in enumerate(files):
+                uid = cur.execute("SELECT nextval('upload_seq')").fetchone()[0]
+                staged = ds.load_direct(cur, src, dset, self.cat, uid, f"stage_{n}")
+                if staged is None:
+                    raise _Staging
+                loaded.append((src, "", staged))
+            shas = hashing.result()
+            if shas is None or len(set(shas)) < len(shas) or cur.execute(
+                    "SELECT count(*) FROM uploads WHERE list_contains(?, sha256) AND state = 'active' AND kind = 'dataset'",
+                    [shas]).fetchone()[0]:
+                raise _Staging  # a repeated file: the staged import says which, and stores nothing
+            loaded = [(src, sha, staged) for (src, _, staged), sha in zip(loaded, shas, strict=True)]
+            new_obs = [(iid, p, _area(self.cat, area), v, None, None, None, k)
+                       for k, (src, _sha, staged) in enumerate(loaded)
+                       for iid, p, area, v in ds.compute_measures(cur, self.cat, dset, staged.table, src.display_name)]
+            self._check_owners(actor, new_obs, [])
+            result.changes = self._preview(new_obs)
+            result.other_area_figures = sum(1 for o in new_obs if o[2])
+            self._commit(cur, loaded, new_obs, [], actor.label, dset, result, begun=True)
+            committed = True
+            return result
+        except _Staging:
+            cur.execute("ROLLBACK")
+            return None
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):  # _commit has rolled back already when it raised
+                cur.execute("ROLLBACK")
+            raise
+        finally:
+            pool.shutdown(wait=True)
+            if not committed:  # a refused, repeated or failed import keeps no original
+                for path in kept:
+                    path.unlink(missing_ok=True)
+                if not had_folder:
+                    with contextlib.suppress(OSError):
+                        self.originals.rmdir()
+            for _src, _sha, staged in loaded:
+                with contextlib.suppress(duckdb.Error):
+                    ds.unstage(cur, staged)
+
     def _stage_hashing(self, cur: duckdb.DuckDBPyConnection, src: SourceFile, dset: Dataset,
                        name: str) -> tuple[str, ds.Staged | Exception]:
         """(SHA-256, staged file or the error staging raised), the hash computed in a thread meanwhile."""
@@ -503,7 +585,8 @@ class Store:
             return digest.result(), staged
 
     def _commit(self, cur: duckdb.DuckDBPyConnection, prepared: list, new_obs: list, comments: list, user: str,
-                dset: Dataset | None, result: ImportResult) -> None:
+                dset: Dataset | None, result: ImportResult, begun: bool = False) -> None:
+        """Store the prepared files in one transaction (already open when ``begun``), then checkpoint."""
         now = _now()
         # Large originals are copied to their files (written whole, then renamed) while the records are inserted,
         # and the commit waits for them: it only ever refers to a complete file. A failed commit leaves an
@@ -512,17 +595,19 @@ class Store:
         pool = ThreadPoolExecutor(max_workers=1)
         copying = pool.submit(lambda: [self._keep_original(src, sha) for src, sha in outside])
         on_disk = {sha for _, sha in outside}
-        cur.execute("BEGIN TRANSACTION")
+        if not begun:
+            cur.execute("BEGIN TRANSACTION")
         try:
             ids: list[int] = []
             for src, sha, payload in prepared:
-                uid = cur.execute("SELECT nextval('upload_seq')").fetchone()[0]
+                stored_as = payload.stored_as if isinstance(payload, ds.Staged) else None
+                uid = stored_as if stored_as is not None else cur.execute("SELECT nextval('upload_seq')").fetchone()[0]
                 ids.append(uid)
                 cur.execute("INSERT INTO uploads (upload_id, kind, dataset, file_name, sha256, size_bytes, content, "
                             "user_name, uploaded_at, rows, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active')",
                             [uid, "dataset" if dset else "return", dset.name if dset else None, src.display_name, sha,
                              src.size, None if sha in on_disk else src.read(), user, now, _rows(payload)])
-                if isinstance(payload, ds.Staged):
+                if isinstance(payload, ds.Staged) and stored_as is None:
                     cols = ", ".join(ds.FORMATS[dset.format].table_columns)
                     cur.execute(f"INSERT INTO {ds.table_name(dset.name)} (upload_id, source_row, {cols}) "
                                 f"SELECT ?, source_row, {cols} FROM {payload.table}", [uid])
@@ -839,6 +924,10 @@ class Store:
 
 
 _DUMMY_HASH = "$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHRzb21lc2FsdA$Vm9pZFZvaWRWb2lkVm9pZFZvaWRWb2lkVm9pZFZvaWQ"
+
+
+class _Staging(Exception):
+    """The direct import cannot take these files: roll back and stage them."""
 
 
 def _bulk_insert(cur: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:

@@ -358,6 +358,28 @@ def chart(c: Any) -> None:
     st.altair_chart(c, width="stretch", theme=None)
 
 
+@st.cache_data(show_spinner=False, max_entries=256)
+def _chart_spec(name: str, frame: pd.DataFrame, **kwargs: Any) -> dict | None:
+    try:  # Streamlit's own Altair-to-Vega-Lite conversion (data as Arrow), so the element is the one altair_chart sends
+        from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
+    except ImportError:
+        return None
+    return _convert_altair_to_vega_lite_spec(getattr(charts, name)(frame, **kwargs))
+
+
+def cached_chart(name: str, frame: pd.DataFrame, **kwargs: Any) -> None:
+    """``chart(charts.<name>(frame, **kwargs))``, its Vega-Lite spec cached by the table's content.
+
+    Building an Altair chart and validating it against the Vega-Lite schema took ~50 ms a chart, most of a priority
+    page's render once its data was cached; the cached spec is what st.altair_chart would send, drawn the same way.
+    """
+    spec = _chart_spec(name, frame, **kwargs)
+    if spec is None:
+        chart(getattr(charts, name)(frame, **kwargs))
+    else:
+        st.vega_lite_chart(spec=spec, width="stretch", theme=None)
+
+
 def reasons(frame: pd.DataFrame) -> None:
     """Each indicator's status with its one-sentence reason, as plain text."""
     for _, r in frame.iterrows():
@@ -384,7 +406,7 @@ def indicator_card(card: views.IndicatorCard, period: Period, own_area: str) -> 
         st.text(s["reason"])
         st.caption(md(f"SPC variation: {card.variation}. Assurance: {card.assurance}. Owner: {card.owner}."))
         if len(card.history):
-            chart(charts.history_chart(card.history, y_title=views.unit_title(card.unit)))
+            cached_chart("history_chart", card.history, y_title=views.unit_title(card.unit))
             with st.expander("Table view"):
                 st.dataframe(card.table, hide_index=True)
         else:
@@ -408,7 +430,7 @@ def indicator_card(card: views.IndicatorCard, period: Period, own_area: str) -> 
         if card.areas is not None:
             with st.expander(f"Compare with the other London boroughs ({len(card.areas)} areas)"):
                 st.text(views.area_summary(card.areas, own_area))
-                chart(charts.area_chart(card.areas, own_area, views.unit_title(card.unit)))
+                cached_chart("area_chart", card.areas, own_area=own_area, x_title=views.unit_title(card.unit))
                 st.dataframe(views.area_table(card.areas), hide_index=True)
 
 

@@ -591,3 +591,15 @@ def test_annual_indicator_skips_a_part_year():
     assert s.notes[0] == "Annual measure: 2017/18 not yet available; showing 2016/17."
     only_part = judge(i, rows[1:], "2017/18 Q1")  # no complete year at all: the part-year is shown, not rated
     assert (only_part.rated_period, only_part.rag, only_part.complete) == ("2017/18", "no_data", False)
+
+
+@pytest.mark.parametrize("k, n, p", [
+    (0, 1, 0.5), (1, 1, 0.5), (5, 10, 0.5), (3, 10, 0.5), (9, 10, 0.5), (60, 100, 0.5), (40, 100, 0.5),
+    (120, 200, 0.2), (10, 200, 0.2), (40, 200, 0.2), (1, 5, 0.8), (2000, 3900, 0.5), (1, 2, 1 / 5), (7, 28, 0.2),
+])
+def test_chance_p_is_scipys_exact_binomial_test(k, n, p):
+    from scipy.stats import binomtest
+
+    from cspdash.status import chance_p
+
+    assert chance_p(k, n, p) == pytest.approx(binomtest(k, n, p).pvalue, rel=1e-9, abs=1e-15)

@@ -508,3 +508,109 @@ def test_a_late_dialect_change_is_seen(store, tmp_path, outside, late, expected)
         return
     store.import_files([SourceFile.from_path(path)], "u", "street_crime")
     assert store.cursor().execute("SELECT location FROM ds_street_crime WHERE source_row = 30002").fetchone()[0] == expected
+
+
+def test_statuses_by_quarter_are_the_statuses_of_each_quarter(tmp_path_factory):
+    from e2e_helpers import demo_copy
+    from tests_config import CONFIG
+
+    s = Store(demo_copy(tmp_path_factory, "by-quarter"), load_catalogue(CONFIG))
+    try:
+        quarters = s.complete_quarters()
+        by_q = s.statuses_by_quarter()
+        assert list(by_q) == quarters and len(quarters) > 8
+        for q in (quarters[0], quarters[len(quarters) // 2], quarters[-1]):
+            assert by_q[q] == s.statuses(q)
+    finally:
+        s.close()
+
+
+# --- a large extract is read once, straight into its table (datasets.load_direct) ----------------------------------
+
+CITY = Path(__file__).parent / "data" / "police-uk-city-of-london"
+
+
+@pytest.fixture
+def project_cat():
+    """The project's catalogue: its range of periods holds the City of London files' months."""
+    from tests_config import CONFIG
+
+    return load_catalogue(CONFIG)
+
+
+def city_of_london(path: Path, variant: bytes = b"", at: int = 3000) -> Path:
+    """The 12 real police.uk files of tests/data as one file (6,421 records), with ``variant`` as record ``at``."""
+    rows = [ln for f in sorted(CITY.glob("*.csv")) for ln in f.read_bytes().splitlines(keepends=True)[1:]]
+    path.write_bytes(STREET_HEADER + b"".join(rows[:at]) + variant + b"".join(rows[at:]))
+    return path
+
+
+def stored(store: Store) -> tuple[list, list, list]:
+    """(records in stored order, with their row in the file; figures; uploads) of a store."""
+    cur = store.cursor()
+    records = cur.execute(
+        "SELECT coalesce(source_row, row_number() OVER (PARTITION BY upload_id ORDER BY rowid) + 1), "
+        "* EXCLUDE (source_row, upload_id) FROM ds_street_crime ORDER BY rowid").fetchall()
+    figures = cur.execute("SELECT indicator, period, area, value FROM observations ORDER BY ALL").fetchall()
+    uploads = cur.execute("SELECT file_name, sha256, size_bytes, rows FROM uploads ORDER BY upload_id").fetchall()
+    return records, figures, uploads
+
+
+def read_once_and_staged(path: Path, cat, tmp_path: Path) -> tuple[object, object, int, Path]:
+    """Import ``path`` into a database file (read once: its original is kept outside) and into a memory store
+    (staged); (what each stored, or the problems it raised), and how many records the first left without a row."""
+    results = []
+    direct_rows = 0
+    for db in (tmp_path / "direct" / "csp.duckdb", ":memory:"):
+        if db != ":memory:":
+            db.parent.mkdir()
+        s = Store(db, cat)
+        try:
+            try:
+                s.import_files([SourceFile.from_path(path)], "analyst@example.org", "street_crime")
+                results.append(stored(s))
+                if db != ":memory:":
+                    direct_rows = s.cursor().execute(
+                        "SELECT count(*) FROM ds_street_crime WHERE source_row IS NULL").fetchone()[0]
+            except ValidationError as e:
+                assert s.is_empty()
+                results.append([(p.row, p.column, p.value, p.message) for p in e.problems])
+        finally:
+            s.close()
+    return results[0], results[1], direct_rows, tmp_path / "direct" / "uploads"
+
+
+def test_a_large_extract_read_once_stores_what_staging_stores(tmp_path, project_cat, outside):
+    path = city_of_london(tmp_path / "city.csv")
+    direct, staged, unnumbered, originals = read_once_and_staged(path, project_cat, tmp_path)
+    assert unnumbered == 6421  # read once: stored in file order, rows numbered by position
+    assert direct == staged
+    records, figures, _ = direct
+    assert len(records) == 6421 and len(figures) == 82
+    assert records[0][:2] == (2, "ad90a432222310fc92f79b7f76c85c1b487872ac6731ed0f90fe2abadf33c1a2")
+    assert [f.name for f in originals.iterdir()] == [hashlib.sha256(path.read_bytes()).hexdigest()]
+
+
+@pytest.mark.parametrize("variant, outcome", [
+    (b"b,2014-12,P,P,-0.1,51.5, X ,E1,City of London 001A,Burglary,,\n", "stored"),  # spaces to trim
+    (b'b,2014-12,P,P,-0.1,51.5,"X, Y",E1,City of London 001A,Burglary,,\n', "stored"),  # a quoted comma
+    (b'b,2014-12,P,P,-0.1,51.5,"X\\"Y",E1,City of London 001A,Burglary,,\n', "stored"),  # a backslash escape
+    ("b,2014-12,P,P,-0.1,51.5,Café,E1,City of London 001A,Burglary,,\n".encode(), "stored"),  # not ASCII
+    (b"b,2014-12,P,P,-0.1,51.5,X,E1,City of London 001A,Burglary\n", "read once"),  # a short row: padded by both
+    (b"b,2014-12,P,P,west,51.5,X,E1,City of London 001A,Burglary,,\n", "refused"),  # not a number
+    (b"b,2014-13,P,P,-0.1,51.5,X,E1,City of London 001A,Burglary,,\n", "refused"),  # not a month
+    (b"b,1999-01,P,P,-0.1,51.5,X,E1,City of London 001A,Burglary,,\n", "refused"),  # outside the catalogue's range
+    (b"b,2014-12,P,P,-0.1,51.5,X,E1,City of London 001A,,,\n", "refused"),  # no crime type
+    (b"b,2014-12,P,P,-0.1,51.5,X,E1,L,Burglary,," + b"," * 2000 + b"\n", "refused"),  # a line of 2,000 cells
+    (b'b,2014-12,P,P,-0.1,51.5,"X,E1,L,Burglary,,\n', "refused"),  # an unclosed quote
+])
+def test_a_large_extract_that_is_not_plain_is_staged_with_the_same_outcome(tmp_path, project_cat, outside, variant,
+                                                                           outcome):
+    path = city_of_london(tmp_path / "odd.csv", variant)
+    direct, staged, unnumbered, originals = read_once_and_staged(path, project_cat, tmp_path)
+    assert direct == staged
+    assert unnumbered == (6422 if outcome == "read once" else 0)  # staged: every record has its row
+    if outcome == "refused":
+        assert isinstance(direct, list) and direct and not originals.exists()
+    else:
+        assert isinstance(direct, tuple) and len(direct[0]) == 6422
