@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install run test test-slow lint chromium bench
+.PHONY: install run test test-slow lint chromium bench reliability
 install: $(VENV)/.installed
 
 $(VENV)/.installed: requirements.txt requirements.lock
@@ -40,3 +40,15 @@ test-slow: install
 # writes the figures into docs/performance.md. Not part of `make test`. A one-minute smoke run: make bench ARGS=--quick
 bench: install
 	$(PY) -m benchmarks.run $(ARGS)
+
+# Reliability figures (docs/reliability.md): every reliability test including the slow ones (30 SIGKILLs of a large
+# import, 300 concurrent rounds, 1,000 generated files per fuzz test), then the figures table written into
+# docs/reliability.md. About 8 minutes. The figures are only written when every test passed.
+FIGURES := test-artifacts/reliability-figures.json
+reliability: install
+	@mkdir -p test-artifacts; rm -f $(FIGURES)
+	@CSPDASH_RELIABILITY_FIGURES=$(CURDIR)/$(FIGURES) CSPDASH_HYPOTHESIS_EXAMPLES=1000 \
+	  $(PY) -m pytest -m "slow or not slow" tests/test_reliability_*.py; rc=$$?; \
+	if [ $$rc -ne 0 ]; then echo "reliability tests failed: docs/reliability.md not updated (figures so far: $(FIGURES))"; \
+	  exit 1; fi
+	$(PY) tests/reliability_helpers.py $(FIGURES) docs/reliability.md

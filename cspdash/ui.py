@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import pandas as pd
 import streamlit as st
 
-from cspdash import auth, charts, views
+from cspdash import auth, backups, charts, views
 from cspdash.auth import User
 from cspdash.config import load_catalogue
 from cspdash.errors import ConfigError, CspdashError
@@ -69,7 +69,11 @@ def paths() -> tuple[str, str]:
 
 @st.cache_resource(show_spinner=False)
 def _open_store(db: str, config: str) -> Store:
-    return Store(db, load_catalogue(config))
+    s = Store(db, load_catalogue(config))
+    daily = backups.settings_from_env()  # CSPDASH_BACKUP_DIR set: the app writes a daily backup (docs/reliability.md)
+    if daily is not None:
+        backups.DailyBackups(s, *daily).start()
+    return s
 
 
 def store() -> Store:

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from cspdash import ui, views
+from cspdash import auth, backups, ui, views
 
 s = ui.store()
 st.title("Upload history", anchor=False)
@@ -46,3 +46,13 @@ else:
                                                  "its figures no longer count.")
         st.session_state["csp_withdraw_round"] = round_ + 1
         st.rerun()
+
+st.header("Back up the database", anchor=False)
+if user is not None and auth.allowed(user, "backup"):
+    st.caption("A consistent copy of everything: figures, original files, commentary, accounts and frozen packs, "
+               "made while the app runs. Keep it off this machine. To put it back, stop the app and run "
+               "`python -m cspdash restore FILE`.")
+    st.download_button("Download a backup", data=lambda: backups.backup_bytes(s), file_name=backups.download_name(),
+                       mime="application/octet-stream", on_click="ignore", icon=":material/download:", key="csp_backup")
+else:
+    st.caption("Only the CSP analyst (an admin) can download a backup: it holds every account.")
