@@ -95,7 +95,8 @@ def status(db: str, config: str, repeat: int) -> dict:
 
 def pages(db: str, config: str, repeat: int) -> dict:
     """Server-side renders with Streamlit's AppTest: the Overview and Priority A, cold (every cache emptied and the
-    database reopened: at least what an upload costs the next render) and warm (cached), median of ``repeat``; plus the very first render of a new process."""
+    database reopened: at least what an upload costs the next render) and warm (cached), median of ``repeat``;
+    plus the very first render of a new process."""
     os.environ["CSPDASH_DB"], os.environ["CSPDASH_CONFIG"] = db, config
     os.chdir(ROOT)  # dashboard.py names its pages relative to the project folder
     import streamlit as st
