@@ -358,42 +358,31 @@ def stage(con: duckdb.DuckDBPyConnection, src: SourceFile, dataset: Dataset, cat
 
 # --- the direct load: a large, plain police.uk-shaped CSV read once, straight into its table -------------------------
 
-#: The dialect of a plain CSV, stated rather than sniffed: comma, double quotes doubled inside quoted cells.
-_DIRECT_OPTIONS = ("all_varchar = true, header = true, delim = ',', quote = '\"', escape = '\"', strict_mode = false, "
-                   "null_padding = true")
-
-
-class _PlainText:
-    """Fed every chunk of a file: whether it is ASCII text with no NUL, backslash or quote, so that reading it with
-    the stated dialect gives what stage()'s whole-file dialect check would, and an empty cell is read as NULL, as
-    stage() stores it. (Cells with spaces at either end, which stage() trims, are looked for by load_direct.)"""
-
-    def __init__(self) -> None:
-        self.plain = True
-
-    def __call__(self, chunk: bytes) -> None:
-        if self.plain and (not chunk.isascii() or b"\\" in chunk or b"\x00" in chunk or b'"' in chunk):
-            self.plain = False
-
-    def done(self) -> bool:
-        return self.plain
+def readable_once(src: SourceFile, dataset: Dataset) -> bool:
+    """Whether load_direct may try the file: a CSV on disk of a long (one row per record) format."""
+    return src.path is not None and src.suffix == ".csv" and not FORMATS[dataset.format].wide
 
 
 def scan_plain(src: SourceFile, dataset: Dataset, each_chunk: Callable[[bytes], None]) -> bool:
     """Read a CSV once, passing every chunk to ``each_chunk`` (the SHA-256), and say whether load_direct's reading
-    of it stands: plain ASCII text (``_PlainText``) with no line of more than 1,000 cells or 1 MB."""
-    scan = _PlainText()
+    of it stands: ASCII text with no NUL, backslash or quote (so reading it with the stated dialect gives what
+    stage()'s whole-file dialect check would, and an empty cell is read as NULL, as stage() stores it), and no line
+    of more than 1,000 cells or 1 MB. (Cells with spaces at either end, which stage() trims, are looked for by
+    load_direct.)"""
+    plain = True
 
     def both(chunk: bytes) -> None:
+        nonlocal plain
         each_chunk(chunk)
-        scan(chunk)
+        if plain and (not chunk.isascii() or b"\\" in chunk or b"\x00" in chunk or b'"' in chunk):
+            plain = False
 
     assert src.path is not None
     try:
         _check_width(None, src.path, ".csv", FORMATS[dataset.format], src.display_name, both)  # type: ignore[arg-type]
     except ValidationError:
         return False
-    return scan.done()
+    return plain
 
 
 def _header_line(path: Path) -> list[str] | None:
@@ -416,7 +405,8 @@ def load_direct(con: duckdb.DuckDBPyConnection, src: SourceFile, dataset: Datase
                 name: str) -> Staged | None:
     """Load a large record-level CSV straight into ``ds_<dataset>`` under ``upload_id``, inside the caller's open
     transaction, and check it there; None (the caller rolls back and stages the file instead) when the file is not
-    plainly valid. The caller also runs scan_plain() on the file meanwhile, and rolls back when it says no.
+    plainly valid. The caller has checked readable_once(), and runs scan_plain() on the file meanwhile, rolling back
+    when it says no.
 
     stage() reads a file into a temporary table, checks it and the commit copies it into ``ds_<dataset>``: the
     extract is written twice. Here it is read once, as DuckDB's own ``read_csv`` into a table is (the floor of
@@ -428,8 +418,7 @@ def load_direct(con: duckdb.DuckDBPyConnection, src: SourceFile, dataset: Datase
     (DuckDB keeps insertion order), so a record's row in the file is its position in its upload plus one.
     """
     fmt = FORMATS[dataset.format]
-    if src.path is None or src.suffix != ".csv" or fmt.wide:
-        return None
+    assert src.path is not None and readable_once(src, dataset)
     headers = _header_line(src.path)
     if headers is None:
         return None
@@ -443,28 +432,26 @@ def load_direct(con: duckdb.DuckDBPyConnection, src: SourceFile, dataset: Datase
     table = table_name(dataset.name)
     try:
         con.execute(f"INSERT INTO {table} (upload_id, source_row, {', '.join(fmt.columns)}) "
-                    f"SELECT ?, NULL, {sel} FROM read_csv(?, {_DIRECT_OPTIONS}, max_line_size = 1048576, columns = ?)",
+                    f"SELECT ?, NULL, {sel} FROM read_csv(?, {_CSV_OPTIONS}, escape = '\"', "
+                    "max_line_size = 1048576, columns = ?)",
                     [upload_id, str(src.path), dict.fromkeys(headers, "VARCHAR")])
     except duckdb.Error:
         return None
     view = f"direct_{name}"
+    drop = f"DROP VIEW IF EXISTS {view}"
     con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT source_row, {', '.join(fmt.columns)} FROM {table} "
                 f"WHERE upload_id = {int(upload_id)}")
-    staged = Staged(view, 0, (), (f"DROP VIEW IF EXISTS {view}",), upload_id)
     # One pass: the row checks, cells that stage() would have trimmed (spaces at either end; the file is ASCII),
     # and the months.
     padded = " OR ".join(f"{c} LIKE ' %' OR {c} LIKE '% '" for c in fmt.columns if c not in _NUMERIC)
     checks = [cond for _c, cond, _m, _f in _row_checks(fmt, numbers=False)] + [padded]
     *found, months = con.execute("SELECT count(*)" + "".join(f", count(*) FILTER (WHERE {c})" for c in checks)
                                  + f", list(DISTINCT month) FROM {view}").fetchone()
-    if found[0] == 0 or any(found[1:]):
-        unstage(con, staged)
+    months = sorted(parse_period(m, grain="month") for m in months) if found[0] and not any(found[1:]) else None
+    if months is None or _months_outside(cat, months):
+        con.execute(drop)
         return None
-    months = sorted(parse_period(m, grain="month") for m in months)
-    if _months_outside(cat, months):
-        unstage(con, staged)
-        return None
-    return Staged(view, found[0], tuple(months), staged.drops, upload_id)
+    return Staged(view, found[0], tuple(months), (drop,), upload_id)
 
 
 _CSV_OPTIONS = "all_varchar = true, header = true, delim = ',', quote = '\"', strict_mode = false, null_padding = true"

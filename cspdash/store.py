@@ -507,8 +507,8 @@ class Store:
         """Import large extracts read once, straight into their table inside the import's transaction
         (``datasets.load_direct``); None, having stored nothing, when any file must be staged instead (small, not
         plainly valid, or identical to an earlier upload): the staged import then gives the file's problems."""
-        if not all(self._kept_outside(src) and src.path is not None and src.suffix == ".csv"
-                   and src.size <= ingest.MAX_DATASET_BYTES for src in files):
+        if not all(self._kept_outside(src) and src.size <= ingest.MAX_DATASET_BYTES and ds.readable_once(src, dset)
+                   for src in files):
             return None
         result = ImportResult(False)
         loaded: list[tuple[SourceFile, str, ds.Staged]] = []

@@ -437,24 +437,25 @@ def provenance_frame(store: Store, indicator: str, period: Period) -> pd.DataFra
                          "Row": [r["source_row"] for r in rows]})
 
 
+def _quote_formulas(df: pd.DataFrame, starts: tuple[str, ...]) -> pd.DataFrame:
+    """A copy of ``df`` whose text cells starting with one of ``starts`` get a leading ' (shown, never run)."""
+    safe = df.copy()
+    for c in safe.columns:
+        if safe[c].dtype == object or pd.api.types.is_string_dtype(safe[c]):
+            safe[c] = [("'" + v) if isinstance(v, str) and v[:1] in starts else v for v in safe[c]]
+    return safe
+
+
 def csv_bytes(df: pd.DataFrame) -> bytes:
     """A frame as UTF-8 CSV; text starting = + - @ (or a tab or carriage return) gets a leading ' so that a
     spreadsheet opening the file shows it rather than running it as a formula (file names and names are typed by
     uploaders)."""
-    safe = df.copy()
-    for c in safe.columns:
-        if safe[c].dtype == object or pd.api.types.is_string_dtype(safe[c]):
-            safe[c] = [("'" + v) if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r") else v
-                       for v in safe[c]]
-    return safe.to_csv(index=False).encode("utf-8")
+    return _quote_formulas(df, ("=", "+", "-", "@", "\t", "\r")).to_csv(index=False).encode("utf-8")
 
 
 def xlsx_bytes(df: pd.DataFrame, sheet: str = "Data") -> bytes:
     """A frame as an XLSX workbook; text starting = + - @ is quoted so a spreadsheet will not run it."""
-    safe = df.copy()
-    for c in safe.columns:
-        if safe[c].dtype == object or pd.api.types.is_string_dtype(safe[c]):
-            safe[c] = [("'" + v) if isinstance(v, str) and v[:1] in ("=", "+", "-", "@") else v for v in safe[c]]
+    safe = _quote_formulas(df, ("=", "+", "-", "@"))
     buf = io.BytesIO()
     safe.to_excel(buf, index=False, sheet_name=sheet[:31], engine="openpyxl")
     return buf.getvalue()
