@@ -13,6 +13,8 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -65,6 +67,29 @@ def browser_missing_reason() -> str | None:
     if Path(CHROMIUM).exists() or os.environ.get("CI"):
         return None
     return f"Debian's chromium is not installed at {CHROMIUM}; run `make chromium` (apt-get install chromium)"
+
+
+def playwright_or_skip():
+    """Playwright's sync API, or skip the test when Debian's chromium is missing (never in CI) or playwright is."""
+    reason = browser_missing_reason()
+    if reason:
+        pytest.skip(reason)
+    return pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+
+
+def settle(page, timeout: int = 30_000, pause: int = 300) -> None:
+    """Wait until Streamlit has finished running the script (its status widget is gone), then ``pause`` ms more."""
+    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout)
+    if pause:
+        page.wait_for_timeout(pause)
+
+
+def app_env(monkeypatch, db: Path, config: Path = ROOT / "indicators.yaml") -> Path:
+    """Point the app (CSPDASH_DB, CSPDASH_CONFIG) at ``db`` and ``config`` for an AppTest; return ``db``."""
+    monkeypatch.setenv("CSPDASH_DB", str(db))
+    monkeypatch.setenv("CSPDASH_CONFIG", str(config))
+    return db
 
 
 @contextlib.contextmanager

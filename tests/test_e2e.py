@@ -17,6 +17,7 @@ from e2e_helpers import (
     GOOD_RETURN,
     browser_missing_reason,
     demo_copy,
+    settle,
     streamlit_server,
 )
 
@@ -45,13 +46,6 @@ def browser(server):
             yield b
         finally:
             b.close()
-
-
-def settle(page) -> None:
-    """Wait until Streamlit has finished running the script (its status widget is gone)."""
-    page.wait_for_selector('[data-testid="stApp"]', timeout=WAIT)
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=WAIT)
-    page.wait_for_timeout(300)
 
 
 def status_of(page, indicator: str) -> str:

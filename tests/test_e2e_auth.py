@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from e2e_helpers import CHROMIUM, CHROMIUM_ARGS, browser_missing_reason, demo_copy, streamlit_server
-from test_e2e import WAIT, WIDE, settle
+from e2e_helpers import CHROMIUM, CHROMIUM_ARGS, demo_copy, playwright_or_skip, settle, streamlit_server
+from test_e2e import WAIT, WIDE
 from tests_config import CONFIG
 
 from cspdash.config import load_catalogue
@@ -24,10 +24,7 @@ def uploads(db) -> tuple[int, int]:
 
 
 def test_chair_cannot_import_another_priority_in_the_browser(tmp_path_factory):
-    reason = browser_missing_reason()
-    if reason:
-        pytest.skip(reason)
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    sync_api = playwright_or_skip()
     db = demo_copy(tmp_path_factory, "e2e-auth")
     store = Store(db, load_catalogue(CONFIG))
     try:

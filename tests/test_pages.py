@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from e2e_helpers import BAD_RETURN, GOOD_RETURN, demo_copy
+from e2e_helpers import BAD_RETURN, GOOD_RETURN, app_env, demo_copy
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
@@ -37,10 +37,7 @@ def _navigation_mode(monkeypatch):
 @pytest.fixture
 def demo_db(tmp_path_factory, monkeypatch) -> Path:
     """A fresh copy of the demo database, named by CSPDASH_DB for the app."""
-    db = demo_copy(tmp_path_factory, "pages")
-    monkeypatch.setenv("CSPDASH_DB", str(db))
-    monkeypatch.setenv("CSPDASH_CONFIG", str(CONFIG))
-    return db
+    return app_env(monkeypatch, demo_copy(tmp_path_factory, "pages"), CONFIG)
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from e2e_helpers import GOOD_RETURN, demo_copy
+from e2e_helpers import GOOD_RETURN, app_env, demo_copy
 from streamlit.testing.v1 import AppTest
 from test_pages import _navigation_mode, plain, texts  # noqa: F401  (the fixture must be in this module too)
 
@@ -35,9 +35,7 @@ def accounts_db(tmp_path_factory, monkeypatch) -> Path:
             store.add_user(email, role, groups, password=PASSWORD)
     finally:
         store.close()
-    monkeypatch.setenv("CSPDASH_DB", str(db))
-    monkeypatch.setenv("CSPDASH_CONFIG", str(CONFIG))
-    return db
+    return app_env(monkeypatch, db, CONFIG)
 
 
 def app_as(email: str | None, page: str | None = None, signed_in_at: datetime | None = None) -> AppTest:

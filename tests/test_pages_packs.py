@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from e2e_helpers import demo_copy
+from e2e_helpers import app_env, demo_copy
 from streamlit.testing.v1 import AppTest
 from test_pages import _navigation_mode, plain, texts  # noqa: F401  (the fixture must be in this module too)
 
@@ -15,10 +15,7 @@ APP = str(ROOT / "dashboard.py")
 
 @pytest.fixture
 def demo_db(tmp_path_factory, monkeypatch) -> Path:
-    db = demo_copy(tmp_path_factory, "packs")
-    monkeypatch.setenv("CSPDASH_DB", str(db))
-    monkeypatch.setenv("CSPDASH_CONFIG", str(ROOT / "indicators.yaml"))
-    return db
+    return app_env(monkeypatch, demo_copy(tmp_path_factory, "packs"), ROOT / "indicators.yaml")
 
 
 def run(page: str) -> AppTest:

@@ -18,7 +18,7 @@ from datetime import datetime, time
 from pathlib import Path
 
 import pytest
-from e2e_helpers import demo_copy
+from e2e_helpers import app_env, demo_copy
 from reliability_helpers import police_uk_csv, record, tables
 from streamlit.testing.v1 import AppTest
 from test_pages import _navigation_mode  # noqa: F401  (AppTest must run dashboard.py in navigation mode)
@@ -225,8 +225,7 @@ def test_daily_backup_settings(env, expected):
 # --- the admin's download on the Upload history page ----------------------------------------------------------------
 
 def _history_page(db: Path, monkeypatch, email: str | None) -> AppTest:
-    monkeypatch.setenv("CSPDASH_DB", str(db))
-    monkeypatch.setenv("CSPDASH_CONFIG", str(CONFIG))
+    app_env(monkeypatch, db, CONFIG)
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
     if email:
         at.session_state["csp_signed_in"] = {"email": email, "at": datetime.now()}

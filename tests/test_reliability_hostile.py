@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import reliability_helpers as rh
-from e2e_helpers import demo_copy
+from e2e_helpers import app_env, demo_copy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reliability_helpers import POLICE_HEADER, POLICE_ROW, SQL, db_digest, record
@@ -408,10 +408,7 @@ def test_the_fuzzed_store_still_serves(fuzz_store):
 
 @pytest.fixture
 def app_db(tmp_path_factory, monkeypatch) -> Path:
-    db = demo_copy(tmp_path_factory, "hostile-app")
-    monkeypatch.setenv("CSPDASH_DB", str(db))
-    monkeypatch.setenv("CSPDASH_CONFIG", str(CONFIG))
-    return db
+    return app_env(monkeypatch, demo_copy(tmp_path_factory, "hostile-app"), CONFIG)
 
 
 def _upload_page() -> AppTest:

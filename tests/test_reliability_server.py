@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from e2e_helpers import CHROMIUM, CHROMIUM_ARGS, browser_missing_reason, demo_copy, streamlit_server
+from e2e_helpers import CHROMIUM, CHROMIUM_ARGS, demo_copy, playwright_or_skip, settle, streamlit_server
 from reliability_helpers import record
 from tests_config import CONFIG
 
@@ -32,16 +32,8 @@ def return_of(indicator: str, base: int, r: int) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def settle(page) -> None:
-    page.wait_for_selector('[data-testid="stApp"]', timeout=WAIT)
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=WAIT)
-
-
 def test_two_browser_sessions_store_at_once_while_a_third_reads(tmp_path_factory):
-    reason = browser_missing_reason()
-    if reason:
-        pytest.skip(reason)
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    sync_api = playwright_or_skip()
     db = demo_copy(tmp_path_factory, "server-concurrency")
     reads = 0
     with streamlit_server(db) as url, sync_api.sync_playwright() as p:
@@ -52,11 +44,11 @@ def test_two_browser_sessions_store_at_once_while_a_third_reads(tmp_path_factory
                 page = browser.new_context().new_page()
                 page.set_default_timeout(WAIT)
                 page.goto(f"{url}/upload")
-                settle(page)
+                settle(page, WAIT, pause=0)
                 field = page.get_by_label("Your e-mail", exact=True).and_(page.locator("input"))
                 field.fill(email)
                 field.press("Enter")
-                settle(page)
+                settle(page, WAIT, pause=0)
                 writers[email] = page
             reader = browser.new_context().new_page()
             reader.set_default_timeout(WAIT)
@@ -70,7 +62,7 @@ def test_two_browser_sessions_store_at_once_while_a_third_reads(tmp_path_factory
                 for page in writers.values():  # back to back: the server stores both at once
                     page.get_by_role("button", name="Confirm and store").click(no_wait_after=True)
                 reader.goto(url)
-                settle(reader)
+                settle(reader, WAIT, pause=0)
                 reads += 1
                 assert reader.locator('[data-testid="stException"]').count() == 0
                 for page in writers.values():
