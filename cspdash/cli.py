@@ -48,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("json", "table"), default="table")
 
     p = sub.add_parser("status", parents=[common], help="RAG status of every indicator for a quarter")
-    p.add_argument("--period", metavar="P", help="the quarter, e.g. 2017/18 Q3 (default: latest complete quarter)")
+    p.add_argument("--period", metavar="P", help="the quarter, e.g. 2017/18 Q3 (default: the latest largely complete quarter)")
     p.add_argument("--priority", metavar="X", help="only this priority")
     p.add_argument("--rollup", action="store_true", help="one record per priority")
     p.add_argument("--format", choices=("json", "csv", "table"), default="table")
@@ -72,14 +72,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("restore", parents=[common], help="replace the database with a backup (the old file is kept)")
     p.add_argument("file", metavar="FILE")
     p = sub.add_parser("report", parents=[common], help="write the meeting pack (.pdf) or scorecard (.xlsx)")
-    p.add_argument("--period", metavar="P", help="the quarter (default: the latest complete quarter)")
+    p.add_argument("--period", metavar="P", help="the quarter (default: the latest largely complete quarter)")
     p.add_argument("--out", required=True, metavar="FILE", help="pack.pdf or scorecard.xlsx (chosen by extension)")
     p.add_argument("--meeting-date", metavar="DATE", help="the meeting date for the cover, e.g. 2026-03-12")
     p.add_argument("--snapshot", type=int, metavar="ID", help="render a frozen snapshot instead of today's figures")
 
     p = sub.add_parser("freeze", parents=[common], help="freeze the pack as presented to a meeting (a snapshot)")
     p.add_argument("--meeting-date", required=True, metavar="DATE")
-    p.add_argument("--period", metavar="P", help="the quarter (default: the latest complete quarter)")
+    p.add_argument("--period", metavar="P", help="the quarter (default: the latest largely complete quarter)")
     p.add_argument("--user", metavar="WHO")
 
     p = sub.add_parser("snapshots", parents=[common], help="list frozen snapshots")
@@ -255,7 +255,10 @@ def cmd_import(args: argparse.Namespace, out: Callable[[str], None]) -> int:
             out(f"{u['file_name']}: identical to upload {u['duplicate_of']}; nothing changed")
         else:
             ident = f" as upload {u['upload_id']}" if u["upload_id"] else ""
-            out(f"{u['file_name']}: {verb} {u['rows']} rows{ident} (sha256 {u['sha256'][:12]}...)")
+            inside = f", {u['rows_in_area']} in {store.cat.area}" if "rows_in_area" in u else ""
+            out(f"{u['file_name']}: {verb} {u['rows']} rows{inside}{ident} (sha256 {u['sha256'][:12]}...)")
+    for w in result.warnings:
+        print(f"warning: {w}", file=sys.stderr)
     if result.changes:
         out(table([c.as_dict() for c in result.changes],
                   ["indicator", "period", "old_value", "new_value", "old_rag", "new_rag"]))

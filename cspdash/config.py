@@ -24,6 +24,8 @@ BASELINES = ("same_quarter_last_year", "previous_quarter", "previous_year_averag
 ROLLUP_RULES = ("worst", "majority")
 DATASET_FORMATS = ("police_uk_street", "mps_borough", "mps_ward")
 DEFAULT_SMALL_NUMBERS = 10
+DEFAULT_COMPLETE_SHARE = 0.5  # a quarter is the default once half the indicators have a complete figure for it
+DEFAULT_POLICE_FORCE = "Metropolitan Police Service"  # as police.uk spells it in "Reported by"
 _ID = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,31}$")
 _DATASET_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
@@ -125,6 +127,8 @@ class Catalogue:
     first_period: Period | None = None
     last_period: Period | None = None
     marking: str = "OFFICIAL"
+    complete_share: float = DEFAULT_COMPLETE_SHARE
+    police_force: str = DEFAULT_POLICE_FORCE
     _by_id: dict[str, Indicator] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -322,11 +326,19 @@ def parse_catalogue(data: Any, source: str = "indicators.yaml") -> Catalogue:
 
     part = data.get("partnership") or {}
     name, area, rollup, marking = "", "", "worst", "OFFICIAL"
-    if _keys(part, "partnership", {"name", "area", "rollup", "marking"}, {"name"}, probs):
+    share, force = DEFAULT_COMPLETE_SHARE, DEFAULT_POLICE_FORCE
+    if _keys(part, "partnership", {"name", "area", "rollup", "marking", "complete_share", "police_force"}, {"name"},
+             probs):
         name = _text(part, "name", "partnership", probs)
         area = _text(part, "area", "partnership", probs) or name
         rollup = _choice(part, "rollup", "partnership", ROLLUP_RULES, probs, default="worst") or "worst"
         marking = _text(part, "marking", "partnership", probs, "OFFICIAL")
+        share = _number(part, "complete_share", "partnership", probs, DEFAULT_COMPLETE_SHARE, minimum=0.0)
+        if share is not None and share > 1:
+            probs.add("partnership.complete_share", f"expected a share between 0 and 1, got {share:g}; "
+                      "write 0.5 for half the indicators")
+        share = DEFAULT_COMPLETE_SHARE if share is None else share
+        force = _text(part, "police_force", "partnership", probs, DEFAULT_POLICE_FORCE) or DEFAULT_POLICE_FORCE
 
     first = last = None
     if data.get("periods") is not None and _keys(data["periods"], "periods", {"first", "last"}, set(), probs):
@@ -387,7 +399,7 @@ def parse_catalogue(data: Any, source: str = "indicators.yaml") -> Catalogue:
     if probs.items:
         raise ConfigError(probs.items, source)
     return Catalogue(name, area, tuple(priorities), tuple(subgroups), tuple(indicators), tuple(datasets),
-                     rollup, first, last, marking)
+                     rollup, first, last, marking, share, force)
 
 
 def _indicator(raw: Any, n: int, pids: set[str], sids: set[str], dnames: set[str], all_ids: set[str],

@@ -37,14 +37,29 @@ DATASET_EXTENSIONS = (".csv", ".parquet")
 MAX_DATASET_COLUMNS = 1000  # police.uk has 12; the MPS tables 3 + one per month. DuckDB needs ~25 MB a column to read
 
 
+#: police.uk places a record by its LSOA: the borough is the LSOA name without its " 043A" ending (string slicing:
+#: a whole-name regex took twice as long); records with no LSOA are "No location".
+POLICE_UK_AREA = ("coalesce(nullif(CASE WHEN regexp_full_match(right(lsoa_name, 5), ' [0-9]{3}[A-Z]') "
+                  "THEN left(lsoa_name, -5) ELSE '' END, ''), 'No location')")
+
+
 @dataclass(frozen=True)
 class Format:
-    """A built-in record-level format."""
+    """A built-in record-level format.
+
+    A dataset is the union of its active uploads. ``force`` and ``month`` name a *slice*: a new upload replaces only
+    the slices it contains (police.uk: one force's month), and ``record_id`` (police.uk's Crime ID) is counted once
+    however many uploads hold it. ``area`` is the SQL giving a record's area, to say how many rows of a file fall in
+    the partnership's own area.
+    """
 
     name: str
     columns: tuple[str, ...]  # snake_case columns, in order (for wide formats: the id columns)
     wide: bool  # one column per month YYYYMM, unpivoted on load
     description: str
+    area: str = "''"
+    force: str | None = None  # the column naming the police force that reported the record
+    record_id: str | None = None  # the column identifying one record across files
 
     @property
     def table_columns(self) -> tuple[str, ...]:
@@ -57,11 +72,14 @@ FORMATS: dict[str, Format] = {
         "police_uk_street",
         ("crime_id", "month", "reported_by", "falls_within", "longitude", "latitude", "location", "lsoa_code",
          "lsoa_name", "crime_type", "last_outcome_category", "context"),
-        False, "police.uk street-level crime (one row per crime or ASB incident; Month is YYYY-MM)"),
+        False, "police.uk street-level crime (one row per crime or ASB incident; Month is YYYY-MM)",
+        POLICE_UK_AREA, "reported_by", "crime_id"),
     "mps_borough": Format("mps_borough", ("major_text", "minor_text", "borough_name"), True,
-                          "London Datastore MPS recorded crime by borough (one column per month YYYYMM)"),
+                          "London Datastore MPS recorded crime by borough (one column per month YYYYMM)",
+                          "borough_name"),
     "mps_ward": Format("mps_ward", ("major_text", "minor_text", "ward_name", "ward_code", "lookup_borough_name"), True,
-                       "London Datastore MPS recorded crime by ward (one column per month YYYYMM)"),
+                       "London Datastore MPS recorded crime by ward (one column per month YYYYMM)",
+                       "lookup_borough_name"),
 }
 _NUMERIC = {"longitude", "latitude", "value"}
 _REQUIRED_TEXT = {"police_uk_street": ("month", "crime_type"), "mps_borough": ("major_text", "minor_text", "borough_name"),
@@ -172,11 +190,12 @@ def check_measures(cat: Catalogue) -> list[str]:
     return problems
 
 
-def compute_measures(con: duckdb.DuckDBPyConnection, cat: Catalogue, dataset: Dataset, staged: str,
+def compute_measures(con: duckdb.DuckDBPyConnection, cat: Catalogue, dataset: Dataset, source: str,
                      file: str) -> list[tuple[str, Period, str, float]]:
-    """(indicator, month, area, value) for every measure over ``dataset`` from the staged rows."""
+    """(indicator, month, area, value) for every measure over ``dataset``, whose rows are the query ``source``
+    (``effective_sql``: the union of the dataset's uploads)."""
     out: list[tuple[str, Period, str, float]] = []
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {dataset.name} AS SELECT * FROM {staged}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {dataset.name} AS {source}")
     try:
         for ind in cat.indicators:
             if ind.measure is None or ind.measure.dataset != dataset.name:
@@ -206,6 +225,80 @@ def compute_measures(con: duckdb.DuckDBPyConnection, cat: Catalogue, dataset: Da
     finally:
         con.execute(f"DROP VIEW IF EXISTS {dataset.name}")
     return out
+
+
+# ------------------------------------------------------------------------------------------------
+# The dataset as the union of its uploads
+# ------------------------------------------------------------------------------------------------
+
+#: Pending files (staged, not yet given an upload id) rank after every stored upload, in the order given.
+_PENDING_ID = 1 << 40
+
+
+def _month_list(months: Sequence[Period]) -> str:
+    """``'2015-01', '2015-02'``: months as SQL literals (labels are checked to be YYYY-MM; never user text)."""
+    labels = sorted({m.label for m in months})
+    for label in labels:
+        if not re.fullmatch(r"\d{4}-\d{2}", label):
+            raise ValueError(f"not a month label: {label!r}")
+    return ", ".join(f"'{label}'" for label in labels) or "NULL"
+
+
+def effective_sql(dataset: Dataset, months: Sequence[Period], pending: Sequence[Staged] = ()) -> str:
+    """The query of a dataset's records in ``months`` as they count now: the rows of its active uploads plus the
+    ``pending`` files of an import (newest last); each (force, month) slice from the newest upload holding it, and
+    each record id once (from the newest upload). Columns: upload_id, source_row and the format's columns.
+
+    Only validated identifiers, integers and month labels are written into the text (a view takes no parameters).
+    """
+    fmt = FORMATS[dataset.format]
+    cols = ", ".join(fmt.table_columns)
+    stored = [int(p.stored_as) for p in pending if p.stored_as is not None]
+    parts = [f"SELECT CAST(upload_id AS BIGINT) AS upload_id, source_row, {cols} FROM {table_name(dataset.name)} "
+             f"WHERE month IN ({_month_list(months)}) AND (upload_id IN (SELECT upload_id FROM uploads WHERE "
+             f"state = 'active' AND kind = 'dataset' AND dataset = '{dataset.name}')"
+             + (f" OR upload_id IN ({', '.join(map(str, stored))})" if stored else "") + ")"]
+    for k, p in enumerate(pending):
+        if p.stored_as is None:
+            parts.append(f"SELECT CAST({_PENDING_ID + k} AS BIGINT), source_row, {cols} FROM {p.table}")
+    force = f"coalesce({fmt.force}, '')" if fmt.force else "''"
+    pool = " UNION ALL ".join(parts)
+    dedupe = (f" QUALIFY {fmt.record_id} IS NULL OR row_number() OVER (PARTITION BY {fmt.record_id} "
+              f"ORDER BY upload_id DESC, source_row) = 1") if fmt.record_id else ""
+    return (f"SELECT upload_id, source_row, {cols} FROM (WITH pool AS (SELECT *, {force} AS slice_force FROM ({pool})), "
+            f"newest AS (SELECT slice_force, month, max(upload_id) AS upload_id FROM pool GROUP BY ALL) "
+            f"SELECT pool.* FROM pool JOIN newest USING (slice_force, month, upload_id){dedupe})")
+
+
+def months_with_force(con: duckdb.DuckDBPyConnection, dataset: Dataset, source: str, force: str) -> set[str] | None:
+    """The months of ``source`` that hold records reported by ``force`` (ignoring case); None when the format does
+    not say which force reported a record (every month counts)."""
+    fmt = FORMATS[dataset.format]
+    if fmt.force is None:
+        return None
+    rows = con.execute(f"SELECT DISTINCT month FROM ({source}) WHERE lower(trim({fmt.force})) = lower(trim(?))",
+                       [force]).fetchall()
+    return {r[0] for r in rows}
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    """What a record-level file holds: rows, how many fall in the partnership's area, the forces reporting them."""
+
+    rows: int
+    rows_in_area: int
+    forces: tuple[str, ...]
+
+
+def file_facts(con: duckdb.DuckDBPyConnection, cat: Catalogue, dataset: Dataset, staged: Staged) -> FileFacts:
+    """The rows of a staged file, those in the partnership's own area (by the format's area), and its forces."""
+    fmt = FORMATS[dataset.format]
+    forces = f"list(DISTINCT {fmt.force}) FILTER (WHERE {fmt.force} IS NOT NULL)" if fmt.force else "[]"
+    area = f"lower(regexp_replace(trim(CAST(({fmt.area}) AS VARCHAR)), '\\s+', ' ', 'g'))"
+    rows, inside, names = con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE {area} IN (lower(?), lower(?))), {forces} FROM {staged.table}",
+        [" ".join(cat.area.split()), " ".join(cat.name.split())]).fetchone()
+    return FileFacts(int(rows), int(inside), tuple(sorted(names or ())))
 
 
 # ------------------------------------------------------------------------------------------------

@@ -137,11 +137,13 @@ class ImportResult:
     uploads: list[dict] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
     other_area_figures: int = 0
+    warnings: list[str] = field(default_factory=list)  # stored or storable, but worth a look (another force's file)
+    facts: dict[str, dict] = field(default_factory=dict, repr=False)  # per record-level file: rows_in_area, forces
 
     def as_dict(self) -> dict:
         """A JSON-ready mapping."""
         return {"dry_run": self.dry_run, "uploads": self.uploads, "changes": [c.as_dict() for c in self.changes],
-                "other_area_figures": self.other_area_figures}
+                "other_area_figures": self.other_area_figures, "warnings": self.warnings}
 
 
 def _now() -> datetime:
@@ -249,32 +251,54 @@ class Store:
         return [evaluate(i, period.at("quarter"), figures[i.id]) for i in self.cat.indicators]
 
     def statuses_by_quarter(self, quarters: Iterable[Period] | None = None) -> dict[Period, list[Status]]:
-        """Every indicator's status for each of ``quarters`` (default: every complete quarter), from one read of the
-        figures: the trend of a whole history, or a pack covering several quarters."""
+        """Every indicator's status for each of ``quarters`` (default: every quarter with a complete figure),
+        from one read of the figures: the trend of a whole history, or a pack covering several quarters."""
         figures = self.current_figures()
-        quarters = self.complete_quarters() if quarters is None else quarters
+        quarters = list(self.quarter_coverage()) if quarters is None else quarters
         return {q: [evaluate(i, q.at("quarter"), figures[i.id]) for i in self.cat.indicators] for q in quarters}
 
     def rollups(self, statuses: Sequence[Status]) -> list[Rollup]:
         """Each priority's roll-up of ``statuses`` by the catalogue's rule."""
         return [rollup(p.id, statuses, self.cat.rollup) for p in self.cat.priorities]
 
-    def complete_quarters(self) -> list[Period]:
-        """Quarters for which at least one indicator has a complete figure, oldest first."""
+    def quarter_coverage(self) -> dict[Period, int]:
+        """For every quarter with any figure: how many indicators have a complete figure for it (the partnership's
+        own area, each indicator at its rated grain; an annual indicator's complete year counts in its quarters),
+        oldest first. A quarter whose figures are all incomplete (a month of a monthly measure) counts 0."""
         figures = self.current_figures()
-        quarters: set[Period] = set()
+        counts: dict[Period, int] = defaultdict(int)
+        years: dict[Period, int] = defaultdict(int)
         for ind in self.cat.indicators:
-            if rated_grain(ind) != "quarter":
-                continue
+            grain = rated_grain(ind)
             for p, f in figures[ind.id].items():
-                if f.complete and f.value is not None:
-                    quarters.add(p)
-        return sorted(quarters)
+                done = f.complete and f.value is not None
+                if grain == "quarter" and p.grain == "quarter":
+                    counts[p] += done
+                elif grain == "year" and p.grain == "year":
+                    years[p] += done
+        return {q: counts[q] + years.get(q.at("year"), 0) for q in sorted(counts)}
+
+    def is_largely_complete(self, count: int) -> bool:
+        """Whether ``count`` complete figures reach the catalogue's ``partnership.complete_share`` of indicators."""
+        return count > 0 and count >= self.cat.complete_share * len(self.cat.indicators)
+
+    def complete_quarters(self) -> list[Period]:
+        """Largely complete quarters, oldest first: at least ``partnership.complete_share`` (default half) of the
+        indicators have a complete figure for the partnership's own area."""
+        return [q for q, n in self.quarter_coverage().items() if self.is_largely_complete(n)]
 
     def latest_complete_quarter(self) -> Period | None:
-        """The latest quarter with any complete figure, or None when there is no data."""
-        qs = self.complete_quarters()
-        return qs[-1] if qs else None
+        """The default quarter of every screen and command: the latest largely complete quarter. An early return for
+        a later quarter never moves it. When no quarter is largely complete yet (a new partnership), the latest of
+        the quarters with the most complete figures; None when there is no data."""
+        coverage = self.quarter_coverage()
+        if not coverage:
+            return None
+        complete = [q for q, n in coverage.items() if self.is_largely_complete(n)]
+        if complete:
+            return complete[-1]
+        most = max(coverage.values())
+        return max(q for q, n in coverage.items() if n == most) if most else None
 
     def history(self, indicator: str | None = None) -> list[dict]:
         """Uploads, newest first, with who, when, what and their state (optionally those touching an indicator)."""
@@ -477,11 +501,10 @@ class Store:
                 raise ValidationError(problems, more)
             new_obs: list[tuple[str, Period, str, float | None, float | None, float | None, int | None, int]] = []
             comments: list[tuple[str, Period, str, int | None, int]] = []
-            for k, (src, _sha, payload) in enumerate(prepared):
-                if isinstance(payload, ds.Staged):
-                    for iid, p, area, v in ds.compute_measures(cur, self.cat, dset, payload.table, src.display_name):
-                        new_obs.append((iid, p, _area(self.cat, area), v, None, None, None, k))
-                else:
+            if dset is not None and prepared:
+                new_obs = self._dataset_obs(cur, dset, prepared, result)
+            for k, (_src, _sha, payload) in enumerate(prepared):
+                if not isinstance(payload, ds.Staged):
                     for r in payload:  # type: ignore[union-attr]
                         if r.value is not None or r.numerator is not None:
                             new_obs.append((r.indicator, r.period, r.area, r.value, r.numerator, r.denominator, r.row, k))
@@ -493,7 +516,8 @@ class Store:
             if dry_run:
                 for src, sha, payload in prepared:
                     result.uploads.append({"file_name": src.display_name, "sha256": sha, "upload_id": None,
-                                           "rows": _rows(payload), "duplicate_of": None})
+                                           "rows": _rows(payload), "duplicate_of": None,
+                                           **result.facts.get(src.display_name, {})})
                 return result
             self._commit(cur, prepared, new_obs, comments, actor.label, dset, result)
             return result
@@ -545,9 +569,7 @@ class Store:
                     [shas]).fetchone()[0]:
                 raise _Staging  # a repeated file: the staged import says which, and stores nothing
             loaded = [(src, sha, staged) for (src, _, staged), sha in zip(loaded, shas, strict=True)]
-            new_obs = [(iid, p, _area(self.cat, area), v, None, None, None, k)
-                       for k, (src, _sha, staged) in enumerate(loaded)
-                       for iid, p, area, v in ds.compute_measures(cur, self.cat, dset, staged.table, src.display_name)]
+            new_obs = self._dataset_obs(cur, dset, loaded, result)
             self._check_owners(actor, new_obs, [])
             result.changes = self._preview(new_obs)
             result.other_area_figures = sum(1 for o in new_obs if o[2])
@@ -613,7 +635,8 @@ class Store:
                                 f"SELECT ?, source_row, {cols} FROM {payload.table}", [uid])
                 self._event(cur, user, "upload", uid, f"{src.display_name} ({_rows(payload)} rows)", now)
                 result.uploads.append({"file_name": src.display_name, "sha256": sha, "upload_id": uid,
-                                       "rows": _rows(payload), "duplicate_of": None})
+                                       "rows": _rows(payload), "duplicate_of": None,
+                                       **result.facts.get(src.display_name, {})})
             if new_obs:
                 # Bulk insert through a registered frame: executemany inserts row by row and is ~100x slower.
                 _bulk_insert(cur, "observations", pd.DataFrame(
@@ -633,6 +656,52 @@ class Store:
         finally:
             pool.shutdown(wait=True)
         _checkpoint(cur)
+
+    def _dataset_obs(self, cur: duckdb.DuckDBPyConnection, dset: Dataset, prepared: list,
+                     result: ImportResult) -> list[tuple]:
+        """The dataset's figures for every month the prepared files hold, computed over the union of its active
+        uploads and these files (each force's month from the newest upload holding it, each record once); a month's
+        figures are stored with the last of the files holding it. Notes what each file holds in ``result``."""
+        staged = [payload for _src, _sha, payload in prepared]
+        names = ", ".join(src.display_name for src, _sha, _payload in prepared)
+        months = sorted({m for st in staged for m in st.months})
+        last = {m: max(k for k, st in enumerate(staged) if m in st.months) for m in months}
+        for src, _sha, payload in prepared:
+            result.facts[src.display_name] = self._file_facts(cur, dset, src.display_name, payload, result)
+        obs = self._measure_months(cur, dset, months, staged, names, result)
+        return [(iid, p, area, v, None, None, None, last.get(p, len(staged) - 1)) for iid, p, area, v in obs]
+
+    def _measure_months(self, cur: duckdb.DuckDBPyConnection, dset: Dataset, months: Sequence[Period],
+                        pending: Sequence[ds.Staged], file: str, result: ImportResult | None = None) -> list[tuple]:
+        """(indicator, month, area, value) of the dataset's measures over its records in ``months`` as they count
+        with ``pending`` files added. The partnership's own figures for a month are held back while no record of
+        that month was reported by its police force (``partnership.police_force``): a neighbouring force's few
+        records would otherwise be rated as the whole month."""
+        source = ds.effective_sql(dset, months, pending)
+        obs = [(iid, p, _area(self.cat, a), v) for iid, p, a, v in ds.compute_measures(cur, self.cat, dset, source, file)]
+        with_force = ds.months_with_force(cur, dset, source, self.cat.police_force)
+        if with_force is None:
+            return obs
+        held = sorted({p for _iid, p, a, _v in obs if not a and p.label not in with_force})
+        if held and result is not None:
+            result.warnings.append(
+                f"The figures of {self.cat.area} for {', '.join(p.label for p in held)} are left out until "
+                f"{self.cat.police_force}'s file for {'that month' if len(held) == 1 else 'those months'} is loaded: "
+                f"the records loaded so far come only from other forces.")
+        return [o for o in obs if o[2] or o[1] not in held]
+
+    def _file_facts(self, cur: duckdb.DuckDBPyConnection, dset: Dataset, name: str, staged: ds.Staged,
+                    result: ImportResult) -> dict:
+        """``rows_in_area`` and ``forces`` of one record-level file, with a warning when its force is not the one
+        that polices the partnership's area."""
+        facts = ds.file_facts(cur, self.cat, dset, staged)
+        own = self.cat.police_force.casefold()
+        out = {"rows_in_area": facts.rows_in_area, "forces": list(facts.forces)}
+        if ds.FORMATS[dset.format].force and not any(f.casefold() == own for f in facts.forces):
+            result.warnings.append(
+                f"{name}: reported by {', '.join(facts.forces) or 'no force'}, not {self.cat.police_force}, which "
+                f"polices {self.cat.area}; {facts.rows_in_area:,} of its {facts.rows:,} rows fall in {self.cat.area}.")
+        return out
 
     def _kept_outside(self, src: SourceFile) -> bool:
         """Whether an upload's original bytes are kept in a file beside the database rather than in the row."""
@@ -709,6 +778,8 @@ class Store:
                     now = _now()
                     cur.execute("UPDATE uploads SET state = 'withdrawn', withdrawn_at = ?, withdrawn_by = ?, "
                                 "withdraw_reason = ? WHERE upload_id = ?", [now, user, reason or None, upload_id])
+                    if row[2] == "dataset":
+                        self._recompute_after_withdrawal(cur, upload_id)
                     self._event(cur, user, "withdraw", upload_id, reason or row[1], now)
                     cur.execute("COMMIT")
                 except BaseException:
@@ -718,6 +789,33 @@ class Store:
             finally:
                 cur.close()
         return next(h for h in self.history() if h["upload_id"] == upload_id)
+
+    def _recompute_after_withdrawal(self, cur: duckdb.DuckDBPyConnection, upload_id: int) -> None:
+        """Inside a withdrawal's transaction: the dataset's figures for the withdrawn upload's months, computed again
+        over the uploads that still count, replace the figures of the newest upload now holding each month (the
+        withdrawn upload's own figures stop counting with it)."""
+        name = cur.execute("SELECT dataset FROM uploads WHERE upload_id = ?", [upload_id]).fetchone()[0]
+        dset = self._dataset(name)
+        table = ds.table_name(dset.name)
+        months = [parse_period(m, grain="month") for (m,) in cur.execute(
+            f"SELECT DISTINCT month FROM {table} WHERE upload_id = ?", [upload_id]).fetchall()]
+        if not months:
+            return
+        holders = dict(cur.execute(
+            f"SELECT month, max(upload_id) FROM {table} WHERE list_contains(?, month) AND upload_id IN "
+            "(SELECT upload_id FROM uploads WHERE state = 'active' AND kind = 'dataset' AND dataset = ?) GROUP BY month",
+            [[m.label for m in months], dset.name]).fetchall())
+        measured = [i.id for i in self.cat.indicators if i.measure is not None and i.measure.dataset == dset.name]
+        for month, holder in holders.items():
+            cur.execute("DELETE FROM observations WHERE upload_id = ? AND period = ? AND grain = 'month' "
+                        "AND list_contains(?, indicator)", [holder, month, measured])
+        obs = self._measure_months(cur, dset, months, (), f"the {dset.name} dataset")
+        rows = [(holders[p.label], iid, p.label, p.grain, p.start, area, v, None, None, None)
+                for iid, p, area, v in obs if p.label in holders]
+        if rows:
+            _bulk_insert(cur, "observations", pd.DataFrame(rows, columns=[
+                "upload_id", "indicator", "period", "grain", "period_start", "area", "value", "numerator",
+                "denominator", "source_row"]))
 
     def add_commentary(self, indicator: str, period: Period, text: str, user: User | str | None) -> int:
         """Store a chair's commentary typed in the app, as an upload of its own; returns its id."""

@@ -188,7 +188,7 @@ def show_problems(e: ValidationError) -> None:
 # --- shared widgets ---------------------------------------------------------------------------
 
 def quarter_picker(s: Store) -> Period | None:
-    """The sidebar's quarter selectbox (default: the latest complete quarter); None when there are no figures."""
+    """The sidebar's quarter selectbox (default: the latest largely complete quarter); None when there are no figures."""
     options = view(views.quarter_options)
     if not options:
         st.session_state.pop(KEY_QUARTER, None)
@@ -197,9 +197,11 @@ def quarter_picker(s: Store) -> Period | None:
     labels = [o.label for o in options]
     shown = {o.label: o.display for o in options}
     if st.session_state.get(KEY_QUARTER) not in labels:
-        st.session_state[KEY_QUARTER] = next(o.label for o in options if o.complete)
+        st.session_state[KEY_QUARTER] = views.default_quarter(options).label
     label = st.selectbox("Quarter", labels, key=KEY_QUARTER, format_func=lambda x: shown[x],
-                         help="Every page shows this quarter. The default is the latest complete quarter.")
+                         help="Every page shows this quarter. The default is the latest quarter for which at least "
+                              f"{views.share_words(s.cat)} of the indicators have a complete figure; later quarters are "
+                              "marked as in progress.")
     return views.quarter(label)
 
 

@@ -121,29 +121,45 @@ def when(ts: str | None) -> str:
 
 @dataclass(frozen=True)
 class QuarterOption:
-    """A quarter the picker offers; ``complete`` is False for the quarter in progress."""
+    """A quarter the picker offers: how many indicators have a complete figure for it (``count`` of ``total``),
+    whether that is enough to call it largely complete, and whether it is the default (the latest such quarter)."""
 
     label: str
     complete: bool
+    count: int = 0
+    total: int = 0
+    default: bool = False
+    later: bool = False  # after the default quarter: returns for it are still coming in
 
     @property
     def display(self) -> str:
-        """The label people see."""
-        return self.label if self.complete else f"{self.label} (incomplete)"
+        """The label people see: ``2025/26 Q3``, ``2026/27 Q1 (in progress: 3 of 25)``, ``2010/11 Q1 (4 of 25)``."""
+        if self.complete or not self.total:
+            return self.label
+        if self.later:
+            return f"{self.label} (in progress: {self.count} of {self.total})"
+        return f"{self.label} ({self.count} of {self.total} figures)"
 
 
 def quarter_options(store: Store) -> list[QuarterOption]:
-    """Quarters to pick, newest first: every complete quarter plus the one after the latest if it has figures."""
-    quarters = store.complete_quarters()
-    if not quarters:
-        return []
-    nxt = quarters[-1].shift(1)
-    out = [QuarterOption(q.label, True) for q in reversed(quarters)]
-    figures = store.current_figures()
-    for ind in store.cat.indicators:
-        if rated_grain(ind) == "quarter" and nxt in figures[ind.id]:
-            return [QuarterOption(nxt.label, False), *out]
-    return out
+    """Every quarter with a complete figure, newest first; the default is the latest largely complete quarter
+    (``Store.latest_complete_quarter``), and the quarters after it are labelled as in progress."""
+    coverage = store.quarter_coverage()
+    default = store.latest_complete_quarter()
+    total = len(store.cat.indicators)
+    return [QuarterOption(q.label, store.is_largely_complete(n), n, total, q == default,
+                          default is not None and q > default)
+            for q, n in reversed(coverage.items())]
+
+
+def share_words(cat: Catalogue) -> str:
+    """``half`` or ``60%``: the catalogue's ``partnership.complete_share`` in words."""
+    return "half" if cat.complete_share == 0.5 else f"{cat.complete_share:.0%}"
+
+
+def default_quarter(options: Sequence[QuarterOption]) -> QuarterOption | None:
+    """The option the picker starts on, or None when there are none."""
+    return next((o for o in options if o.default), options[0] if options else None)
 
 
 def quarter(label: str) -> Period:
@@ -635,12 +651,13 @@ def uploads_summary(result: ImportResult) -> list[str]:
     """One sentence per file of an import (or its preview)."""
     out = []
     for u in result.uploads:
+        inside = f", {u['rows_in_area']:,} of them in the partnership's area" if "rows_in_area" in u else ""
         if u.get("duplicate_of"):
             out.append(f"{u['file_name']}: identical to upload {u['duplicate_of']}; nothing will change.")
         elif u.get("upload_id"):
-            out.append(f"{u['file_name']}: stored as upload {u['upload_id']} ({_rows(u['rows'])}).")
+            out.append(f"{u['file_name']}: stored as upload {u['upload_id']} ({_rows(u['rows'])}{inside}).")
         else:
-            out.append(f"{u['file_name']}: {_rows(u['rows'])} ready to store.")
+            out.append(f"{u['file_name']}: {_rows(u['rows'])} ready to store{inside}.")
     if result.other_area_figures:
         out.append(f"Plus {result.other_area_figures:,} figures for other areas (comparators).")
     return out

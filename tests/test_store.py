@@ -516,7 +516,7 @@ def test_statuses_by_quarter_are_the_statuses_of_each_quarter(tmp_path_factory):
 
     s = Store(demo_copy(tmp_path_factory, "by-quarter"), load_catalogue(CONFIG))
     try:
-        quarters = s.complete_quarters()
+        quarters = list(s.quarter_coverage())
         by_q = s.statuses_by_quarter()
         assert list(by_q) == quarters and len(quarters) > 8
         for q in (quarters[0], quarters[len(quarters) // 2], quarters[-1]):
@@ -586,7 +586,8 @@ def test_a_large_extract_read_once_stores_what_staging_stores(tmp_path, project_
     assert unnumbered == 6421  # read once: stored in file order, rows numbered by position
     assert direct == staged
     records, figures, _ = direct
-    assert len(records) == 6421 and len(figures) == 82
+    # less Tower Hamlets' 12 months: a City of London Police file alone never gives the partnership's own figure
+    assert len(records) == 6421 and len(figures) == 82 - 12
     assert records[0][:2] == (2, "ad90a432222310fc92f79b7f76c85c1b487872ac6731ed0f90fe2abadf33c1a2")
     assert [f.name for f in originals.iterdir()] == [hashlib.sha256(path.read_bytes()).hexdigest()]
 

@@ -100,9 +100,14 @@ def test_quarter_options_default_latest_complete_and_offer_the_quarter_in_progre
     complete = [o.label for o in options if o.complete]
     assert complete[0] == period.label
     assert complete == [q.label for q in reversed(store.complete_quarters())]
-    incomplete = [o for o in options if not o.complete]
-    assert [o.label for o in incomplete] == [period.shift(1).label]  # the demo's monthly data runs past Q3
-    assert incomplete[0].display.endswith("(incomplete)") and options[0] == incomplete[0]
+    assert views.default_quarter(options).label == period.label
+    later = [o for o in options if o.later]
+    assert [o.label for o in later] == [period.shift(1).label]  # the demo's monthly data runs past Q3
+    total = len(store.cat.indicators)
+    assert later[0].display == f"{later[0].label} (in progress: {later[0].count} of {total})"
+    assert options[0] == later[0] and not later[0].complete
+    earlier = [o for o in options if not o.complete and not o.later]  # the police history before the returns
+    assert earlier and all(o.display == f"{o.label} ({o.count} of {total} figures)" for o in earlier)
 
 
 def test_overview_matches_the_status_engine(store, period):
