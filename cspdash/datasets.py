@@ -58,6 +58,7 @@ class Format:
     wide: bool  # one column per month YYYYMM, unpivoted on load
     description: str
     area: str = "''"
+    area_columns: tuple[str, ...] = ()  # the columns ``area`` reads (few distinct values: counted per value)
     force: str | None = None  # the column naming the police force that reported the record
     record_id: str | None = None  # the column identifying one record across files
 
@@ -73,13 +74,13 @@ FORMATS: dict[str, Format] = {
         ("crime_id", "month", "reported_by", "falls_within", "longitude", "latitude", "location", "lsoa_code",
          "lsoa_name", "crime_type", "last_outcome_category", "context"),
         False, "police.uk street-level crime (one row per crime or ASB incident; Month is YYYY-MM)",
-        POLICE_UK_AREA, "reported_by", "crime_id"),
+        POLICE_UK_AREA, ("lsoa_name",), "reported_by", "crime_id"),
     "mps_borough": Format("mps_borough", ("major_text", "minor_text", "borough_name"), True,
                           "London Datastore MPS recorded crime by borough (one column per month YYYYMM)",
-                          "borough_name"),
+                          "borough_name", ("borough_name",)),
     "mps_ward": Format("mps_ward", ("major_text", "minor_text", "ward_name", "ward_code", "lookup_borough_name"), True,
                        "London Datastore MPS recorded crime by ward (one column per month YYYYMM)",
-                       "lookup_borough_name"),
+                       "lookup_borough_name", ("lookup_borough_name",)),
 }
 _NUMERIC = {"longitude", "latitude", "value"}
 _REQUIRED_TEXT = {"police_uk_street": ("month", "crime_type"), "mps_borough": ("major_text", "minor_text", "borough_name"),
@@ -244,40 +245,68 @@ def _month_list(months: Sequence[Period]) -> str:
     return ", ".join(f"'{label}'" for label in labels) or "NULL"
 
 
-def effective_sql(dataset: Dataset, months: Sequence[Period], pending: Sequence[Staged] = ()) -> str:
+def _pool_sql(dataset: Dataset, months: Sequence[Period], pending: Sequence[Staged]) -> str:
+    """Every record of ``months`` in the dataset's active uploads and the ``pending`` files, with ``upload_id`` (pending
+    files rank after every stored upload, in order), ``rid`` (unique within an upload: the row in the file, or for a
+    file read once the table's rowid) and ``slice_force``."""
+    fmt = FORMATS[dataset.format]
+    cols = ", ".join(fmt.table_columns)
+    stored = [int(p.stored_as) for p in pending if p.stored_as is not None]
+    parts = [f"SELECT CAST(upload_id AS BIGINT) AS upload_id, coalesce(source_row, rowid) AS rid, source_row, {cols} "
+             f"FROM {table_name(dataset.name)} WHERE month IN ({_month_list(months)}) AND (upload_id IN (SELECT "
+             f"upload_id FROM uploads WHERE state = 'active' AND kind = 'dataset' AND dataset = '{dataset.name}')"
+             + (f" OR upload_id IN ({', '.join(map(str, stored))})" if stored else "") + ")"]
+    for k, p in enumerate(pending):
+        if p.stored_as is None:
+            parts.append(f"SELECT CAST({_PENDING_ID + k} AS BIGINT), source_row, source_row, {cols} FROM {p.table}")
+    force = f"coalesce({fmt.force}, '')" if fmt.force else "''"
+    return f"SELECT *, {force} AS slice_force FROM ({' UNION ALL '.join(parts)})"
+
+
+def _newest_slices_sql(pool: str) -> str:
+    """The records of ``pool`` in the newest upload holding their (force, month) slice."""
+    return (f"SELECT pool.* FROM ({pool}) AS pool JOIN (SELECT slice_force, month, max(upload_id) AS upload_id "
+            f"FROM ({pool}) GROUP BY ALL) AS newest USING (slice_force, month, upload_id)")
+
+
+def repeated_records_sql(dataset: Dataset, months: Sequence[Period], pending: Sequence[Staged] = ()) -> str | None:
+    """The (upload_id, rid) of every record that repeats an earlier-counted record id (kept: the newest upload's, first
+    in its file); None for a format without record ids. Few rows: worked out once, then left out by a join."""
+    fmt = FORMATS[dataset.format]
+    if fmt.record_id is None:
+        return None
+    rid, counted = fmt.record_id, _newest_slices_sql(_pool_sql(dataset, months, pending))
+    return (f"SELECT upload_id, rid FROM ({counted}) WHERE {rid} IS NOT NULL "
+            f"QUALIFY row_number() OVER (PARTITION BY {rid} ORDER BY upload_id DESC, rid) > 1")
+
+
+def effective_sql(dataset: Dataset, months: Sequence[Period], pending: Sequence[Staged] = (),
+                  repeated: str | None = None) -> str:
     """The query of a dataset's records in ``months`` as they count now: the rows of its active uploads plus the
     ``pending`` files of an import (newest last); each (force, month) slice from the newest upload holding it, and
     each record id once (from the newest upload). Columns: upload_id, source_row and the format's columns.
 
-    Only validated identifiers, integers and month labels are written into the text (a view takes no parameters).
+    ``repeated`` names a table holding ``repeated_records_sql``'s rows (worked out once by the caller); without it
+    they are worked out inside the query. Only validated identifiers, integers and month labels are written into
+    the text (a view takes no parameters).
     """
-    fmt = FORMATS[dataset.format]
-    cols = ", ".join(fmt.table_columns)
-    stored = [int(p.stored_as) for p in pending if p.stored_as is not None]
-    parts = [f"SELECT CAST(upload_id AS BIGINT) AS upload_id, source_row, {cols} FROM {table_name(dataset.name)} "
-             f"WHERE month IN ({_month_list(months)}) AND (upload_id IN (SELECT upload_id FROM uploads WHERE "
-             f"state = 'active' AND kind = 'dataset' AND dataset = '{dataset.name}')"
-             + (f" OR upload_id IN ({', '.join(map(str, stored))})" if stored else "") + ")"]
-    for k, p in enumerate(pending):
-        if p.stored_as is None:
-            parts.append(f"SELECT CAST({_PENDING_ID + k} AS BIGINT), source_row, {cols} FROM {p.table}")
-    force = f"coalesce({fmt.force}, '')" if fmt.force else "''"
-    pool = " UNION ALL ".join(parts)
-    dedupe = (f" QUALIFY {fmt.record_id} IS NULL OR row_number() OVER (PARTITION BY {fmt.record_id} "
-              f"ORDER BY upload_id DESC, source_row) = 1") if fmt.record_id else ""
-    return (f"SELECT upload_id, source_row, {cols} FROM (WITH pool AS (SELECT *, {force} AS slice_force FROM ({pool})), "
-            f"newest AS (SELECT slice_force, month, max(upload_id) AS upload_id FROM pool GROUP BY ALL) "
-            f"SELECT pool.* FROM pool JOIN newest USING (slice_force, month, upload_id){dedupe})")
+    cols = ", ".join(FORMATS[dataset.format].table_columns)
+    drop = repeated or repeated_records_sql(dataset, months, pending)
+    counted = _newest_slices_sql(_pool_sql(dataset, months, pending))
+    if drop is not None:
+        counted = f"SELECT * FROM ({counted}) AS c ANTI JOIN ({drop if repeated is None else f'SELECT * FROM {drop}'}) " \
+                  f"AS r USING (upload_id, rid)"
+    return f"SELECT upload_id, source_row, {cols} FROM ({counted})"
 
 
-def months_with_force(con: duckdb.DuckDBPyConnection, dataset: Dataset, source: str, force: str) -> set[str] | None:
-    """The months of ``source`` that hold records reported by ``force`` (ignoring case); None when the format does
-    not say which force reported a record (every month counts)."""
-    fmt = FORMATS[dataset.format]
-    if fmt.force is None:
+def months_with_force(con: duckdb.DuckDBPyConnection, dataset: Dataset, months: Sequence[Period],
+                      pending: Sequence[Staged], force: str) -> set[str] | None:
+    """The ``months`` for which an active upload or a ``pending`` file holds records reported by ``force`` (ignoring
+    case); None when the format does not say which force reported a record (every month counts)."""
+    if FORMATS[dataset.format].force is None:
         return None
-    rows = con.execute(f"SELECT DISTINCT month FROM ({source}) WHERE lower(trim({fmt.force})) = lower(trim(?))",
-                       [force]).fetchall()
+    rows = con.execute(f"SELECT DISTINCT month FROM ({_pool_sql(dataset, months, pending)}) "
+                       "WHERE lower(trim(slice_force)) = lower(trim(?))", [force]).fetchall()
     return {r[0] for r in rows}
 
 
@@ -293,10 +322,15 @@ class FileFacts:
 def file_facts(con: duckdb.DuckDBPyConnection, cat: Catalogue, dataset: Dataset, staged: Staged) -> FileFacts:
     """The rows of a staged file, those in the partnership's own area (by the format's area), and its forces."""
     fmt = FORMATS[dataset.format]
-    forces = f"list(DISTINCT {fmt.force}) FILTER (WHERE {fmt.force} IS NOT NULL)" if fmt.force else "[]"
+    force = fmt.force or "CAST(NULL AS VARCHAR)"
     area = f"lower(regexp_replace(trim(CAST(({fmt.area}) AS VARCHAR)), '\\s+', ' ', 'g'))"
+    # Counted per distinct area column and force first (a few thousand LSOAs in a million records), then the area
+    # expression runs on those values only.
+    keys = ", ".join((*fmt.area_columns, f"{force} AS force"))
     rows, inside, names = con.execute(
-        f"SELECT count(*), count(*) FILTER (WHERE {area} IN (lower(?), lower(?))), {forces} FROM {staged.table}",
+        f"SELECT coalesce(sum(n), 0), coalesce(sum(n) FILTER (WHERE {area} IN (lower(?), lower(?))), 0), "
+        f"list(DISTINCT force) FILTER (WHERE force IS NOT NULL) FROM (SELECT {keys}, count(*) AS n "
+        f"FROM {staged.table} GROUP BY ALL)",
         [" ".join(cat.area.split()), " ".join(cat.name.split())]).fetchone()
     return FileFacts(int(rows), int(inside), tuple(sorted(names or ())))
 

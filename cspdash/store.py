@@ -677,9 +677,18 @@ class Store:
         with ``pending`` files added. The partnership's own figures for a month are held back while no record of
         that month was reported by its police force (``partnership.police_force``): a neighbouring force's few
         records would otherwise be rated as the whole month."""
-        source = ds.effective_sql(dset, months, pending)
-        obs = [(iid, p, _area(self.cat, a), v) for iid, p, a, v in ds.compute_measures(cur, self.cat, dset, source, file)]
-        with_force = ds.months_with_force(cur, dset, source, self.cat.police_force)
+        # The repeated records (a crime listed twice) are worked out once: a measure reads the records twice.
+        repeated = f"repeated_{dset.name}"
+        found = ds.repeated_records_sql(dset, months, pending)
+        if found is not None:
+            cur.execute(f"CREATE OR REPLACE TEMP TABLE {repeated} AS {found}")
+        try:
+            source = ds.effective_sql(dset, months, pending, repeated if found is not None else None)
+            obs = [(iid, p, _area(self.cat, a), v)
+                   for iid, p, a, v in ds.compute_measures(cur, self.cat, dset, source, file)]
+        finally:
+            cur.execute(f"DROP TABLE IF EXISTS {repeated}")
+        with_force = ds.months_with_force(cur, dset, months, pending, self.cat.police_force)
         if with_force is None:
             return obs
         held = sorted({p for _iid, p, a, _v in obs if not a and p.label not in with_force})
