@@ -27,8 +27,17 @@ chromium:
 	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || ! command -v sudo >/dev/null || echo sudo ); \
 	  $$SUDO apt-get update && $$SUDO apt-get install -y chromium fonts-noto-color-emoji; }
 
+# The accessibility test (tests/test_e2e_axe.py) injects axe-core's axe.min.js into each page: the npm package at the
+# exact version of package-lock.json. Node and npm come with the machine; Debian's are installed when they are missing.
+node_modules: package.json package-lock.json
+	@command -v npm >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || ! command -v sudo >/dev/null || echo sudo ); \
+	  $$SUDO apt-get update && $$SUDO apt-get install -y nodejs npm; }
+	npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
 # pytest exits 5 when it collected no test: that is a failure here, never a silent pass.
-test: install lint chromium
+test: install lint chromium node_modules
 	@$(PY) -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing the run"; exit 1; fi; exit $$rc
 

@@ -19,27 +19,27 @@ if period is not None:
                 f" · {ui.md(card.change)}")
     st.text(status["reason"])
 
-    st.subheader("History", anchor=False)
+    st.header("History", anchor=False)
     if len(card.history):
         ui.chart(charts.history_chart(card.history, y_title=views.unit_title(card.unit)))
     with st.expander("Table view"):
         st.dataframe(card.table, hide_index=True)
 
-    st.subheader(f"Where the {status['rated_period']} figure came from", anchor=False)
+    st.header(f"Where the {status['rated_period']} figure came from", anchor=False)
     prov = ui.view(views.provenance_frame, indicator, period)
     if len(prov):
         st.dataframe(prov, hide_index=True)
     else:
         st.caption("No stored figure behind this period.")
 
-    st.subheader("Statistical process control", anchor=False)
+    st.header("Statistical process control", anchor=False)
     st.caption(ui.md(f"Variation: {card.variation}. Assurance: {card.assurance}."))
     points, notes = ui.view(views.spc_detail, indicator, period)
     for note in notes:
         st.text(f"• {note}")
     st.dataframe(points, hide_index=True)
 
-st.subheader("Every stored figure", anchor=False)
+st.header("Every stored figure", anchor=False)
 st.caption("Current figures count now; superseded ones were restated by a later upload; withdrawn ones no longer count.")
 series = ui.view(views.series_frame, indicator)
 st.dataframe(views.series_display(series), hide_index=True)
