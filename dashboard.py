@@ -41,8 +41,10 @@ pages = {
         st.Page("pages/upload.py", title="Upload", icon=":material/upload_file:"),
         st.Page("pages/submissions.py", title="Submissions tracker", icon=":material/checklist:"),
         st.Page("pages/history.py", title="Upload history", icon=":material/history:"),
+        *ui.admin_pages(store),
     ],
 }
 page = st.navigation(pages)
 with ui.guard():
+    ui.sign_in_form(store)
     page.run()

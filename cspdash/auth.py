@@ -6,10 +6,17 @@ other caller go through the same rules.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import hmac
+import os
 import re
-from collections.abc import Iterable
+import secrets
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -159,3 +166,113 @@ def locked(failed: int, last_failed_at: datetime | None, now: datetime) -> bool:
 def session_expired(signed_in_at: datetime | None, now: datetime) -> bool:
     """Whether a sign-in is too old to trust."""
     return signed_in_at is None or now - signed_in_at > SESSION_LIFETIME
+
+
+# ------------------------------------------------------------------------------------------------
+# The sign-in cookie: a signed, expiring token, so a reload does not sign the user out
+# ------------------------------------------------------------------------------------------------
+
+COOKIE_NAME = "cspdash_session"
+SECRET_ENV = "CSPDASH_COOKIE_SECRET"  # noqa: S105  (the variable's name, not a secret)
+SECRET_SUFFIX = ".cookie-secret"  # noqa: S105  (a file name ending, not a secret)
+MIN_SECRET_LENGTH = 32
+
+
+@dataclass(frozen=True)
+class Token:
+    """What a verified sign-in cookie says: who, until when, and the stamp of the password it was issued under."""
+
+    email: str
+    expires: datetime
+    stamp: str
+
+
+def password_stamp(password_hash: str | None) -> str:
+    """A short digest of the stored password hash: a new password changes it, so older cookies stop verifying."""
+    return hashlib.sha256((password_hash or "").encode()).hexdigest()[:16]
+
+
+def _mac(secret: bytes, payload: str) -> str:
+    return hmac.new(secret, payload.encode(), hashlib.sha256).hexdigest()
+
+
+def sign_token(email: str, stamp: str, expires: datetime, secret: bytes) -> str:
+    """``email.expiry.stamp.mac``: the e-mail base64url-encoded, the expiry in epoch seconds, an HMAC-SHA256 of all."""
+    name = base64.urlsafe_b64encode(normalise_email(email).encode()).decode().rstrip("=")
+    payload = f"{name}.{int(expires.timestamp())}.{stamp}"
+    return f"{payload}.{_mac(secret, payload)}"
+
+
+def read_token(token: str, secret: bytes, now: datetime) -> Token | None:
+    """The token's claims when its signature matches ``secret`` and it has not expired; None otherwise."""
+    parts = (token or "").split(".")
+    if len(parts) != 4:
+        return None
+    name, expiry, stamp, mac = parts
+    if not hmac.compare_digest(_mac(secret, f"{name}.{expiry}.{stamp}"), mac):
+        return None
+    try:
+        email = base64.urlsafe_b64decode(name + "=" * (-len(name) % 4)).decode()
+        expires = datetime.fromtimestamp(int(expiry))
+    except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError, OSError):
+        return None
+    return Token(email, expires, stamp) if now < expires else None
+
+
+def verify_token(token: str, secret: bytes, now: datetime,
+                 account: Callable[[str], tuple[User, str] | None]) -> Token | None:
+    """The token's claims when it is genuine, unexpired, and its account (looked up by ``account``, which returns
+    the user and their current password stamp) still exists, is enabled and has the same password; else None."""
+    claims = read_token(token, secret, now)
+    if claims is None:
+        return None
+    found = account(claims.email)
+    if found is None:
+        return None
+    user, stamp = found
+    if user.disabled or not hmac.compare_digest(stamp, claims.stamp):
+        return None
+    return claims
+
+
+def cookie_secret(db: str | Path) -> bytes:
+    """The server's cookie secret: ``$CSPDASH_COOKIE_SECRET``, else a random one made once in ``<db>.cookie-secret``
+    (mode 0600) beside the database, else (an in-memory database) a new random one."""
+    given = os.environ.get(SECRET_ENV)
+    if given is not None:
+        if len(given) < MIN_SECRET_LENGTH:
+            raise CspdashError(f"{SECRET_ENV} is {len(given)} characters long; it must be at least "
+                               f"{MIN_SECRET_LENGTH}. Make one with: python -c 'import secrets; "
+                               "print(secrets.token_hex(32))'")
+        return given.encode()
+    if str(db) == ":memory:":
+        return secrets.token_bytes(32)
+    path = Path(str(db) + SECRET_SUFFIX)
+    if not path.exists():
+        _create_secret(path)
+    if path.stat().st_mode & 0o077:
+        raise CspdashError(f"{path} can be read by other users of this machine; make it private with "
+                           f"`chmod 600 {path}` and restart the app")
+    secret = path.read_bytes().strip()
+    if len(secret) < MIN_SECRET_LENGTH:
+        raise CspdashError(f"{path} holds no usable secret ({len(secret)} bytes); delete it and restart the app "
+                           "(everyone signed in will have to sign in again)")
+    return secret
+
+
+def _create_secret(path: Path) -> None:
+    """Write a new secret with mode 0600; a hard link makes it appear whole or not at all, and two processes
+    racing both end up with the one that was linked first."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, secrets.token_hex(32).encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        pass  # another process made it first: use theirs
+    finally:
+        tmp.unlink(missing_ok=True)

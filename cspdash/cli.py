@@ -105,7 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--format", choices=("json", "table"), default="table")
     u = usub.add_parser("disable", parents=[common], help="disable an account")
     u.add_argument("email", metavar="EMAIL")
-    u = usub.add_parser("set-password", parents=[common], help="set an account's password")
+    u = usub.add_parser("enable", parents=[common], help="re-enable a disabled account")
+    u.add_argument("email", metavar="EMAIL")
+    u = usub.add_parser("unlock", parents=[common], help="clear an account's failed sign-ins (ends a lock-out)")
+    u.add_argument("email", metavar="EMAIL")
+    u = usub.add_parser("set-password", parents=[common], help="set an account's password (also ends a lock-out)")
     u.add_argument("email", metavar="EMAIL")
     u.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
 
@@ -216,6 +220,12 @@ def cmd_user(args: argparse.Namespace, out: Callable[[str], None]) -> int:
         elif args.user_command == "disable":
             store.disable_user(args.email, by)
             out(f"disabled {args.email}")
+        elif args.user_command == "enable":
+            store.enable_user(args.email, by)
+            out(f"re-enabled {args.email}")
+        elif args.user_command == "unlock":
+            store.unlock_user(args.email, by)
+            out(f"unlocked {args.email}")
         else:
             store.set_password(args.email, read_password(args), by)
             out(f"password set for {args.email}")

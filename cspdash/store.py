@@ -903,16 +903,24 @@ class Store:
         return None if row is None else User(row[0], row[1], tuple(row[2]), bool(row[3]))
 
     def list_users(self) -> list[dict]:
-        """Every account (never the password hash)."""
+        """Every account (never the password hash), with whether it is locked out now."""
         rel = self.cursor().execute(
             "SELECT email, role, subgroups, disabled, password_hash IS NOT NULL AS local_password, created_at, "
-            "created_by, last_signin_at, failed_signins FROM users ORDER BY email")
+            "created_by, last_signin_at, failed_signins, last_failed_at FROM users ORDER BY email")
         cols = [d[0] for d in rel.description]
-        return [_jsonable(dict(zip(cols, r, strict=True))) for r in rel.fetchall()]
+        now = _now()
+        rows = [dict(zip(cols, r, strict=True)) for r in rel.fetchall()]
+        for r in rows:
+            r["locked"] = auth.locked(r["failed_signins"], r.pop("last_failed_at"), now)
+        return [_jsonable(r) for r in rows]
 
     def add_user(self, email: str, role: str, subgroups: Sequence[str] = (), password: str | None = None,
-                 by: str = "cli") -> User:
-        """Create an account; chairs must name their subgroups, others must not."""
+                 by: User | str = "cli") -> User:
+        """Create an account; chairs must name their subgroups, others must not. ``by``: see ``_manager``."""
+        who = self._manager(by, "add an account")
+        if isinstance(by, User) and by.open_mode and role != "admin":
+            raise PermissionDenied(f"the first account made in the app must be an admin, not a {role}: otherwise "
+                                   "nobody could manage accounts", auth.RULES["admin_only"])
         email = auth.normalise_email(email)
         if not auth.valid_email(email):
             raise CspdashError(f"{email!r} is not an e-mail address")
@@ -930,22 +938,65 @@ class Store:
             raise CspdashError(f"{email} already has an account; use `user set-password` or `user disable`")
         hashed = auth.hash_password(password) if password else None
         self._write_users("INSERT INTO users VALUES (?, ?, ?, ?, false, ?, ?, 0, NULL, NULL)",
-                          [email, role, list(subgroups), hashed, _now(), by], by, "user add",
+                          [email, role, list(subgroups), hashed, _now(), who], who, "user add",
                           f"{email} as {role}{' of ' + ', '.join(subgroups) if subgroups else ''}")
         return User(email, role, tuple(subgroups))
 
-    def disable_user(self, email: str, by: str = "cli") -> None:
-        """Disable an account (kept for the audit trail; it can do nothing any more)."""
-        self._existing(email)
-        self._write_users("UPDATE users SET disabled = true WHERE email = ?", [auth.normalise_email(email)], by,
-                          "user disable", auth.normalise_email(email))
+    def disable_user(self, email: str, by: User | str = "cli") -> None:
+        """Disable an account (kept for the audit trail; it can do nothing any more); never the last enabled admin."""
+        who = self._manager(by, "disable an account")
+        target = self._existing(email)
+        if target.role == "admin" and not target.disabled and self._enabled_admins() <= 1:
+            raise CspdashError(f"{target.email} is the last enabled admin: add or re-enable another admin first, "
+                               "or nobody could manage accounts")
+        self._write_users("UPDATE users SET disabled = true WHERE email = ?", [target.email], who, "user disable",
+                          target.email)
 
-    def set_password(self, email: str, password: str, by: str = "cli") -> None:
-        """Set an account's password (and clear its lock-out)."""
-        self._existing(email)
+    def enable_user(self, email: str, by: User | str = "cli") -> None:
+        """Re-enable a disabled account (its password and role are as they were)."""
+        who = self._manager(by, "re-enable an account")
+        target = self._existing(email)
+        self._write_users("UPDATE users SET disabled = false WHERE email = ?", [target.email], who, "user enable",
+                          target.email)
+
+    def set_password(self, email: str, password: str, by: User | str = "cli") -> None:
+        """Set an account's password (and clear its lock-out); cookies issued under the old password stop working."""
+        who = self._manager(by, "set a password")
+        target = self._existing(email)
         hashed = auth.hash_password(password)
         self._write_users("UPDATE users SET password_hash = ?, failed_signins = 0, last_failed_at = NULL WHERE email = ?",
-                          [hashed, auth.normalise_email(email)], by, "user set-password", auth.normalise_email(email))
+                          [hashed, target.email], who, "user set-password", target.email)
+
+    def unlock_user(self, email: str, by: User | str = "cli") -> None:
+        """Clear an account's failed sign-ins, ending a lock-out before its 15 minutes are up."""
+        who = self._manager(by, "unlock an account")
+        target = self._existing(email)
+        self._write_users("UPDATE users SET failed_signins = 0, last_failed_at = NULL WHERE email = ?",
+                          [target.email], who, "user unlock", target.email)
+
+    def account_stamp(self, email: str) -> tuple[User, str] | None:
+        """The account and the stamp of its current password (``auth.password_stamp``), for checking a cookie."""
+        row = self.cursor().execute("SELECT password_hash FROM users WHERE email = ?",
+                                    [auth.normalise_email(email)]).fetchone()
+        found = self.user(email)
+        return None if row is None or found is None else (found, auth.password_stamp(row[0]))
+
+    def _manager(self, by: User | str, what: str) -> str:
+        """Who manages accounts, as recorded in events. A User (the app) must be an admin whose account is still
+        enabled, or the open-mode actor while no account exists; a string names an operator of the CLI, who holds
+        the server's files and so is trusted."""
+        if not isinstance(by, User):
+            return by
+        if by.open_mode:
+            return self.actor(by).label  # refuses once accounts exist
+        current = self.user(by.email)
+        if current is None:
+            raise PermissionDenied(f"there is no account for {by.email}", auth.RULES["signed_in"])
+        auth.require(current, "manage_users", what=f"({what})", outcome="nothing was changed")
+        return current.label
+
+    def _enabled_admins(self) -> int:
+        return self.cursor().execute("SELECT count(*) FROM users WHERE role = 'admin' AND NOT disabled").fetchone()[0]
 
     def sign_in(self, email: str, password: str) -> User:
         """Check a local password; lock the account out after repeated failures. The error never says which part was wrong."""

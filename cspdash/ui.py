@@ -6,6 +6,7 @@ Data comes from ``cspdash.views`` (pure); this module only caches it and puts it
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -32,6 +33,8 @@ KEY_QUARTER = "csp_quarter"
 KEY_USER = "csp_user"  # the remembered e-mail (survives page switches)
 KEY_USER_INPUT = "csp_user_input"  # the text input's own key (Streamlit drops it on pages without the input)
 KEY_SIGNED_IN = "csp_signed_in"  # {"email": ..., "at": datetime} after a local sign-in
+KEY_COOKIE_WRITE = "csp_cookie_write"  # a sign-in token for the browser to store ('' to delete it), once
+KEY_COOKIE_SEEN = "csp_cookie_seen"  # the cookie this session has already judged (or signed out of)
 
 #: Streamlit's named colours for each RAG (the theme in .streamlit/config.toml maps them to a colour-blind-safe
 #: palette); always shown with the icon and the word.
@@ -235,39 +238,101 @@ def oidc_configured() -> bool:
 
 
 def signed_in_user(s: Store) -> User | None:
-    """The signed-in account (identity provider or local password), or None; expired sessions are signed out."""
+    """The signed-in account (identity provider, local password, or a genuine sign-in cookie from an earlier visit),
+    or None; expired sessions and disabled accounts are signed out."""
     if oidc_configured():
         if not getattr(st.user, "is_logged_in", False):
             return None
         email = str(st.user.get("email") or "")
         return s.user(email) if email else None
-    info = st.session_state.get(KEY_SIGNED_IN)
+    info = st.session_state.get(KEY_SIGNED_IN) or _from_cookie(s)
     if not info:
         return None
     if auth.session_expired(info.get("at"), datetime.now()):
-        st.session_state.pop(KEY_SIGNED_IN, None)
+        _sign_out()
         st.session_state["csp_signin_note"] = "Your session expired; sign in again."
         return None
     user = s.user(info["email"])
     if user is None or user.disabled:
-        st.session_state.pop(KEY_SIGNED_IN, None)
+        _sign_out()
         return None
     return user
 
 
-def account_panel(s: Store) -> None:
-    """The sidebar's sign-in, signed-in and open-mode notices."""
-    if not s.has_accounts():
-        st.warning("No accounts yet: anyone using this app can change data. Create an admin account with "
-                   "`python -m cspdash user add EMAIL --role admin`.", icon="🔓")
+def _from_cookie(s: Store) -> dict | None:
+    """Resume a sign-in from this browser's cookie (read once per session, never after signing out here: the
+    cookies Streamlit shows a session are those sent when it connected)."""
+    token = st.context.cookies.get(auth.COOKIE_NAME)
+    if not token or st.session_state.get(KEY_COOKIE_SEEN) == token:
+        return None
+    st.session_state[KEY_COOKIE_SEEN] = token
+    claims = auth.verify_token(token, _cookie_secret(paths()[0]), datetime.now(), s.account_stamp)
+    if claims is None:
+        st.session_state[KEY_COOKIE_WRITE] = ""  # forged, expired or outdated: have the browser drop it
+        return None
+    info = {"email": claims.email, "at": claims.expires - auth.SESSION_LIFETIME}
+    st.session_state[KEY_SIGNED_IN] = info
+    return info
+
+
+@st.cache_resource(show_spinner=False)
+def _cookie_secret(db: str) -> bytes:
+    return auth.cookie_secret(db)  # once per process: it may create the secret file
+
+
+def start_session(s: Store, user: User) -> None:
+    """Sign ``user`` in for this session and, through a cookie, for the next visits of this browser."""
+    now = datetime.now()
+    st.session_state[KEY_SIGNED_IN] = {"email": user.email, "at": now}
+    found = s.account_stamp(user.email)
+    if found is not None:
+        token = auth.sign_token(user.email, found[1], now + auth.SESSION_LIFETIME, _cookie_secret(paths()[0]))
+        st.session_state[KEY_COOKIE_WRITE] = token
+        st.session_state[KEY_COOKIE_SEEN] = token
+
+
+def _sign_out() -> None:
+    """End this session's sign-in and have the browser drop the cookie."""
+    st.session_state.pop(KEY_SIGNED_IN, None)
+    st.session_state.pop(KEY_USER, None)
+    st.session_state[KEY_COOKIE_SEEN] = st.context.cookies.get(auth.COOKIE_NAME)  # never resumed from again here
+    st.session_state[KEY_COOKIE_WRITE] = ""
+
+
+_COOKIE_VALUE = re.compile(r"[A-Za-z0-9_.\-]*")  # what auth.sign_token makes; nothing else reaches the script
+
+
+def _write_cookie() -> None:
+    """Set (or, for '', delete) the sign-in cookie in the browser, once, after a sign-in or sign-out.
+
+    Streamlit reads cookies but cannot set them, so a short static script does; the token must be made of
+    base64url, digits, hex and dots only (checked here), and is JSON-quoted anyway. SameSite=Strict, Secure on
+    https, and Max-Age as the session.
+    """
+    token = st.session_state.pop(KEY_COOKIE_WRITE, None)
+    if token is None or not _COOKIE_VALUE.fullmatch(token):
         return
-    user = signed_in_user(s)
+    age = int(auth.SESSION_LIFETIME.total_seconds()) if token else 0
+    st.html(f"""<script>
+document.cookie = {json.dumps(auth.COOKIE_NAME)} + "=" + {json.dumps(token)} + "; Path=/; Max-Age={age}; SameSite=Strict"
+  + (window.location.protocol === "https:" ? "; Secure" : "");
+</script>""", unsafe_allow_javascript=True, width="content")
+
+
+def account_panel(s: Store) -> None:
+    """The sidebar's signed-in, signed-out and open-mode notices."""
+    accounts = s.has_accounts()
+    user = signed_in_user(s) if accounts else None  # first: it may find the browser's cookie outdated
+    _write_cookie()
+    if not accounts:
+        st.warning("No accounts yet: anyone using this app can change data. Create the first admin account on "
+                   "the Accounts page.", icon="🔓")
+        return
     if user is not None:
         role = user.role + (f" of {', '.join(user.subgroups)}" if user.subgroups else "")
         st.caption(md(f"Signed in as {user.email} ({role})"))
         if st.button("Sign out", key="csp_sign_out", icon=":material/logout:"):
-            st.session_state.pop(KEY_SIGNED_IN, None)
-            st.session_state.pop(KEY_USER, None)
+            _sign_out()
             if oidc_configured():
                 st.logout()
             st.rerun()
@@ -280,21 +345,46 @@ def account_panel(s: Store) -> None:
             return
         st.button("Sign in", key="csp_sign_in_oidc", on_click=st.login, type="primary", icon=":material/login:")
         return
+    st.caption("Not signed in: sign in at the top of the page to change anything.")
+
+
+def sign_in_form(s: Store) -> None:
+    """The main area's sign-in form (local passwords), shown above every page while accounts exist and nobody is
+    signed in; one row, so it is in view on a 1280x720 screen."""
+    if oidc_configured() or not s.has_accounts() or signed_in_user(s) is not None:
+        return
     note = st.session_state.pop("csp_signin_note", None)
     if note:
-        st.info(note)
-    with st.form("csp_sign_in", clear_on_submit=True):
-        st.markdown("**Sign in**")
-        email = st.text_input("E-mail", key="csp_sign_in_email")
-        password = st.text_input("Password", type="password", key="csp_sign_in_password")
-        if st.form_submit_button("Sign in", type="primary"):
+        st.info(note, icon="⏱️")
+    with st.form("csp_sign_in", clear_on_submit=True, border=True):
+        c1, c2, c3 = st.columns([3, 3, 1], vertical_alignment="bottom")
+        email = c1.text_input("E-mail", key="csp_sign_in_email", autocomplete="username")
+        password = c2.text_input("Password", type="password", key="csp_sign_in_password",
+                                 autocomplete="current-password")
+        if c3.form_submit_button("Sign in", type="primary", icon=":material/login:"):
             try:
                 user = s.sign_in(email, password)
             except CspdashError as e:
                 st.error(md(_sentence(str(e))), icon="⛔")
             else:
-                st.session_state[KEY_SIGNED_IN] = {"email": user.email, "at": datetime.now()}
+                start_session(s, user)
                 st.rerun()
+
+
+def may_manage_accounts(s: Store) -> bool:
+    """Whether this session may manage accounts: a signed-in admin, or anyone while there are no accounts (to
+    create the first admin)."""
+    if not s.has_accounts():
+        return True
+    user = signed_in_user(s)
+    return user is not None and auth.allowed(user, "manage_users")
+
+
+def admin_pages(s: Store) -> list:
+    """The pages only an admin sees in the navigation (the Accounts page)."""
+    if not may_manage_accounts(s):
+        return []
+    return [st.Page("pages/accounts.py", title="Accounts", icon=":material/manage_accounts:")]
 
 
 def acting_user(s: Store) -> User | None:
@@ -302,8 +392,8 @@ def acting_user(s: Store) -> User | None:
     if s.has_accounts():
         user = signed_in_user(s)
         if user is None:
-            st.info("Sign in (in the sidebar) to upload, comment or withdraw: every change records who made it.",
-                    icon="🔒")
+            st.info("Sign in (at the top of the page) to upload, comment or withdraw: every change records who "
+                    "made it.", icon="🔒")
         return user
     email = user_email()
     return s.actor(email) if email else None

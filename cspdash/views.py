@@ -619,14 +619,50 @@ def template_bytes(cat: Catalogue, subgroup: str, extension: str, period: str | 
 
 
 def template_quarters(store: Store, today: date) -> list[str]:
-    """Quarters a template can be pre-filled with, newest first: the last ended quarter and the eight before it,
-    plus the quarter after the latest complete one (the return most likely due)."""
+    """Ended quarters a template can be pre-filled with, newest first: the last ended quarter and the eight before
+    it, plus the quarter after the latest complete one when that has ended (the return most likely due)."""
     last_ended = Period.containing(today).previous()
     qs = {last_ended.shift(-k) for k in range(9)}
     latest = store.latest_complete_quarter()
-    if latest is not None:
+    if latest is not None and latest.shift(1) <= last_ended:
         qs.add(latest.shift(1))
     return [q.label for q in sorted(qs, reverse=True)]
+
+
+def template_quarter_default(store: Store, subgroup: str, today: date) -> str:
+    """The quarter a subgroup's template starts on: the latest ended quarter it still owes (some indicator it
+    returns by hand has no complete figure for it, and that figure's period has ended), else the last ended one."""
+    figures = store.current_figures()
+    owned = [i for i in store.cat.indicators_of(owner=subgroup) if i.measure is None]
+    labels = template_quarters(store, today)
+    for label in labels:
+        q = quarter(label)
+        for ind in owned:
+            rated = q.at(rated_grain(ind))
+            fig = figures[ind.id].get(rated)
+            if rated.end < today and (fig is None or not fig.complete or fig.value is None):
+                return label
+    return labels[0]
+
+
+def template_subgroups(cat: Catalogue, user: User | None) -> dict[str, str]:
+    """Subgroups whose template ``user`` is offered (id → name): a chair's own, everyone else's all."""
+    mine = set(user.subgroups) if user is not None and user.role == "chair" else None
+    return {g.id: g.name for g in cat.subgroups if mine is None or g.id in mine}
+
+
+ACCOUNT_STATES = {"active": "✅ Active", "locked": "🔒 Locked out", "disabled": "⛔ Disabled"}
+
+
+def accounts_frame(users: Sequence[dict]) -> pd.DataFrame:
+    """The accounts table (from ``Store.list_users``): e-mail, role, subgroups, state in words, sign-in, last seen."""
+    rows = [{"E-mail": u["email"], "Role": u["role"], "Subgroups": ", ".join(u["subgroups"]) or NONE,
+             "State": ACCOUNT_STATES["disabled" if u["disabled"] else "locked" if u["locked"] else "active"],
+             "Sign-in": "password" if u["local_password"] else "identity provider",
+             "Last signed in": when(u["last_signin_at"]) if u["last_signin_at"] else NONE,
+             "Created by": u["created_by"]} for u in users]
+    return pd.DataFrame(rows, columns=["E-mail", "Role", "Subgroups", "State", "Sign-in", "Last signed in",
+                                       "Created by"])
 
 
 def template_name(subgroup: str, period: str | None, extension: str) -> str:

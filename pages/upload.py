@@ -7,7 +7,8 @@ from functools import partial
 import streamlit as st
 
 from cspdash import ui, views
-from cspdash.ingest import SourceFile, ValidationError
+from cspdash.errors import CspdashError
+from cspdash.ingest import SourceFile
 
 s = ui.store()
 st.title("Upload", anchor=False)
@@ -20,10 +21,14 @@ if done:
     st.success(ui.md(" ".join(done)), icon="✅")
 
 st.header("1. Get a template", anchor=False)
-subgroups = {g.id: g.name for g in s.cat.subgroups}
+subgroups = views.template_subgroups(s.cat, user)  # a chair's own subgroups first and only
 c1, c2 = st.columns(2)
 subgroup = c1.selectbox("Subgroup", list(subgroups), format_func=subgroups.get, key="csp_template_subgroup")
-fill = c2.selectbox("Quarter to pre-fill", views.template_quarters(s, date.today()), key="csp_template_quarter")
+fills = ui.view(views.template_quarters, date.today())
+owed = ui.view(views.template_quarter_default, subgroup, date.today())
+fill = c2.selectbox("Quarter to pre-fill", fills, index=fills.index(owed),
+                    key=f"csp_template_quarter_{subgroup}",  # per subgroup: each starts on the quarter it owes
+                    help="Starts on the latest ended quarter your subgroup has not yet returned in full.")
 d1, d2 = st.columns(2)
 for col, ext, mime in ((d1, "csv", "text/csv"),
                        (d2, "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")):
@@ -52,12 +57,12 @@ if files:
         with st.spinner("Checking the files..."):
             try:
                 outcome = s.import_files(sources, user or "(not yet named)", dataset, dry_run=True)
-            except ValidationError as e:
+            except CspdashError as e:  # problems or a refusal: shown here, and the rest of the page stays
                 outcome = e
         st.session_state["csp_check"] = (check, outcome)
     outcome = st.session_state["csp_check"][1]
-    if isinstance(outcome, ValidationError):
-        ui.show_problems(outcome)
+    if isinstance(outcome, CspdashError):
+        ui.show_error(outcome)
     else:
         st.success("Checked: no problems found. Nothing is stored until you confirm.", icon="✅")
         for line in views.uploads_summary(outcome):
@@ -71,27 +76,35 @@ if files:
         new = [u for u in outcome.uploads if not u.get("duplicate_of")]
         if st.button("Confirm and store", type="primary", disabled=not (user and new), key="csp_confirm",
                      help=None if user else "Type your e-mail first"):
-            with st.status("Storing...", expanded=False) as progress:
-                result = s.import_files(sources, user, dataset, dry_run=False)
-                progress.update(label="Stored", state="complete")
-            st.session_state["csp_upload_done"] = views.uploads_summary(result)
-            st.session_state["csp_upload_round"] = round_ + 1
-            st.session_state.pop("csp_check", None)
-            st.rerun()
+            with ui.guard():
+                with st.status("Storing...", expanded=False) as progress:
+                    result = s.import_files(sources, user, dataset, dry_run=False)
+                    progress.update(label="Stored", state="complete")
+                st.session_state["csp_upload_done"] = views.uploads_summary(result)
+                st.session_state["csp_upload_round"] = round_ + 1
+                st.session_state.pop("csp_check", None)
+                st.rerun()
 
 st.header("3. Chair's commentary", anchor=False)
 quarters = [o.label for o in ui.view(views.quarter_options)] or views.template_quarters(s, date.today())
 chosen = ui.selected_quarter()
-with st.form("csp_commentary", clear_on_submit=True):
+saved = st.session_state.pop("csp_commentary_done", None)
+if saved:
+    st.success(ui.md(saved), icon="✅")
+text_round = st.session_state.setdefault("csp_commentary_round", 0)  # a new key empties the text once saved
+with st.form("csp_commentary"):  # not cleared on submit: a refused or failed save keeps what was typed
     indicator = st.selectbox("Indicator", views.commentary_choices(s.cat, user),
-                             format_func=lambda i: views.indicator_label(s.cat, i))
+                             format_func=lambda i: views.indicator_label(s.cat, i), key="csp_commentary_indicator")
     label = st.selectbox("Quarter", quarters,
                          index=quarters.index(chosen.label) if chosen and chosen.label in quarters else 0)
-    text = st.text_area("Commentary", max_chars=4000, help="Plain text; shown to the partnership as written.")
+    text = st.text_area("Commentary", max_chars=4000, help="Plain text; shown to the partnership as written.",
+                        key=f"csp_commentary_text_{text_round}")
     if st.form_submit_button("Save commentary"):
         if not user:
             st.error("Type your e-mail above first: it is recorded with the commentary.", icon="⛔")
         else:
             with ui.guard():
                 uid = s.add_commentary(indicator, views.quarter(label), text, user)
-                st.success(f"Commentary on {indicator} for {label} saved as upload {uid}.", icon="✅")
+                st.session_state["csp_commentary_done"] = f"Commentary on {indicator} for {label} saved as upload {uid}."
+                st.session_state["csp_commentary_round"] = text_round + 1
+                st.rerun()

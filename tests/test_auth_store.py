@@ -189,3 +189,111 @@ def test_cli_user_commands(tmp_path, capsys, monkeypatch):
     assert "at least 12 characters" in capsys.readouterr().err
     assert main([*base, "disable", "sso@example.org"]) == 0
     assert main([*base, "disable", "ghost@example.org"]) == 1
+
+
+ADMIN = User("admin@example.org", "admin")
+
+# (who manages, allowed?, message when refused)
+MANAGERS = [
+    (ADMIN, True, None),
+    ("ops (cli)", True, None),  # the CLI operator holds the server's files
+    (User("chair-a@example.org", "chair", ("asb",)), False, "only an admin"),
+    (User("viewer@example.org", "viewer"), False, "read-only"),
+    (User("ghost@example.org", "admin"), False, "no account for ghost"),
+    (User("someone@example.org", "admin", open_mode=True), False, "sign in again"),
+]
+OPERATIONS = {
+    "add": lambda s, by: s.add_user("new@example.org", "viewer", by=by),
+    "disable": lambda s, by: s.disable_user("viewer@example.org", by),
+    "enable": lambda s, by: s.enable_user("viewer@example.org", by),
+    "set_password": lambda s, by: s.set_password("viewer@example.org", "another long passphrase", by),
+    "unlock": lambda s, by: s.unlock_user("viewer@example.org", by),
+}
+
+
+@pytest.mark.parametrize("operation", list(OPERATIONS))
+@pytest.mark.parametrize(("by", "ok", "message"), MANAGERS, ids=[str(m[0])[:40] for m in MANAGERS])
+def test_only_admins_manage_accounts_and_events_name_them(accounts, operation, by, ok, message):
+    before = (accounts.list_users(), len(accounts.events()))
+    if ok:
+        OPERATIONS[operation](accounts, by)
+        event = accounts.events()[0]
+        assert event["user_name"] == (by.email if isinstance(by, User) else by)
+        assert event["action"].startswith("user ")
+    else:
+        with pytest.raises(PermissionDenied, match=message):
+            OPERATIONS[operation](accounts, by)
+        assert (accounts.list_users(), len(accounts.events())) == before
+
+
+def test_a_disabled_admin_manages_nothing(accounts):
+    accounts.add_user("admin2@example.org", "admin", password=PASSWORD)
+    accounts.disable_user("admin2@example.org", ADMIN)
+    with pytest.raises(PermissionDenied, match="disabled"):
+        accounts.enable_user("viewer@example.org", User("admin2@example.org", "admin"))
+
+
+def test_disable_and_enable_round_trip(accounts):
+    accounts.disable_user("chair-a@example.org", ADMIN)
+    assert accounts.user("chair-a@example.org").disabled
+    accounts.enable_user("chair-a@example.org", ADMIN)
+    assert not accounts.user("chair-a@example.org").disabled
+    assert accounts.sign_in("chair-a@example.org", PASSWORD).email == "chair-a@example.org"
+
+
+def test_the_last_enabled_admin_cannot_be_disabled(accounts):
+    with pytest.raises(auth.CspdashError, match="last enabled admin"):
+        accounts.disable_user("admin@example.org", ADMIN)
+    accounts.add_user("admin2@example.org", "admin", password=PASSWORD, by=ADMIN)
+    accounts.disable_user("admin@example.org", User("admin2@example.org", "admin"))
+    assert accounts.user("admin@example.org").disabled
+
+
+def test_unlock_ends_a_lock_out_and_keeps_the_password(accounts):
+    for _ in range(auth.MAX_FAILED_SIGNINS):
+        with pytest.raises(auth.SignInError):
+            accounts.sign_in("chair-a@example.org", "wrong password here")
+    with pytest.raises(auth.SignInError, match="too many"):
+        accounts.sign_in("chair-a@example.org", PASSWORD)
+    accounts.unlock_user("chair-a@example.org", ADMIN)
+    assert accounts.sign_in("chair-a@example.org", PASSWORD).email == "chair-a@example.org"
+
+
+def test_the_first_account_made_in_open_mode_is_an_admin(store):
+    opener = store.actor("first@example.org")
+    with pytest.raises(PermissionDenied, match="must be an admin"):
+        store.add_user("first@example.org", "viewer", password=PASSWORD, by=opener)
+    assert not store.has_accounts()
+    store.add_user("first@example.org", "admin", password=PASSWORD, by=opener)
+    assert store.events()[0]["user_name"] == "first@example.org"
+    with pytest.raises(PermissionDenied, match="sign in again"):  # open mode is over for that session
+        store.add_user("second@example.org", "admin", password=PASSWORD, by=opener)
+
+
+def test_account_stamp_changes_with_the_password(accounts):
+    user, stamp = accounts.account_stamp("Chair-A@example.org")
+    assert user.email == "chair-a@example.org"
+    accounts.set_password("chair-a@example.org", "a brand new passphrase", ADMIN)
+    assert accounts.account_stamp("chair-a@example.org")[1] != stamp
+    assert accounts.account_stamp("nobody@example.org") is None
+
+
+def test_cli_enable_and_unlock(tmp_path, capsys, monkeypatch):
+    db = str(tmp_path / "csp.duckdb")
+    base = ["--db", db, "--config", str(CONFIG), "user"]
+    monkeypatch.setattr(sys, "stdin", io.StringIO(PASSWORD + "\n"))
+    assert main([*base, "add", "admin@example.org", "--role", "admin", "--password-stdin"]) == 0
+    assert main([*base, "add", "v@example.org", "--role", "viewer", "--no-password"]) == 0
+    assert main([*base, "disable", "v@example.org"]) == 0
+    assert main([*base, "enable", "v@example.org"]) == 0
+    assert main([*base, "unlock", "v@example.org"]) == 0
+    assert main([*base, "disable", "admin@example.org"]) == 1
+    captured = capsys.readouterr()
+    assert "re-enabled v@example.org" in captured.out and "unlocked v@example.org" in captured.out
+    assert "last enabled admin" in captured.err
+    store = Store(db, load_catalogue(CONFIG))
+    try:
+        assert not store.user("v@example.org").disabled
+        assert [e["action"] for e in store.events()[:3]] == ["user unlock", "user enable", "user disable"]
+    finally:
+        store.close()

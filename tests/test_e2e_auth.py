@@ -39,12 +39,13 @@ def test_chair_cannot_import_another_priority_in_the_browser(tmp_path_factory):
             page.set_default_timeout(WAIT)
             page.goto(f"{url}/upload")
             settle(page)
-            page.get_by_text("Sign in (in the sidebar) to upload").wait_for()
+            page.get_by_text("Sign in (at the top of the page) to upload").wait_for()
             assert page.locator('input[type="file"]').count() == 0
             sidebar = page.locator('[data-testid="stSidebar"]')
-            sidebar.get_by_label("E-mail", exact=True).and_(page.locator("input")).fill("chair-a@example.org")
-            sidebar.get_by_label("Password", exact=True).and_(page.locator("input")).fill(PASSWORD)
-            sidebar.get_by_role("button", name="Sign in").click()
+            main = page.locator('[data-testid="stMain"]')
+            main.get_by_label("E-mail", exact=True).and_(page.locator("input")).fill("chair-a@example.org")
+            main.get_by_label("Password", exact=True).and_(page.locator("input")).fill(PASSWORD)
+            main.get_by_role("button", name="Sign in").click()
             settle(page)
             sidebar.get_by_text("Signed in as chair-a@example.org").wait_for()
             page.locator('input[type="file"]').set_input_files(
