@@ -67,6 +67,8 @@ if files:
         st.success("Checked: no problems found. Nothing is stored until you confirm.", icon="✅")
         for line in views.uploads_summary(outcome):
             st.text(line)
+        for warning in outcome.warnings:  # e.g. a neighbouring force's police.uk file: worth a look before storing
+            st.warning(ui.md(warning), icon="⚠️")
         preview = views.preview_frame(outcome, s.cat)
         if len(preview) > 30:
             st.dataframe(preview, hide_index=True, column_config={
