@@ -491,11 +491,11 @@ KEY_MEETING = "csp_meeting"  # the index of meeting mode's screen in views.meeti
 
 
 def priority_tiles(tiles: list[views.PriorityTile]) -> None:
-    """The four priorities side by side: title, status (icon, word, colour), one-line reason and a link to its page."""
+    """The four priorities side by side: status (icon, word, colour), title, one-line reason and a link to its page."""
     for col, t in zip(st.columns(len(tiles)), tiles, strict=True):
-        with col.container(border=True, key=f"csp_tile_{t.priority}"):
+        with col.container(border=True, height="stretch", key=f"csp_tile_{t.priority}"):
+            st.markdown(f"### {rag_badge_md(t.rag, f'{t.icon} {t.word}')}")  # first, so the four line up
             st.markdown(f"**{md(t.priority)}. {md(t.title)}**")
-            st.markdown(f"### {rag_badge_md(t.rag, f'{t.icon} {t.word}')}")
             st.caption(md(t.reason))
             st.page_link(t.page, label=f"Open priority {t.priority}", icon=":material/arrow_forward:")
 

@@ -49,7 +49,7 @@ def test_overview_tiles_show_each_priority_status_in_word_and_icon(demo_db, ov):
     for roll in overview.rollups:
         word, icon = views.RAG_WORDS[roll["overall"]], views.RAG_ICON[roll["overall"]]
         head = next(k for k, m in enumerate(markdown) if m == f"**{roll['priority']}. {roll['title']}**")
-        assert f"{icon} {word}" in markdown[head + 1], markdown[head + 1]  # the badge right under the title
+        assert f"{icon} {word}" in markdown[head - 1], markdown[head - 1]  # the badge heads the tile
     links = [e.proto.page for e in at.get("page_link")]
     assert [p for p in links if "priority_" in p] == [f"priority_{p}" for p in "abcd"]
     assert [plain(c.value) for c in at.caption if c.value.startswith("1 amber")] == ["1 amber · 1 red · 2 no data."]
