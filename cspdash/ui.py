@@ -51,18 +51,33 @@ h1 .stMarkdownBadge, h2 .stMarkdownBadge, h3 .stMarkdownBadge, h4 .stMarkdownBad
 [data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p { color: #595959 !important; opacity: 1 !important; }
 </style>"""
 
-#: Meeting mode's large, high-contrast type. Static CSS written here; never built from data.
+#: Meeting mode for a projector: no sidebar or header, large high-contrast type, one screen that fits 1280x720, and
+#: each status block (a container keyed ``csp_meeting_rag_<rag>``) on its RAG colour with the text colour that reads
+#: on it. Text colour is inherited, never set on p, so a table cell keeps the colour style_rag gives it. Static CSS
+#: written here from cspdash.views' palette; never built from data.
 MEETING_CSS = """<style>
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stExpandSidebarButton"],
+[data-testid="stHeader"], [data-testid="stToolbar"] { display: none !important; }
 [data-testid="stMain"] { background: #ffffff; color: #000000; }
-[data-testid="stMain"] p, [data-testid="stMain"] li { font-size: 1.6rem; line-height: 1.35; color: #000000; }
-[data-testid="stMain"] h1 { font-size: 2.8rem; color: #000000; }
-[data-testid="stMain"] h2 { font-size: 2.1rem; color: #000000; }
-[data-testid="stMain"] h3 { font-size: 1.6rem; color: #000000; }
+[data-testid="stMainBlockContainer"] { padding: 0.6rem 2rem 0.4rem 2rem !important; max-width: 100% !important; }
+[data-testid="stMain"] [data-testid="stVerticalBlock"] { gap: 0.45rem; }
+[data-testid="stMain"] p, [data-testid="stMain"] li { font-size: clamp(1.3rem, 2.3vh, 1.9rem); line-height: 1.3; }
+[data-testid="stMain"] h1 { font-size: clamp(2.2rem, 3.9vh, 3.2rem); color: #000000; padding: 0.1rem 0 0.4rem 0; }
+[data-testid="stMain"] h2 { font-size: clamp(1.7rem, 3vh, 2.5rem); color: #000000; padding: 0.1rem 0; }
+[data-testid="stMain"] h3 { font-size: clamp(1.4rem, 2.5vh, 2rem); color: #000000; padding: 0.1rem 0; }
+[data-testid="stMain"] [data-testid="stCaptionContainer"] { font-size: clamp(1.05rem, 1.9vh, 1.4rem); color: #333333; }
+[data-testid="stMain"] [data-testid="stText"] { font-size: clamp(1.2rem, 2.1vh, 1.6rem); color: #000000; white-space: pre-wrap; }
 [data-testid="stTable"] table { border-collapse: collapse; }
-[data-testid="stTable"] th { font-size: 1.5rem; color: #000000; border: 2px solid #000000; }
-[data-testid="stTable"] td { font-size: 1.7rem; padding: 0.7rem 0.9rem; border: 2px solid #000000; }
-[data-testid="stMain"] button p { font-size: 1.5rem; font-weight: 700; }
-</style>"""
+[data-testid="stTable"] th { font-size: 1.05rem; color: #000000; border: 2px solid #000000; padding: 0.1rem 0.6rem; }
+[data-testid="stTable"] td { padding: 0.1rem 0.6rem; border: 2px solid #000000; }
+[data-testid="stTable"] td p { font-size: clamp(1.1rem, 2vh, 1.5rem); line-height: 1.25; }
+[data-testid="stTable"] td [data-testid="stMarkdownContainer"] { max-width: none; }  /* a title on one line */
+[data-testid="stMain"] button p { font-size: 1.3rem; font-weight: 700; }
+.st-key-csp_meeting_pgup, .st-key-csp_meeting_pgdn { display: none !important; }
+""" + "".join(
+    f".st-key-csp_meeting_rag_{rag} {{ background: {colour}; border-radius: 0.4rem; padding: 0.5rem 1rem; }}\n"
+    f".st-key-csp_meeting_rag_{rag} p {{ color: {views.RAG_TEXT[rag]} !important; }}\n"
+    for rag, colour in views.RAG_COLOUR.items()) + "</style>"
 
 
 # --- store and cached frames ------------------------------------------------------------------
@@ -563,3 +578,97 @@ def data_stamp(s: Store) -> None:
     """The ``Data as at`` caption."""
     at = view(views.data_as_at)
     st.caption(md(f"Data as at {at}") if at else "No data uploaded yet")
+
+
+# --- overview at a glance and meeting mode ----------------------------------------------------------
+
+KEY_MEETING = "csp_meeting"  # the index of meeting mode's screen in views.meeting_slides
+
+
+def priority_tiles(tiles: list[views.PriorityTile]) -> None:
+    """The four priorities side by side: status (icon, word, colour), title, one-line reason and a link to its page."""
+    for col, t in zip(st.columns(len(tiles)), tiles, strict=True):
+        with col.container(border=True, height="stretch", key=f"csp_tile_{t.priority}"):
+            st.markdown(f"### {rag_badge_md(t.rag, f'{t.icon} {t.word}')}")  # first, so the four line up
+            st.markdown(f"**{md(t.priority)}. {md(t.title)}**")
+            st.caption(md(t.reason))
+            st.page_link(t.page, label=f"Open priority {t.priority}", icon=":material/arrow_forward:")
+
+
+def exception_list(exceptions: pd.DataFrame) -> None:
+    """The exceptions (every red, SPC concern and missing return) as a table, the Status column coloured."""
+    st.markdown(f"**{md(views.exception_summary(exceptions))}**")
+    if len(exceptions):
+        st.table(style_rag(exceptions.drop(columns="rag"), exceptions["rag"]).hide(axis="index"))
+
+
+def spc_help() -> None:
+    """What the Variation and "Will we meet the target?" columns mean, in an expander."""
+    with st.expander("What do “Variation” and “Will we meet the target?” mean?"):
+        st.markdown(views.SPC_HELP)
+
+
+def meeting_move(step: int) -> None:
+    """Move meeting mode ``step`` screens on (a button's callback; the page wraps the index round)."""
+    st.session_state[KEY_MEETING] = st.session_state.get(KEY_MEETING, 0) + step
+
+
+def meeting_nav(progress: str) -> None:
+    """Previous / progress / Next, with ← → and Page Up / Page Down as keyboard shortcuts.
+
+    Streamlit's public ``st.button(shortcut=...)`` binds one key to a button, so the arrows are on the visible
+    buttons and Page Up / Page Down on a second, hidden pair (hidden by MEETING_CSS): no script of our own runs.
+    """
+    prev, where, nxt = st.columns([1, 2, 1], vertical_alignment="center")
+    prev.button("◀ Previous", width="stretch", key="csp_meeting_prev", shortcut="Left",
+                on_click=meeting_move, args=(-1,))
+    where.markdown(f"### {md(progress)}", text_alignment="center")
+    nxt.button("Next ▶", width="stretch", key="csp_meeting_next", shortcut="Right",
+               on_click=meeting_move, args=(1,))
+    st.button("Previous (Page Up)", key="csp_meeting_pgup", shortcut="PageUp", on_click=meeting_move, args=(-1,))
+    st.button("Next (Page Down)", key="csp_meeting_pgdn", shortcut="PageDown", on_click=meeting_move, args=(1,))
+
+
+def meeting_footer(marking: str) -> None:
+    """The marking, the keys that move between screens, and the way back to the Overview (the sidebar is hidden)."""
+    hint, leave = st.columns([3, 1], vertical_alignment="center")
+    hint.caption(md(f"{marking} · ← → or Page Up / Page Down move between screens"))
+    with leave:
+        st.page_link("pages/overview.py", label="Leave meeting mode", icon=":material/close:")
+
+
+def meeting_status(rag: str, label: str, reason: str) -> None:
+    """A status block on its RAG colour (MEETING_CSS): the icon and word, then the reason."""
+    with st.container(key=f"csp_meeting_rag_{rag}"):
+        st.markdown(f"**{md(label)}** · {md(reason)}")
+
+
+def meeting_priority(roll: dict, rows: pd.DataFrame) -> None:
+    """Meeting mode's summary screen of a priority: overall status with its reason, then each indicator's status."""
+    st.title(md(f"{roll['priority']}. {roll['title']}"), anchor=False)
+    meeting_status(roll["overall"], views.rag_label(roll["overall"]), roll["reason"])
+    st.table(style_rag(rows.drop(columns=["rag", "Change"]), rows["rag"]).hide(axis="index"))
+
+
+def meeting_indicator(card: views.IndicatorCard) -> None:
+    """Meeting mode's screen of one indicator: value, target, status with reason, SPC chart and the chair's words."""
+    s = card.status
+    st.title(md(f"{card.id} {card.title}"), anchor=False)
+    left, right = st.columns([2, 3], gap="medium")
+    with left:
+        meeting_status(s["rag"], card.label, s["reason"])
+        st.markdown(f"## {md(card.value_text)}", help=f"Rated period: {s['rated_period']}")
+        st.markdown(f"**Target:** {md(s['target_text'] or views.NONE)}  \n**Change:** {md(card.change)}")
+        st.markdown(f"**Chair's commentary, {md(s['rated_period'])}**")
+        with st.container(height=170, border=False, key="csp_meeting_commentary"):
+            if card.commentary:
+                for c in card.commentary:
+                    st.text(c["text"])  # untrusted: plain text, never Markdown or HTML
+                    st.caption(md(f"— {c['user']}, {views.when(c['uploaded_at'])}"))
+            else:
+                st.caption("No commentary for this period.")
+    with right:
+        if len(card.history):
+            cached_chart("history_chart", card.history, y_title=views.unit_title(card.unit), height=380)
+        else:
+            st.info("No complete figures to chart yet.", icon="📭")

@@ -759,3 +759,154 @@ def meeting_rows(frame: pd.DataFrame, priority: str) -> pd.DataFrame:
                          "Status": part["Status"].tolist(), "Change": part["Change"].tolist(),
                          "rag": part["rag"].tolist()})
 
+
+
+#: SPC's variation of the latest point, in the words an executive uses (the jargon is in ``SPC_HELP``).
+PLAIN_VARIATION = {
+    "common_cause": "No unusual change",
+    "special_cause_improvement": "Unusual change for the better",
+    "special_cause_concern": "Unusual change for the worse",
+    "special_cause_neutral_high": "Unusually high",
+    "special_cause_neutral_low": "Unusually low",
+}
+#: SPC assurance answered as the question "Will we meet the target?".
+PLAIN_ASSURANCE = {
+    "consistent_pass": "Yes, consistently",
+    "consistent_fail": "No, not without a change",
+    "inconsistent": "Could go either way",
+}
+#: The overview's columns for people, with the SPC term each one stands for.
+PLAIN_COLUMNS = {"Variation": "Variation", "Assurance": "Will we meet the target?"}
+SPC_HELP = (
+    "**Variation** is statistical process control's (SPC) judgement of the latest figure against the indicator's own "
+    "history: *no unusual change* (SPC's common cause) means the figure is within the range its past figures "
+    "predict; *unusual change* (special cause) means a point outside the process limits, or a run or trend, "
+    "that chance alone is unlikely to explain.\n\n"
+    "**Will we meet the target?** is SPC's assurance, for indicators with a fixed target and enough history: "
+    "*yes, consistently* when the target lies outside the process limits on the good side, *no, not without a "
+    "change* when it lies outside them on the bad side, *could go either way* when it lies between them. "
+    "*Not assessed* means the indicator has no fixed target or too few figures."
+)
+#: Why an indicator is on the exception list, in the order the list gives them.
+EXCEPTION_WORDS = {"red": "Red status", "concern": "Statistical concern", "missing": "Missing return"}
+
+
+def plain_variation(variation: str | None) -> str:
+    """The variation of the latest point in plain words (``Not judged`` without SPC for the period)."""
+    return PLAIN_VARIATION.get(variation or "", "Not judged")
+
+
+def plain_assurance(assurance: str | None) -> str:
+    """The answer to "Will we meet the target?" from SPC assurance (``Not assessed`` without one)."""
+    return PLAIN_ASSURANCE.get(assurance or "", "Not assessed")
+
+
+def plain_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """The status frame with the SPC columns in plain words under the names people use (``PLAIN_COLUMNS``)."""
+    out = frame.copy()
+    out["Variation"] = [plain_variation(_code(v)) for v in frame["variation"]]
+    out[PLAIN_COLUMNS["Assurance"]] = [plain_assurance(_code(a)) for a in frame["assurance"]]
+    return out
+
+
+def _code(v: object) -> str | None:
+    return v if isinstance(v, str) and v else None  # pandas turns a missing code into NaN
+
+
+def exception_kinds(rag: str, variation: str | None, assurance: str | None) -> list[str]:
+    """Why an indicator is an exception (``red``, ``concern``, ``missing``; keys of ``EXCEPTION_WORDS``), or [].
+
+    The same rule as the PDF pack's exception report: every red status, every SPC concern (special-cause variation
+    in the wrong direction, or a process that will consistently miss its target) and every missing return.
+    """
+    kinds = []
+    if rag == "red":
+        kinds.append("red")
+    if variation == "special_cause_concern" or assurance == "consistent_fail":
+        kinds.append("concern")
+    if rag == "no_data":
+        kinds.append("missing")
+    return kinds
+
+
+def exception_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The indicators to discuss, in catalogue order: indicator, value, status, what and why in words, owner, rag."""
+    rows = []
+    for r in frame.itertuples(index=False):
+        variation, assurance = _code(r.variation), _code(r.assurance)
+        kinds = exception_kinds(r.rag, variation, assurance)
+        if not kinds:
+            continue
+        why = [r.reason]
+        if "concern" in kinds:
+            why.insert(0, f"{plain_variation(variation)}; will we meet the target? {plain_assurance(assurance)}.")
+        rows.append({"Indicator": r.Indicator, "Value": r.Value, "Status": r.Status,
+                     "To discuss": " · ".join(EXCEPTION_WORDS[k] for k in kinds), "Why": " ".join(why),
+                     "Owner": r.owner_name, "rag": r.rag})
+    return pd.DataFrame(rows, columns=["Indicator", "Value", "Status", "To discuss", "Why", "Owner", "rag"])
+
+
+def exception_summary(exceptions: pd.DataFrame) -> str:
+    """``3 red · 1 statistical concern · 2 missing returns``, or a sentence saying there is nothing to discuss."""
+    if exceptions.empty:
+        return "Nothing to discuss: no red status, no statistical concern and no missing return."
+    counts = Counter(k for text in exceptions["To discuss"] for k in text.split(" · "))
+    names = {"Red status": ("red", "red"), "Statistical concern": ("statistical concern", "statistical concerns"),
+             "Missing return": ("missing return", "missing returns")}
+    return " · ".join(f"{counts[w]} {names[w][counts[w] != 1]}" for w in EXCEPTION_WORDS.values() if counts[w])
+
+
+@dataclass(frozen=True)
+class PriorityTile:
+    """One priority at a glance: its status in word, icon and colour, a one-line reason and its page."""
+
+    priority: str
+    title: str
+    rag: str
+    word: str
+    icon: str
+    reason: str
+    page: str
+
+
+def priority_tiles(rollups: Sequence[dict]) -> list[PriorityTile]:
+    """A tile per priority from ``Overview.rollups``; the reason names the indicators' statuses in one line."""
+    return [PriorityTile(priority=r["priority"], title=r["title"], rag=r["overall"],
+                         word=RAG_WORDS.get(r["overall"], r["overall"].upper()), icon=RAG_ICON.get(r["overall"], "❔"),
+                         reason=f"{r['headline']}.", page=f"pages/priority_{r['priority'].lower()}.py")
+            for r in rollups]
+
+
+@dataclass(frozen=True)
+class Slide:
+    """One screen of meeting mode: a priority's summary (``indicator`` None) or one of its indicators."""
+
+    priority: str
+    indicator: str | None
+    number: int  # 1-based position within its priority (the summary is 1)
+    of: int  # screens of its priority
+
+
+def meeting_slides(cat: Catalogue) -> list[Slide]:
+    """The screens of meeting mode in order: for each priority, its summary and then each of its indicators."""
+    out = []
+    for p in cat.priorities:
+        inds = [i.id for i in cat.indicators_of(priority=p.id)]
+        out += [Slide(p.id, ind, k, len(inds) + 1) for k, ind in enumerate([None, *inds], start=1)]
+    return out
+
+
+def progress_text(slide: Slide) -> str:
+    """``Priority B · 3 of 7``: the priority and the screen's place among that priority's screens."""
+    return f"Priority {slide.priority} · {slide.number} of {slide.of}"
+
+
+def contrast_ratio(foreground: str, background: str) -> float:
+    """The WCAG 2 contrast ratio of two ``#rrggbb`` colours (1 to 21; 4.5 is the minimum for normal text)."""
+    def luminance(colour: str) -> float:
+        channels = [int(colour.lstrip("#")[k:k + 2], 16) / 255 for k in (0, 2, 4)]
+        r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    hi, lo = sorted((luminance(foreground), luminance(background)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)

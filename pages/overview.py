@@ -1,4 +1,5 @@
-"""Overview: the headline count, every priority's roll-up and indicators, missing returns and the CSV download."""
+"""Overview: the four priorities at a glance, the exceptions to discuss, every priority's indicators, missing
+returns, the CSV download and the meeting pack."""
 
 import streamlit as st
 
@@ -10,9 +11,15 @@ period = ui.require_quarter()
 if period is not None:
     ov = ui.view(views.overview, period)
     st.caption(ui.md(f"{ov.period} · data as at {ov.data_as_at} · {s.cat.marking}"))
+    ui.priority_tiles(views.priority_tiles(ov.rollups))
     st.header(ui.md(ov.headline), anchor=False)
     for col, rag in zip(st.columns(len(ov.counts)), ov.counts, strict=True):
         col.metric(views.rag_label(rag), ov.counts[rag], border=True)
+
+    st.subheader("To discuss", anchor=False)
+    st.caption("Every red status, every statistical concern (an unusual change for the worse, or a target we will "
+               "not meet without a change) and every missing return.")
+    ui.exception_list(views.exception_frame(ov.table))
 
     if len(ov.missing):
         st.warning(f"Missing for {ov.period}: {len(ov.missing)} indicator(s) have no figure. "
@@ -21,10 +28,12 @@ if period is not None:
     else:
         st.success(f"Every indicator has a figure for {ov.period}.", icon="✅")
 
+    table = views.plain_table(ov.table)
+    ui.spc_help()
     for roll in ov.rollups:
-        part = ov.rows(roll["priority"])
+        part = table[table["priority"] == roll["priority"]]
         ui.priority_heading(roll)
-        ui.status_table(part)
+        ui.status_table(part, ("Indicator", "Value", "Status", "Change", *views.PLAIN_COLUMNS.values()))
         with st.expander(f"Why these statuses (priority {roll['priority']})"):
             ui.reasons(part)
 

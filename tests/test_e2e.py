@@ -101,6 +101,6 @@ def test_upload_through_the_browser_changes_the_status(server, browser):
 
     shoot(page, f"{server}/priority_a", "priority-a.png", 3000)
     shoot(page, f"{server}/meeting", "meeting.png", 1100)
-    page.get_by_text("Data as at").first.wait_for()
+    page.locator('[data-testid="stMain"]').get_by_text("Data as at").first.wait_for()  # the sidebar is hidden
     assert page.get_by_text("OFFICIAL").count() >= 2
     page.close()
