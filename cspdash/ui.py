@@ -47,6 +47,8 @@ BASE_CSS = """<style>
 h1 .stMarkdownBadge, h2 .stMarkdownBadge, h3 .stMarkdownBadge, h4 .stMarkdownBadge {
   font-size: 0.85em !important; padding: 0.1em 0.45em; font-weight: 700; }
 [data-testid="stTable"] td, [data-testid="stTable"] th { font-size: 1rem; }
+/* The Overview's tiles: the status badge as large as a heading's, without being one (the page's outline stays h1, h2). */
+[class*="st-key-csp_tile_"] .stMarkdownBadge { font-size: 1.5rem !important; padding: 0.1em 0.45em; font-weight: 700; }
 /* Streamlit fades captions to 3.8:1 on white; opaque #595959 is 7:1 (6.6:1 on the sidebar): WCAG AA asks 4.5:1. */
 [data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p { color: #595959 !important; opacity: 1 !important; }
 </style>"""
@@ -589,7 +591,7 @@ def priority_tiles(tiles: list[views.PriorityTile]) -> None:
     """The four priorities side by side: status (icon, word, colour), title, one-line reason and a link to its page."""
     for col, t in zip(st.columns(len(tiles)), tiles, strict=True):
         with col.container(border=True, height="stretch", key=f"csp_tile_{t.priority}"):
-            st.markdown(f"### {rag_badge_md(t.rag, f'{t.icon} {t.word}')}")  # first, so the four line up
+            st.markdown(rag_badge_md(t.rag, f"{t.icon} {t.word}"))  # first, so the four line up; sized by BASE_CSS
             st.markdown(f"**{md(t.priority)}. {md(t.title)}**")
             st.caption(md(t.reason))
             st.page_link(t.page, label=f"Open priority {t.priority}", icon=":material/arrow_forward:")
@@ -622,7 +624,7 @@ def meeting_nav(progress: str) -> None:
     prev, where, nxt = st.columns([1, 2, 1], vertical_alignment="center")
     prev.button("◀ Previous", width="stretch", key="csp_meeting_prev", shortcut="Left",
                 on_click=meeting_move, args=(-1,))
-    where.markdown(f"### {md(progress)}", text_alignment="center")
+    where.markdown(f"**{md(progress)}**", text_alignment="center")  # not a heading: the outline stays h1, h2
     nxt.button("Next ▶", width="stretch", key="csp_meeting_next", shortcut="Right",
                on_click=meeting_move, args=(1,))
     st.button("Previous (Page Up)", key="csp_meeting_pgup", shortcut="PageUp", on_click=meeting_move, args=(-1,))

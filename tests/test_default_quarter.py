@@ -147,4 +147,4 @@ def test_the_sidebar_and_meeting_mode_stay_on_the_complete_quarter_after_an_earl
     at.switch_page("pages/meeting.py").run()
     assert not at.exception, [e.message for e in at.exception]
     assert at.sidebar.selectbox[0].value == "2025/26 Q3"
-    assert any("2025/26 Q3" in m.value.replace("\\", "") for m in [*at.markdown, *at.title, *at.header])
+    assert any("2025/26 Q3" in m.value.replace("\\", "") for m in [*at.markdown, *at.title, *at.header, *at.caption])

@@ -40,7 +40,8 @@ def browser(server):
 
 def progress(page) -> str:
     """The progress line of meeting mode (``Priority A · 1 of 5``); '' while a rerun shows the old and the new one."""
-    lines = page.locator("h3", has_text=re.compile(r"^Priority [A-Z] · \d+ of \d+$")).all_inner_texts()
+    lines = page.locator('[data-testid="stMain"] p', has_text=re.compile(r"^Priority [A-Z] · \d+ of \d+$")
+                         ).all_inner_texts()
     return lines[0].strip() if len(lines) == 1 else ""
 
 

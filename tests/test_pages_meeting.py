@@ -37,7 +37,7 @@ def title(at: AppTest) -> str:
 
 
 def progress(at: AppTest) -> str:
-    return next(plain(m.value).removeprefix("### ") for m in at.markdown if plain(m.value).startswith("### Priority "))
+    return next(plain(m.value).strip("*") for m in at.markdown if plain(m.value).startswith("**Priority "))
 
 
 # --- overview -------------------------------------------------------------------------------------
