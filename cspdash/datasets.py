@@ -263,36 +263,51 @@ def _pool_sql(dataset: Dataset, months: Sequence[Period], pending: Sequence[Stag
     return f"SELECT *, {force} AS slice_force FROM ({' UNION ALL '.join(parts)})"
 
 
-def _newest_slices_sql(pool: str) -> str:
-    """The records of ``pool`` in the newest upload holding their (force, month) slice."""
+def _newest_slices_sql(pool: str, superseded: bool = True) -> str:
+    """The records of ``pool`` in the newest upload holding their (force, month) slice (all of them when no slice is
+    held by two uploads: ``superseded`` False)."""
+    if not superseded:
+        return pool
     return (f"SELECT pool.* FROM ({pool}) AS pool JOIN (SELECT slice_force, month, max(upload_id) AS upload_id "
             f"FROM ({pool}) GROUP BY ALL) AS newest USING (slice_force, month, upload_id)")
 
 
-def repeated_records_sql(dataset: Dataset, months: Sequence[Period], pending: Sequence[Staged] = ()) -> str | None:
+def has_superseded_slices(con: duckdb.DuckDBPyConnection, dataset: Dataset, months: Sequence[Period],
+                          pending: Sequence[Staged] = ()) -> bool:
+    """Whether any (force, month) slice of ``months`` is held by more than one upload (a few narrow columns read:
+    when none is, the newest-slice join can be skipped)."""
+    return bool(con.execute(f"SELECT EXISTS (SELECT 1 FROM ({_pool_sql(dataset, months, pending)}) "
+                            "GROUP BY slice_force, month HAVING count(DISTINCT upload_id) > 1)").fetchone()[0])
+
+
+def repeated_records_sql(dataset: Dataset, months: Sequence[Period], pending: Sequence[Staged] = (),
+                         superseded: bool = True) -> str | None:
     """The (upload_id, rid) of every record that repeats an earlier-counted record id (kept: the newest upload's, first
-    in its file); None for a format without record ids. Few rows: worked out once, then left out by a join."""
+    in its file); None for a format without record ids. Few rows: worked out once, then left out by a join. The
+    ids held more than once are found by a hash aggregate first, so only their rows are sorted."""
     fmt = FORMATS[dataset.format]
     if fmt.record_id is None:
         return None
-    rid, counted = fmt.record_id, _newest_slices_sql(_pool_sql(dataset, months, pending))
-    return (f"SELECT upload_id, rid FROM ({counted}) WHERE {rid} IS NOT NULL "
+    rid, counted = fmt.record_id, _newest_slices_sql(_pool_sql(dataset, months, pending), superseded)
+    return (f"SELECT upload_id, rid FROM ({counted}) WHERE {rid} IN (SELECT {rid} FROM ({counted}) "
+            f"WHERE {rid} IS NOT NULL GROUP BY 1 HAVING count(*) > 1) "
             f"QUALIFY row_number() OVER (PARTITION BY {rid} ORDER BY upload_id DESC, rid) > 1")
 
 
 def effective_sql(dataset: Dataset, months: Sequence[Period], pending: Sequence[Staged] = (),
-                  repeated: str | None = None) -> str:
+                  repeated: str | None = None, superseded: bool = True) -> str:
     """The query of a dataset's records in ``months`` as they count now: the rows of its active uploads plus the
     ``pending`` files of an import (newest last); each (force, month) slice from the newest upload holding it, and
     each record id once (from the newest upload). Columns: upload_id, source_row and the format's columns.
 
     ``repeated`` names a table holding ``repeated_records_sql``'s rows (worked out once by the caller); without it
-    they are worked out inside the query. Only validated identifiers, integers and month labels are written into
-    the text (a view takes no parameters).
+    they are worked out inside the query. ``superseded`` False (from ``has_superseded_slices``) skips the newest-slice
+    join. Only validated identifiers, integers and month labels are written into the text (a view takes no
+    parameters).
     """
     cols = ", ".join(FORMATS[dataset.format].table_columns)
-    drop = repeated or repeated_records_sql(dataset, months, pending)
-    counted = _newest_slices_sql(_pool_sql(dataset, months, pending))
+    drop = repeated or repeated_records_sql(dataset, months, pending, superseded)
+    counted = _newest_slices_sql(_pool_sql(dataset, months, pending), superseded)
     if drop is not None:
         counted = f"SELECT * FROM ({counted}) AS c ANTI JOIN ({drop if repeated is None else f'SELECT * FROM {drop}'}) " \
                   f"AS r USING (upload_id, rid)"

@@ -679,11 +679,12 @@ class Store:
         records would otherwise be rated as the whole month."""
         # The repeated records (a crime listed twice) are worked out once: a measure reads the records twice.
         repeated = f"repeated_{dset.name}"
-        found = ds.repeated_records_sql(dset, months, pending)
+        superseded = ds.has_superseded_slices(cur, dset, months, pending)
+        found = ds.repeated_records_sql(dset, months, pending, superseded)
         if found is not None:
             cur.execute(f"CREATE OR REPLACE TEMP TABLE {repeated} AS {found}")
         try:
-            source = ds.effective_sql(dset, months, pending, repeated if found is not None else None)
+            source = ds.effective_sql(dset, months, pending, repeated if found is not None else None, superseded)
             obs = [(iid, p, _area(self.cat, a), v)
                    for iid, p, a, v in ds.compute_measures(cur, self.cat, dset, source, file)]
         finally:
