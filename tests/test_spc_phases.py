@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 
 from cspdash import spc
+from cspdash.periods import parse_period
+from cspdash.status import rebase_positions
 
 IMP, CON, CC = "special_cause_improvement", "special_cause_concern", "common_cause"
 ALT = [10.0, 12.0] * 6  # mean 11, every moving range 2: mr_bar 2, limits 11 -/+ 5.32
@@ -177,3 +179,25 @@ def test_empty_series_with_fix():
     """An empty series with fixing has no phases and no limits."""
     res = spc.compute([], "increase", fix_after_n_points=12)
     assert res.phases == () and res.variation is None and math.isnan(res.upl)
+
+
+# --- catalogue periods to positions (cspdash.status) ------------------------------------------
+
+Q = [parse_period(f"2012/13 Q{q}") for q in (1, 2, 3, 4)] + [parse_period("2013/14 Q2")]  # 2013/14 Q1 missing
+
+
+@pytest.mark.parametrize(
+    ("rebase", "expected"),
+    [
+        ([], ()),
+        (["2012/13 Q3"], (2,)),
+        (["2013/14 Q1"], (4,)),  # absent from the series: the first point after it
+        (["2011/12 Q4"], (0,)),  # before the series: position 0, which starts no new phase
+        (["2014/15 Q1"], ()),  # after the last point: no phase
+        (["2013/14 Q1", "2013/14 Q2"], (4,)),  # both land on the same point: one phase start
+        (["2012/13 Q2", "2012/13 Q4"], (1, 3)),
+    ],
+)
+def test_rebase_positions(rebase, expected):
+    """Each rebase period maps to the first point at or after it, once."""
+    assert rebase_positions(Q, [parse_period(r) for r in rebase]) == expected
