@@ -181,6 +181,15 @@ def test_history_frame_draws_the_catalogues_phases(tmp_path_factory, store, peri
     assert any("rebased into 2 phases" in n for n in notes)
 
 
+def test_c3_is_rebased_at_the_2012_recording_change(store, period):
+    """The shipped catalogue rebases C3 at 2012/13 Q1: the low pre-2012 points are their own common-cause phase."""
+    h = views.history_frame(store, "C3", period)
+    first = h[h["phase"] == 1]
+    assert list(first["period"])[-1] == "2011/12 Q4" and h[h["phase"] == 2]["period"].iloc[0] == "2012/13 Q1"
+    assert set(first["point_type"]) == {"common_cause"}
+    assert set(h["phase"]) == {1, 2}
+
+
 def test_history_frame_targets_by_type(store, period):
     fixed = views.history_frame(store, "B1", period)  # fixed: at least 25
     assert set(fixed["target"]) == {25.0}
