@@ -33,18 +33,22 @@ def _big(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
 def history_chart(h: pd.DataFrame, title: str = "", y_title: str = "Value", height: int = 320) -> alt.TopLevelMixin:
     """The XmR chart of an indicator's history: values, mean, process limits, target and special-cause points.
 
-    ``h`` has the columns of ``views.history_frame``: period, value, shown, mean, lpl, upl, target, point, rule.
+    ``h`` has the columns of ``views.history_frame``: period, value, shown, mean, lpl, upl, target, point, rule and
+    optionally phase; each phase's mean and limits are drawn as separate lines, never joined across a rebase.
     """
     order = list(h["period"])
+    phase = h["phase"] if "phase" in h.columns else pd.Series(1, index=h.index)
     x = alt.X("period:O", sort=order, title=None, axis=alt.Axis(labelAngle=-45, labelOverlap=True))
     y_scale = alt.Scale(zero=False)
     lines = []
     for name, cols in (("Mean", ["mean"]), ("Process limits", ["lpl", "upl"]), ("Target", ["target"])):
         for c in cols:
-            part = h[["period", c]].dropna()
+            part = h[["period", c]].assign(phase=phase).dropna()
             if len(part):
+                # the target is one line across phases; the mean and limits are one line per phase (detail)
+                series = c if c == "target" else c + " " + part["phase"].astype(str)
                 lines.append(pd.DataFrame({"period": part["period"], "y": part[c].astype(float), "line": name,
-                                           "series": c}))
+                                           "series": series}))
     layers: list[alt.Chart] = []
     if lines:
         long = pd.concat(lines, ignore_index=True)

@@ -53,6 +53,14 @@ class Measure:
 
 
 @dataclass(frozen=True)
+class SPCSettings:
+    """An indicator's SPC phases: periods where a new phase starts, and how many points fix each phase's limits."""
+
+    rebase: tuple[Period, ...] = ()  # at the indicator's rated grain, in increasing order
+    fix_after_n_points: int | None = None  # None: limits use every point of the phase
+
+
+@dataclass(frozen=True)
 class Indicator:
     """One priority performance indicator of the plan."""
 
@@ -73,6 +81,7 @@ class Indicator:
     per: float = 1000.0  # rate indicators: value = numerator / denominator * per
     decimals: int = 0
     synthetic: bool = False
+    spc: SPCSettings = field(default_factory=SPCSettings)
 
     @property
     def has_ratio(self) -> bool:
@@ -247,11 +256,44 @@ def _text(obj: dict, key: str, where: str, probs: _Problems, default: str = "") 
 
 _INDICATOR_KEYS = {
     "id", "priority", "owner", "title", "definition", "unit", "frequency", "direction", "rationale", "target",
-    "small_numbers", "paired_with", "measure", "source", "per", "decimals", "synthetic",
+    "small_numbers", "paired_with", "measure", "source", "per", "decimals", "synthetic", "spc",
 }
 _INDICATOR_REQUIRED = {"id", "priority", "owner", "title", "unit", "frequency", "direction", "target"}
 _TARGET_KEYS = {"type", "value", "tolerance", "baseline", "baseline_value", "annual"}
 _MEASURE_KEYS = {"dataset", "aggregate", "where", "query", "area"}
+_SPC_KEYS = {"rebase", "fix_after_n_points"}
+MIN_FIX_AFTER_N_POINTS = 12  # NHSRplotthedots refuses fewer: limits on fewer points are trial limits
+
+
+def _spc(raw: Any, where: str, frequency: str | None, probs: _Problems) -> SPCSettings:
+    """The ``spc`` key: rebase periods read at the indicator's rated grain, and fix_after_n_points."""
+    if raw is None or not _keys(raw, where, _SPC_KEYS, set(), probs):
+        return SPCSettings()
+    grain = "year" if frequency == "annual" else "quarter"  # as status.rated_grain
+    rebase = raw.get("rebase") or []
+    periods: list[Period] = []
+    if not isinstance(rebase, list):
+        probs.add(f"{where}.rebase", f"expected a list of periods, e.g. [2012/13 Q1], got {_show(rebase)}")
+        rebase = []
+    for k, item in enumerate(rebase):
+        try:
+            period = parse_period(item if not isinstance(item, int | float) else str(item), grain=grain)
+        except PeriodError as e:
+            probs.add(f"{where}.rebase[{k}]", f"{e}; write a {grain} such as "
+                                              f"{'2012/13' if grain == 'year' else '2012/13 Q1'}")
+            continue
+        # a finer period (a month, or a quarter of an annual indicator) means the rated period containing it
+        if periods and period <= periods[-1]:
+            probs.add(f"{where}.rebase[{k}]", f"{period.label} is not after {periods[-1].label}; list each period "
+                                              "once, oldest first")
+        else:
+            periods.append(period)
+    fix = raw.get("fix_after_n_points")
+    if fix is not None and (isinstance(fix, bool) or not isinstance(fix, int) or fix < MIN_FIX_AFTER_N_POINTS):
+        probs.add(f"{where}.fix_after_n_points", f"expected a whole number of at least {MIN_FIX_AFTER_N_POINTS} "
+                                                 f"(as in NHSRplotthedots), got {fix!r}; or remove it")
+        fix = None
+    return SPCSettings(tuple(periods), fix)
 
 
 def _target(raw: Any, where: str, direction: str | None, probs: _Problems) -> Target:
@@ -445,6 +487,7 @@ def _indicator(raw: Any, n: int, pids: set[str], sids: set[str], dnames: set[str
     if not isinstance(synthetic, bool):
         probs.add(f"{where}.synthetic", f"expected true or false, got {synthetic!r}")
     measure = _measure(raw.get("measure"), f"{where}.measure", dnames, probs)
+    spc_settings = _spc(raw.get("spc"), f"{where}.spc", frequency, probs)
     if None in (unit, frequency, direction) or not iid:
         return None
     return Indicator(
@@ -453,6 +496,7 @@ def _indicator(raw: Any, n: int, pids: set[str], sids: set[str], dnames: set[str
         definition=_text(raw, "definition", where, probs), rationale=_text(raw, "rationale", where, probs),
         small_numbers=small if small is not None else DEFAULT_SMALL_NUMBERS, paired_with=paired, measure=measure,
         source=_text(raw, "source", where, probs), per=per or 1000.0, decimals=decimals, synthetic=bool(synthetic),
+        spc=spc_settings,
     )
 
 

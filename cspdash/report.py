@@ -80,7 +80,7 @@ class PackItem:
     variation_text: str
     assurance_text: str
     commentary: tuple[Comment, ...] = ()
-    history: tuple[dict, ...] = ()  # chart rows: period, value, shown, mean, lpl, upl, target, point_type, point, rule
+    history: tuple[dict, ...] = ()  # chart rows: period, value, shown, mean, lpl, upl, target, point_type, point, rule, phase
 
     @property
     def label(self) -> str:

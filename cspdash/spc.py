@@ -35,6 +35,22 @@ class SPCInputError(CspdashError, ValueError):
     """Values, improvement direction or target that an SPC chart cannot be drawn from."""
 
 
+@dataclass(frozen=True)
+class Phase:
+    """One phase of a rebased chart: positions start..stop-1 with their own mean, moving ranges and limits."""
+
+    start: int  # 0-based position of the phase's first point
+    stop: int  # one past its last point
+    mean: float
+    mr_bar: float
+    lpl: float
+    upl: float
+    near_lpl: float
+    near_upl: float
+    screened_out: int
+    fixed_on: int  # how many of its first points set the mean and limits (all of them unless fixed)
+
+
 @dataclass(frozen=True, eq=False)
 class SPCResult:
     """The XmR chart of one series: per-point table, overall variation, assurance and explanatory notes."""
@@ -55,6 +71,7 @@ class SPCResult:
     notes: tuple[str, ...]  # plain-English explanations of what could not be judged
     point_types: tuple[str, ...] = ()  # per point, its point_type (the last is ``variation``)
     values: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)  # the input, as float64
+    phases: tuple[Phase, ...] = ()  # the chart's phases in order; the scalar fields above are the last one's
 
     @cached_property
     def points(self) -> pd.DataFrame:
@@ -64,12 +81,15 @@ class SPCResult:
         needs the table, which costs more to build than the chart's arithmetic.
         """
         n = len(self.point_types)
+        phases = self.phases or (Phase(0, n, self.mean, self.mr_bar, self.lpl, self.upl, self.near_lpl,
+                                       self.near_upl, self.screened_out, n),)
+        lengths = [p.stop - p.start for p in phases]
         return pd.DataFrame(
             {
                 "value": self.values,
-                "mean": np.full(n, self.mean),
-                "lpl": np.full(n, self.lpl),
-                "upl": np.full(n, self.upl),
+                "mean": np.repeat([p.mean for p in phases], lengths),
+                "lpl": np.repeat([p.lpl for p in phases], lengths),
+                "upl": np.repeat([p.upl for p in phases], lengths),
                 "point_type": pd.Series(list(self.point_types), dtype="str"),
             },
             columns=list(COLUMNS),
@@ -321,10 +341,19 @@ def assurance(target: float | None, lpl: float, upl: float, improvement: str) ->
 # --- entry point ------------------------------------------------------------------------------
 
 
-def _notes(n: int, mr_bar: float, screened: int, target: float | None, improvement: str) -> tuple[str, ...]:
-    """Plain-English explanations of what could not be judged for this series."""
+def _notes(
+    n: int, mr_bar: float, screened: int, target: float | None, improvement: str, phases: int = 1, fixed_on: int = 0
+) -> tuple[str, ...]:
+    """Plain-English explanations of what could not be judged for this series (its last phase, ``n`` points)."""
     notes: list[str] = []
     limits = not math.isnan(mr_bar)
+    if phases > 1:
+        notes.append(
+            f"The chart is rebased into {phases} phases; each has its own mean and limits, no rule crosses a "
+            f"phase boundary, and the notes below are about the last phase ({n} point(s))."
+        )
+    if fixed_on and fixed_on < n:
+        notes.append(f"The limits are fixed on the phase's first {fixed_on} points; later points do not move them.")
     if n == 0:
         notes.append("No points: nothing to judge.")
     elif n < 2:
@@ -338,7 +367,7 @@ def _notes(n: int, mr_bar: float, screened: int, target: float | None, improveme
         notes.append("Fewer than 3 points: the 2-of-3 near-limit rule cannot fire yet.")
     if 0 < n < RUN:
         notes.append(f"Fewer than {RUN} points: the run and trend rules cannot fire yet.")
-    if limits and n < TRIAL_LIMIT_POINTS:
+    if limits and min(n, fixed_on or n) < TRIAL_LIMIT_POINTS:
         notes.append(
             f"Fewer than {TRIAL_LIMIT_POINTS} points: these are trial limits, which will move with each new point."
         )
@@ -359,37 +388,116 @@ def _notes(n: int, mr_bar: float, screened: int, target: float | None, improveme
     return tuple(notes)
 
 
-def compute(values: Iterable[Any], improvement: Improvement | str, target: float | None = None) -> SPCResult:
-    """Compute the XmR chart of ``values`` (in time order) with NHSRplotthedots' default rules."""
-    improvement = _check_improvement(improvement)
-    target = _check_target(target)
-    y = _as_values(values)
-    n = int(y.size)
+def _check_fix(fix_after_n_points: Any) -> int | None:
+    """Return fix_after_n_points as an int of at least 12 (or None), else raise SPCInputError."""
+    # R ptd_spc_options: "fix_after_n_points must be a single numeric that is greater than or equal to 12."
+    if fix_after_n_points is None:
+        return None
+    if isinstance(fix_after_n_points, (bool, np.bool_)) or not isinstance(fix_after_n_points, numbers.Integral):
+        raise SPCInputError(
+            f"fix_after_n_points must be a whole number of at least {TRIAL_LIMIT_POINTS} or None; "
+            f"got {fix_after_n_points!r}"
+        )
+    if fix_after_n_points < TRIAL_LIMIT_POINTS:
+        raise SPCInputError(
+            f"fix_after_n_points must be at least {TRIAL_LIMIT_POINTS} (as in NHSRplotthedots): limits set on "
+            f"fewer points are trial limits; got {fix_after_n_points}. Use {TRIAL_LIMIT_POINTS} or more, or None."
+        )
+    return int(fix_after_n_points)
 
-    mean = _mean(y) if n else math.nan
-    mr_bar, screened = mean_moving_range(moving_ranges(y))
+
+def phase_starts(rebase_at: Any, n: int) -> tuple[int, ...]:
+    """The 0-based first position of each phase: 0 then each rebase position, checked against ``n`` points."""
+    if isinstance(rebase_at, (str, bytes)) or not isinstance(rebase_at, Iterable):
+        raise SPCInputError(f"rebase_at must be a sequence of 0-based positions; got {rebase_at!r}")
+    positions: list[int] = []
+    for item in rebase_at:
+        if isinstance(item, (bool, np.bool_)) or not isinstance(item, numbers.Integral):
+            raise SPCInputError(f"rebase_at holds {item!r}, which is not a 0-based position (a whole number)")
+        if not 0 <= item < n:
+            raise SPCInputError(
+                f"rebase_at holds position {item}, outside the series of {n} point(s) (0 to {n - 1}); "
+                "drop it or map it to a position in the series"
+            )
+        if int(item) in positions:
+            raise SPCInputError(f"rebase_at holds position {item} twice; give each phase's start once")
+        positions.append(int(item))
+    if positions != sorted(positions):
+        raise SPCInputError(f"rebase_at must be in increasing order; got {list(rebase_at)!r}")
+    # R: rebase_group = cumsum(rebase); a rebase on the first point starts the first phase, so changes nothing.
+    return tuple([0] + [p for p in positions if p != 0]) if n else ()
+
+
+def _phase(y: np.ndarray, start: int, fix_after_n_points: int | None) -> Phase:
+    """Mean, screened mean moving range and limits of one phase, set on its first N points when fixed."""
+    # R ptd_spc_standard, grouped by rebase_group: fix_y = y for row_number() <= fix_after_n_points, else NA;
+    # mean and mr = c(NA, abs(diff(fix_y))) use only fix_y, so no moving range spans two phases.
+    basis = y if fix_after_n_points is None else y[:fix_after_n_points]
+    mean = _mean(basis)
+    mr_bar, screened = mean_moving_range(moving_ranges(basis))
     lpl, upl = process_limits(mean, mr_bar)
     near_lpl, near_upl = near_limits(mean, mr_bar)
+    return Phase(start, start + int(y.size), mean, mr_bar, lpl, upl, near_lpl, near_upl, screened, int(basis.size))
 
-    directions, labels = combine(
-        outside_limits(y, mean, mr_bar), trend(y), two_in_three(y, mean, mr_bar), run_one_side(y, mean)
-    )
+
+def _phase_directions(y: np.ndarray, phase: Phase) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Every rule on one phase's points against its own mean and limits."""
+    # R ptd_calculate_point_type: group_by(f, rebase_group), so no run, trend or 2-of-3 window crosses a phase.
+    mean, mr_bar = phase.mean, phase.mr_bar
+    return combine(outside_limits(y, mean, mr_bar), trend(y), two_in_three(y, mean, mr_bar), run_one_side(y, mean))
+
+
+def compute(
+    values: Iterable[Any],
+    improvement: Improvement | str,
+    target: float | None = None,
+    rebase_at: Sequence[int] = (),
+    fix_after_n_points: int | None = None,
+) -> SPCResult:
+    """Compute the XmR chart of ``values`` (in time order) with NHSRplotthedots' default rules.
+
+    ``rebase_at`` starts a new phase at each 0-based position (own mean, moving ranges, limits and rules);
+    ``fix_after_n_points`` sets each phase's mean and limits on its first N (>= 12) points.
+    """
+    improvement = _check_improvement(improvement)
+    target = _check_target(target)
+    fix = _check_fix(fix_after_n_points)
+    y = _as_values(values)
+    n = int(y.size)
+    starts = phase_starts(rebase_at, n)
+
+    if not n:
+        mean = mr_bar = math.nan
+        phases: tuple[Phase, ...] = ()
+        lpl, upl = process_limits(mean, mr_bar)
+        last = Phase(0, 0, mean, mr_bar, lpl, upl, *near_limits(mean, mr_bar), 0, 0)
+        directions, labels = np.zeros(0, dtype=np.int8), ()
+    else:
+        bounds = list(zip(starts, [*starts[1:], n], strict=True))
+        phases = tuple(_phase(y[a:b], a, fix) for a, b in bounds)
+        parts = [_phase_directions(y[p.start : p.stop], p) for p in phases]
+        directions = np.concatenate([d for d, _ in parts])
+        labels = tuple(label for _, part_labels in parts for label in part_labels)
+        last = phases[-1]
     types = [point_type(int(d), improvement) for d in directions]
+    # R ptd_calculate_assurance_type: slice_tail(n = 1), so the target is judged on the last phase's limits.
     return SPCResult(
         variation=types[-1] if types else None,
-        assurance=assurance(target, lpl, upl, improvement),
+        assurance=assurance(target, last.lpl, last.upl, improvement),
         improvement=improvement,
         target=target,
         n=n,
-        mean=mean,
-        mr_bar=mr_bar,
-        lpl=lpl,
-        upl=upl,
-        near_lpl=near_lpl,
-        near_upl=near_upl,
+        mean=last.mean,
+        mr_bar=last.mr_bar,
+        lpl=last.lpl,
+        upl=last.upl,
+        near_lpl=last.near_lpl,
+        near_upl=last.near_upl,
         special_cause_types=labels,
-        screened_out=screened,
-        notes=_notes(n, mr_bar, screened, target, improvement),
+        screened_out=last.screened_out,
+        notes=_notes(last.stop - last.start, last.mr_bar, last.screened_out, target, improvement,
+                     phases=len(phases), fixed_on=last.fixed_on),
         point_types=tuple(types),
         values=y,
+        phases=phases,
     )

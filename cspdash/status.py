@@ -403,14 +403,35 @@ def _cumulative(ind: Indicator, rated: Period, figures: dict[Period, Figure], st
     return status(rag, reason, value=ytd, target=due, comparator=None)
 
 
+def rebase_positions(periods: Sequence[Period], rebase: Sequence[Period]) -> tuple[int, ...]:
+    """Each rebase period's position in ``periods`` (oldest first): the first point at or after it, once each.
+
+    A rebase period missing from the series (no complete figure) starts its phase at the next point; one after the
+    last point starts no phase; one at or before the first point maps to 0, which starts no new phase either.
+    """
+    positions: list[int] = []
+    for r in rebase:
+        k = next((i for i, p in enumerate(periods) if p >= r), None)
+        if k is not None and k not in positions:
+            positions.append(k)
+    return tuple(sorted(positions))
+
+
+def indicator_spc(ind: Indicator, periods: Sequence[Period], values: Sequence[float]) -> spc.SPCResult:
+    """The XmR chart of an indicator's series (its periods and values), with the catalogue's phases and target."""
+    target = ind.target.value if ind.target.type == "fixed" else None
+    if not ind.spc.rebase and ind.spc.fix_after_n_points is None:
+        return spc.compute(values, ind.direction, target=target)
+    return spc.compute(values, ind.direction, target=target, rebase_at=rebase_positions(periods, ind.spc.rebase),
+                       fix_after_n_points=ind.spc.fix_after_n_points)
+
+
 def _spc(ind: Indicator, rated: Period, figures: dict[Period, Figure], notes: list[str]):
     """XmR over the complete figures up to ``rated``; None when the rated figure is not the last point."""
     series = [(p, f.value) for p, f in figures.items() if p <= rated and f.complete and f.value is not None]
     if not series or series[-1][0] != rated:
         return None, len(series)
-    target = ind.target.value if ind.target.type == "fixed" else None
-    improvement = ind.direction
-    res = spc.compute([v for _, v in series], improvement, target=target)
+    res = indicator_spc(ind, [p for p, _ in series], [v for _, v in series])
     notes.extend(res.notes)
     return res, len(series)
 

@@ -18,13 +18,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from cspdash import auth, spc
+from cspdash import auth
 from cspdash.auth import User
 from cspdash.config import Catalogue, Indicator
 from cspdash.errors import CspdashError
 from cspdash.ingest import ValidationError
 from cspdash.periods import Period, parse_period
-from cspdash.status import RAG_WORDS, Status, evaluate, fmt, headline, rated_grain
+from cspdash.status import RAG_WORDS, Status, evaluate, fmt, headline, indicator_spc, rated_grain
 from cspdash.store import ImportResult, Store
 
 # --- the status vocabulary (one place) -----------------------------------------------------------
@@ -279,11 +279,11 @@ def history_frame(store: Store, indicator: str, period: Period | None = None) ->
     figures = store.current_figures()[indicator]
     last = period.at(rated_grain(ind)) if period is not None else None
     series = [(p, f) for p, f in figures.items() if f.complete and f.value is not None and (last is None or p <= last)]
-    cols = ["period", "start", "value", "shown", "mean", "lpl", "upl", "target", "point_type", "point", "rule"]
+    cols = ["period", "start", "value", "shown", "mean", "lpl", "upl", "target", "point_type", "point", "rule", "phase"]
     if not series:
         return pd.DataFrame(columns=cols)
-    res = spc.compute([f.value for _, f in series], ind.direction,
-                      target=ind.target.value if ind.target.type == "fixed" else None)
+    res = indicator_spc(ind, [p for p, _ in series], [f.value for _, f in series])
+    phase_of = [k for k, ph in enumerate(res.phases, start=1) for _ in range(ph.stop - ph.start)]
     rows = []
     for k, (p, f) in enumerate(series):
         pt = res.points.iloc[k]
@@ -291,7 +291,7 @@ def history_frame(store: Store, indicator: str, period: Period | None = None) ->
             "period": p.label, "start": p.start.isoformat(), "value": f.value, "shown": fmt(ind, f.value),
             "mean": _num(pt["mean"]), "lpl": _num(pt["lpl"]), "upl": _num(pt["upl"]),
             "target": _target_at(ind, p, figures), "point_type": pt["point_type"],
-            "point": POINT_STYLE[pt["point_type"]][0], "rule": res.special_cause_types[k],
+            "point": POINT_STYLE[pt["point_type"]][0], "rule": res.special_cause_types[k], "phase": phase_of[k],
         })
     return pd.DataFrame(rows, columns=cols)
 
@@ -318,8 +318,8 @@ def spc_detail(store: Store, indicator: str, period: Period | None = None) -> tu
     h = history_frame(store, indicator, period)
     notes: list[str] = []
     if len(h):
-        notes = list(spc.compute(h["value"].tolist(), ind.direction,
-                                 target=ind.target.value if ind.target.type == "fixed" else None).notes)
+        periods = [parse_period(label, grain=rated_grain(ind)) for label in h["period"]]
+        notes = list(indicator_spc(ind, periods, h["value"].tolist()).notes)
     else:
         notes = ["No complete figures yet: nothing to judge."]
     table = pd.DataFrame({

@@ -91,3 +91,30 @@ def test_area_chart_escapes_the_area_name_in_its_expression(areas):
     spec = charts.area_chart(areas.assign(area=["A", "O'Brien \\ Co", "B"]), "O'Brien \\ Co").to_dict()
     weight = spec["layer"][0]["encoding"]["y"]["axis"]["labelFontWeight"]["expr"]
     assert "'O\\'Brien \\\\ Co'" in weight
+
+
+@pytest.mark.parametrize(
+    ("phases", "mean_lines"),
+    [
+        (None, 1),  # a frame without a phase column: one phase
+        ([1] * 8, 1),
+        ([1] * 3 + [2] * 5, 2),
+        ([1] * 2 + [2] * 3 + [3] * 3, 3),
+    ],
+)
+def test_each_phase_has_its_own_mean_and_limit_lines(phases, mean_lines):
+    """A rebased history draws one mean, one lower and one upper line per phase, none joining two phases."""
+    h = history()
+    if phases is not None:
+        h = h.assign(phase=phases, mean=[10.0 * p for p in phases])
+    spec = charts.history_chart(h).to_dict()
+    lines = spec["layer"][0]
+    assert lines["encoding"]["detail"]["field"] == "series"
+    rows = pd.DataFrame(spec["datasets"][lines["data"]["name"]])
+    for line, count in (("Mean", mean_lines), ("Process limits", 2 * mean_lines), ("Target", 1)):
+        assert rows.loc[rows["line"] == line, "series"].nunique() == count, line
+    if phases is not None:
+        by_period = dict(zip(h["period"], phases, strict=True))
+        for _, part in rows[rows["line"] == "Mean"].groupby("series"):
+            assert len({by_period[p] for p in part["period"]}) == 1  # a mean line stays within one phase
+            assert part["y"].nunique() == 1

@@ -125,9 +125,26 @@ def _add_b2(**kw):
 
 
 INDICATOR_KEYS = ("decimals, definition, direction, frequency, id, measure, owner, paired_with, per, priority, "
-                  "rationale, small_numbers, source, synthetic, target, title, unit")
+                  "rationale, small_numbers, source, spc, synthetic, target, title, unit")
 
 BAD = [
+    ("spc-unknown-key", _set(spc={"rebase_at": ["2012/13 Q1"]}),
+     ["indicators[A1].spc.rebase_at: unknown key; did you mean 'rebase'?"]),
+    ("spc-rebase-not-a-list", _set(spc={"rebase": "2012/13 Q1"}),
+     ["indicators[A1].spc.rebase: expected a list of periods, e.g. [2012/13 Q1], got '2012/13 Q1'"]),
+    ("spc-rebase-coarser-than-grain", _set(spc={"rebase": ["2012/13"]}),
+     ["indicators[A1].spc.rebase[0]: '2012/13' is a year, but a quarter is needed here; write a quarter such as "
+      "2012/13 Q1"]),
+    ("spc-rebase-out-of-order", _set(spc={"rebase": ["2013/14 Q1", "2012/13 Q1"]}),
+     ["indicators[A1].spc.rebase[1]: 2012/13 Q1 is not after 2013/14 Q1; list each period once, oldest first"]),
+    ("spc-rebase-twice", _set(spc={"rebase": ["2012/13 Q1", "2012/13 Q1"]}),
+     ["indicators[A1].spc.rebase[1]: 2012/13 Q1 is not after 2012/13 Q1; list each period once, oldest first"]),
+    ("spc-fix-too-small", _set(spc={"fix_after_n_points": 11}),
+     ["indicators[A1].spc.fix_after_n_points: expected a whole number of at least 12 (as in NHSRplotthedots), "
+      "got 11; or remove it"]),
+    ("spc-fix-quoted", _set(spc={"fix_after_n_points": "12"}),
+     ["indicators[A1].spc.fix_after_n_points: expected a whole number of at least 12 (as in NHSRplotthedots), "
+      "got '12'; or remove it"]),
     ("unknown-key", _set(colour="red"),
      [f"indicators[A1].colour: unknown key; allowed keys: {INDICATOR_KEYS}"]),
     ("misspelt-key", _set(directon="decrease"),
@@ -294,3 +311,26 @@ def test_missing_file_says_how_to_fix(tmp_path):
     with pytest.raises(ConfigError) as e:
         load_catalogue(path)
     assert e.value.problems == [f"file not found; pass --config PATH or set CSPDASH_CONFIG (looked at {path})"]
+
+
+@pytest.mark.parametrize(
+    ("frequency", "spc_key", "rebase", "fix"),
+    [
+        ("quarterly", {"rebase": ["2012/13 Q1"], "fix_after_n_points": 12}, ["2012/13 Q1"], 12),
+        ("monthly", {"rebase": ["2012-05", "2014/15 Q3"]}, ["2012/13 Q1", "2014/15 Q3"], None),  # a month: its quarter
+        ("annual", {"rebase": ["2011-12"]}, ["2011/12"], None),  # read at the rated grain: the financial year
+        ("quarterly", None, [], None),
+    ],
+)
+def test_spc_key_is_read_at_the_rated_grain(frequency, spc_key, rebase, fix):
+    """spc: {rebase: [...], fix_after_n_points: N} gives the phases' periods at the indicator's rated grain."""
+    data = yaml.safe_load(MINIMAL)
+    a1 = data["indicators"][0]
+    a1["frequency"] = frequency
+    if frequency == "annual":
+        a1["target"] = {"type": "none"}
+    if spc_key is not None:
+        a1["spc"] = spc_key
+    ind = parse_catalogue(data).indicator("A1")
+    assert [p.label for p in ind.spc.rebase] == rebase
+    assert ind.spc.fix_after_n_points == fix

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 from e2e_helpers import BAD_RETURN, GOOD_RETURN, demo_copy
 
 from cspdash import spc, views
-from cspdash.config import load_catalogue
+from cspdash.config import SPCSettings, load_catalogue
 from cspdash.errors import CspdashError
 from cspdash.ingest import SourceFile, ValidationError
 from cspdash.periods import parse_period
@@ -155,6 +156,38 @@ def test_history_frame_is_the_spc_of_the_complete_figures(store, period):
     assert h["upl"].iloc[0] == pytest.approx(res.upl)
     assert h["period"].iloc[-1] == period.label
     assert set(h["point"]) <= {v[0] for v in views.POINT_STYLE.values()}
+
+
+def test_history_frame_draws_the_catalogues_phases(tmp_path_factory, store, period):
+    """spc: {rebase: [...]} splits B2's chart at the rebase quarter: own mean and limits, a phase column, a note."""
+    h = views.history_frame(store, "B2", period)
+    assert set(h["phase"]) == {1}
+    at = 5
+    ind = store.cat.indicator("B2")
+    rebased = dataclasses.replace(ind, spc=SPCSettings(rebase=(parse_period(h["period"].iloc[at]),)))
+    cat = dataclasses.replace(store.cat, indicators=tuple(rebased if i.id == "B2" else i for i in store.cat.indicators))
+    s = Store(demo_copy(tmp_path_factory, "views-rebased"), cat)
+    try:
+        r = views.history_frame(s, "B2", period)
+        _table, notes = views.spc_detail(s, "B2", period)
+    finally:
+        s.close()
+    assert list(r["phase"]) == [1] * at + [2] * (len(h) - at)
+    values = list(h["value"])
+    for rows, part in ((r.iloc[:at], values[:at]), (r.iloc[at:], values[at:])):
+        alone = spc.compute(part, ind.direction)
+        assert list(rows["point_type"]) == list(alone.points["point_type"])
+        assert list(rows["mean"]) == pytest.approx([alone.mean] * len(part))
+    assert any("rebased into 2 phases" in n for n in notes)
+
+
+def test_c3_is_rebased_at_the_2012_recording_change(store, period):
+    """The shipped catalogue rebases C3 at 2012/13 Q1: the low pre-2012 points are their own common-cause phase."""
+    h = views.history_frame(store, "C3", period)
+    first = h[h["phase"] == 1]
+    assert list(first["period"])[-1] == "2011/12 Q4" and h[h["phase"] == 2]["period"].iloc[0] == "2012/13 Q1"
+    assert set(first["point_type"]) == {"common_cause"}
+    assert set(h["phase"]) == {1, 2}
 
 
 def test_history_frame_targets_by_type(store, period):
