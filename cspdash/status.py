@@ -319,8 +319,8 @@ def disagreement(rag: str, variation: str | None, assurance: str | None) -> str 
     """One sentence when the RAG and the SPC chart tell different stories; None when they agree or cannot."""
     if rag == "red":
         if variation == "common_cause":
-            return ("The SPC chart shows only common-cause variation: this figure is within the usual ups and downs, "
-                    "so the miss is not a new deterioration; meeting the target needs a change to the service.")
+            return ("The SPC chart shows only common-cause variation, so this miss is part of the usual pattern: "
+                    "the service, not this quarter, needs to change.")
         if variation == "special_cause_improvement":
             return "The SPC chart shows special-cause improvement: it is getting better, although the target is missed."
         if assurance == "consistent_pass":

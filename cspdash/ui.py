@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import pandas as pd
 import streamlit as st
 
-from cspdash import auth, backups, charts, views
+from cspdash import auth, backups, charts, status, views
 from cspdash.auth import User
 from cspdash.config import load_catalogue
 from cspdash.errors import ConfigError, CspdashError
@@ -516,7 +516,11 @@ def indicator_card(card: views.IndicatorCard, period: Period, own_area: str) -> 
         st.subheader(f"{md(card.id)} {md(card.title)}", anchor=False)
         c1, c2, c3 = st.columns([1.2, 1, 2])
         c1.markdown(f"#### {rag_badge_md(s['rag'])}")
+        if s["amber_reason"]:
+            c1.caption(md(status.AMBER_WORDS[s["amber_reason"]].capitalize()))
         c2.metric("Value", card.value_text, help=f"Rated period: {s['rated_period']}")
+        if card.range_text:
+            c2.caption(md(card.range_text))
         c3.markdown(f"**Change:** {md(card.change)}  \n**Target:** {md(s['target_text'])}")
         st.text(s["reason"])
         st.caption(md(f"SPC variation: {card.variation}. Assurance: {card.assurance}. Owner: {card.owner}."))
