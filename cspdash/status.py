@@ -315,8 +315,14 @@ def _face(gap: float, tolerance: float) -> str:
     return "green" if gap >= 0 else "amber" if gap >= -tolerance else "red"
 
 
-def disagreement(rag: str, variation: str | None, assurance: str | None) -> str | None:
-    """One sentence when the RAG and the SPC chart tell different stories; None when they agree or cannot."""
+def disagreement(rag: str, variation: str | None, assurance: str | None, mdc: bool = False) -> str | None:
+    """One sentence when the RAG and the SPC chart tell different stories; None when they agree or cannot.
+
+    With ``mdc`` (the status was rated from the chart itself) only a latest point pulling the other way disagrees.
+    """
+    if mdc:
+        assurance = None
+        variation = variation if variation in ("special_cause_improvement", "special_cause_concern") else None
     if rag == "red":
         if variation == "common_cause":
             return ("The SPC chart shows only common-cause variation, so this miss is part of the usual pattern: "
@@ -366,7 +372,8 @@ def evaluate(ind: Indicator, period: Period, figures: dict[Period, Figure], rati
                       complete=fig.complete if fig else False, rag=rag, reason=reason, notes=tuple(notes))
         fields.update(kw)
         if fields["rag"] in ("green", "red") and fields["spc_points"] >= spc.TRIAL_LIMIT_POINTS:
-            fields["disagreement"] = disagreement(fields["rag"], fields["variation"], fields["assurance"])
+            fields["disagreement"] = disagreement(fields["rag"], fields["variation"], fields["assurance"],
+                                                  fields.get("rating") == "mdc")
             if fields["disagreement"]:
                 fields["reason"] = f"{fields['reason']} {fields['disagreement']}"
         return Status(**fields)
@@ -416,7 +423,9 @@ def evaluate(ind: Indicator, period: Period, figures: dict[Period, Figure], rati
     face = _face(sign * (change - goal), t.tolerance)  # type: ignore[operator]
     small = _too_small(ind, fig, comp_v)
     rag, why, words = judge(ind, face, fig.value, level, iv, small)  # type: ignore[arg-type]
-    reason = f"{travel}; target {target_text(ind)} ({_level_words(ind, level)}){words}"  # type: ignore[arg-type]
+    words_t, lvl = target_text(ind), _level_words(ind, level)  # type: ignore[arg-type]
+    goal_text = f"{words_t[:-1]}; {lvl})" if words_t.endswith(")") else f"{words_t} ({lvl})"
+    reason = f"{travel}; target {goal_text}{words}"
     return status(rag, f"{reason}; {RAG_WORDS[rag]}.", target=level, small_numbers=why == "too_small_to_tell",
                   amber_reason=why, **trend_kw)
 
@@ -537,7 +546,8 @@ def _mdc(ind: Indicator, fig: Figure, level: float | None, travel: str, trend_kw
                       amber_reason="too_small_to_tell", rating="mdc", **trend_kw)
     assur = spc.assurance(level, spc_res.lpl, spc_res.upl, ind.direction)
     var = spc_res.variation
-    limits = f"process limits {fmt(ind, round(spc_res.lpl, ind.decimals))}-{fmt(ind, round(spc_res.upl, ind.decimals))}"
+    d, pct = max(ind.decimals, 1), "%" if ind.unit == "percent" else ""
+    limits = f"process limits {spc_res.lpl:,.{d}f}{pct}-{spc_res.upl:,.{d}f}{pct}"
     if assur == "consistent_fail":
         rag, words = "red", f"the {limits} lie wholly on the wrong side of the target, so it will not be met without a change"
     elif assur == "consistent_pass":
