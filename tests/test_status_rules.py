@@ -9,6 +9,7 @@ says which amber; a green or red on 12 or more SPC points whose chart disagrees 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -360,3 +361,68 @@ def test_catalogue_refuses_an_unknown_rating(tmp_path):
     with pytest.raises(ConfigError) as e:
         load_catalogue(path)
     assert "rating" in str(e.value)
+
+
+# --- the issue's cases through the CLI: import a return, then status --format json ------------------------------
+
+CLI_CATALOGUE = """\
+partnership: {name: Example Partnership}
+periods: {first: 2015/16 Q1, last: 2030/31 Q4}
+priorities:
+  - {id: B, title: Violence}
+subgroups:
+  - {id: vio, name: Violence Group, priority: B}
+indicators:
+  - {id: B3, priority: B, owner: vio, title: Violence with injury, unit: count, frequency: monthly,
+     direction: decrease, target: {type: change, baseline: same_quarter_last_year, value: -5, tolerance: 5}}
+  - {id: P1, priority: B, owner: vio, title: Share of cases closed, unit: percent, frequency: quarterly,
+     direction: increase, decimals: 1, target: {type: fixed, value: 38, tolerance: 0}}
+  - {id: D5, priority: B, owner: vio, title: Re-offending rate, unit: percent, frequency: quarterly,
+     direction: decrease, small_numbers: 20, target: {type: change, baseline: previous_year_average, value: -5,
+     tolerance: 5}}
+"""
+
+CLI_RETURN = """\
+indicator,period,value,numerator,denominator
+B3,Oct 2017,200,,
+B3,Nov 2017,198,,
+B3,Dec 2017,198,,
+B3,Oct 2018,218,,
+B3,Nov 2018,218,,
+B3,Dec 2018,217,,
+P1,2018/19 Q3,,18,50
+D5,2017/18 Q1,,19,50
+D5,2017/18 Q2,,19,50
+D5,2017/18 Q3,,19,50
+D5,2017/18 Q4,,19,50
+D5,2018/19 Q3,,28,73
+"""
+
+
+def test_the_issues_cases_through_the_cli(tmp_path, capsys, monkeypatch):
+    from cspdash.cli import main
+
+    monkeypatch.delenv("CSPDASH_CONFIG", raising=False)
+    monkeypatch.delenv("CSPDASH_DB", raising=False)
+    config, ret, db = tmp_path / "indicators.yaml", tmp_path / "return.csv", tmp_path / "csp.duckdb"
+    config.write_text(CLI_CATALOGUE, encoding="utf-8")
+    ret.write_text(CLI_RETURN, encoding="utf-8")
+    base = ["--db", str(db), "--config", str(config)]
+    assert main([*base, "import", str(ret), "--user", "analyst@example.org"]) == 0
+    capsys.readouterr()
+    assert main([*base, "status", "--period", "2018/19 Q3", "--format", "json"]) == 0
+    by_id = {r["indicator"]: r for r in json.loads(capsys.readouterr().out)}
+    b3, p1, d5 = by_id["B3"], by_id["P1"], by_id["D5"]
+    # B3: 596 -> 653 against a 5% fall (566): a clear miss, RED
+    assert (b3["value"], b3["comparator"], b3["rag"], b3["amber_reason"]) == (653, 596, "red", None)
+    assert (b3["lower"], b3["upper"], b3["interval_method"]) == (pytest.approx(garwood(653)[0], abs=1e-6),
+                                                                  pytest.approx(garwood(653)[1], abs=1e-6), POISSON)
+    assert "95% range 604-705, so missed beyond chance; RED." in b3["reason"]
+    # 18 of 50 (36%) against at least 38%: AMBER, could be chance
+    lo, hi = wilson(18, 50)
+    assert (p1["rag"], p1["amber_reason"], p1["interval_method"]) == ("amber", "could_be_chance", WILSON)
+    assert (p1["lower"], p1["upper"]) == (pytest.approx(lo * 100, abs=1e-6), pytest.approx(hi * 100, abs=1e-6))
+    assert "95% range 24.1%-49.9%" in p1["reason"]
+    # D5: +0.4 points on 28 of 73 young people is not RED
+    assert (d5["numerator"], d5["denominator"]) == (28, 73)
+    assert (d5["rag"], d5["amber_reason"]) == ("amber", "could_be_chance")
