@@ -786,9 +786,11 @@ def _cover(w: _Writer, pack: PackData) -> None:
 
 def _key(w: _Writer) -> None:
     w.para("How to read the status: each status is a word and a shape, never a colour alone.", size=9, gap=0.8)
-    rows = [[_Cell("GREEN", rag="green", bold=True), _Cell("on or better than the target")],
-            [_Cell("AMBER", rag="amber", bold=True), _Cell("close to the target, or a change that could be chance")],
-            [_Cell("RED", rag="red", bold=True), _Cell("off the target by more than its tolerance")],
+    rows = [[_Cell("GREEN", rag="green", bold=True), _Cell("the target is met beyond chance (its 95% range is wholly on "
+                                                          "the good side)")],
+            [_Cell("AMBER", rag="amber", bold=True), _Cell("within tolerance (close to the target), could be chance (the "
+                                                          "95% range includes the target) or too small to tell")],
+            [_Cell("RED", rag="red", bold=True), _Cell("off the target by more than its tolerance, beyond chance")],
             [_Cell("NO DATA", rag="no_data", bold=True), _Cell("the figure (or its comparator) is missing or incomplete")],
             [_Cell("MONITOR", rag="monitor", bold=True), _Cell("no target: shown for information")]]
     w.table(("Status", "Meaning"), (30, 150), rows, size=8.5)

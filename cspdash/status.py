@@ -7,6 +7,7 @@ in docs/status.md.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from scipy.stats import chi2
 
 from cspdash import spc
-from cspdash.config import Catalogue, Indicator
+from cspdash.config import RATINGS, Catalogue, Indicator
 from cspdash.periods import Period
 
 RAGS = ("green", "amber", "red", "no_data", "monitor")
@@ -219,7 +220,7 @@ class Interval:
     lower: float
     upper: float
     method: str  # POISSON or WILSON
-    cases: float | None = None  # the denominator of a percentage, rate or ratio; None for a count
+    cases: float | None = None  # the denominator of a percentage (Wilson); None for counts, rates and ratios
 
 
 def garwood(k: float) -> tuple[float, float]:
@@ -250,20 +251,37 @@ def interval(ind: Indicator, value: float | None, numerator: float | None = None
             lo, hi = wilson(numerator, denominator)
             return Interval(lo * 100, hi * 100, WILSON, denominator)
         lo, hi = garwood(numerator)
-        return Interval(lo * ind.scale / denominator, hi * ind.scale / denominator, POISSON, denominator)
+        return Interval(lo * ind.scale / denominator, hi * ind.scale / denominator, POISSON)
     if ind.unit != "count" or value < 0:
         return None
     lo, hi = garwood(value)
     return Interval(lo, hi, POISSON)
 
 
-def range_text(ind: Indicator, iv: Interval) -> str:
-    """``24%-50%``, ``604-705``, ``4.1-5.2 per 1,000``: an interval in the indicator's unit."""
-    if ind.unit == "rate":
-        d = ind.decimals
-        return f"{iv.lower:,.{d}f}-{iv.upper:,.{d}f} per {ind.per:,.0f}"
-    lo, hi = (round(iv.lower, ind.decimals), round(iv.upper, ind.decimals))
-    return f"{fmt(ind, lo)}-{fmt(ind, hi)}"
+def range_text(ind: Indicator, iv: Interval, target: float | None = None) -> str:
+    """``24%-50%``, ``604-705``, ``4.1-5.2 per 1,000``: an interval in the indicator's unit.
+
+    Shown to the indicator's decimals, with up to three more where rounding would put an end on the ``target``
+    (0.24-7.2 against a target of 0 reads ``0.2-7.2``, not ``0-7``, which would seem to contain it).
+    """
+    d = ind.decimals
+    while target is not None and d < ind.decimals + 3 and round(target, d) in (round(iv.lower, d), round(iv.upper, d)) \
+            and target not in (iv.lower, iv.upper):
+        d += 1
+    pct = "%" if ind.unit == "percent" else ""
+    per = f" per {ind.per:,.0f}" if ind.unit == "rate" else ""
+    return f"{iv.lower:,.{d}f}{pct}-{iv.upper:,.{d}f}{pct}{per}"
+
+
+def level_text(ind: Indicator, level: float, value: float | None = None) -> str:
+    """A target level in the unit, to the indicator's decimals, or up to two more where rounding would make it look
+    equal to the ``value`` (a 5% fall on 50 against a figure of 48 reads ``at most 47.5``, not ``48``)."""
+    d = ind.decimals
+    while value is not None and level != value and d < ind.decimals + 2 and round(level, d) == round(value, d):
+        d += 1
+    if ind.unit == "count":
+        return f"{round(level, d):,.{d}f}"
+    return fmt(dataclasses.replace(ind, decimals=d), round(level, d))
 
 
 def _iv_fields(iv: Interval | None) -> dict:
@@ -304,7 +322,7 @@ def judge(ind: Indicator, face: str, value: float, target: float, iv: Interval |
     beyond = (target < iv.lower if up else target > iv.upper) if face == "green" else (
         target > iv.upper if up else target < iv.lower)
     on = f"on {iv.cases:,.0f} cases " if iv.cases is not None else ""
-    rng = range_text(ind, iv)
+    rng = range_text(ind, iv, target)
     if beyond:
         return face, None, f"; 95% range {rng}, so {verb} beyond chance"
     return "amber", "could_be_chance", f", {verb} on its face, but {on}that could be chance: 95% range {rng}"
@@ -350,6 +368,8 @@ def evaluate(ind: Indicator, period: Period, figures: dict[Period, Figure], rati
     ``rating`` is the catalogue's ``partnership.rating``: ``target`` judges the figure against its target with its
     95% interval; ``mdc`` rates fixed and change targets from the SPC chart's variation and assurance.
     """
+    if rating not in RATINGS:
+        raise ValueError(f"rating must be one of {'|'.join(RATINGS)}, got {rating!r}")
     grain = rated_grain(ind)
     rated = period.at(grain)
     notes: list[str] = []
@@ -423,17 +443,17 @@ def evaluate(ind: Indicator, period: Period, figures: dict[Period, Figure], rati
     face = _face(sign * (change - goal), t.tolerance)  # type: ignore[operator]
     small = _too_small(ind, fig, comp_v)
     rag, why, words = judge(ind, face, fig.value, level, iv, small)  # type: ignore[arg-type]
-    words_t, lvl = target_text(ind), _level_words(ind, level)  # type: ignore[arg-type]
+    words_t, lvl = target_text(ind), _level_words(ind, level, fig.value)  # type: ignore[arg-type]
     goal_text = f"{words_t[:-1]}; {lvl})" if words_t.endswith(")") else f"{words_t} ({lvl})"
     reason = f"{travel}; target {goal_text}{words}"
     return status(rag, f"{reason}; {RAG_WORDS[rag]}.", target=level, small_numbers=why == "too_small_to_tell",
                   amber_reason=why, **trend_kw)
 
 
-def _level_words(ind: Indicator, level: float) -> str:
-    """``at most 566``: the level that would just meet a change target."""
+def _level_words(ind: Indicator, level: float, value: float | None = None) -> str:
+    """``at most 566``: the level that would just meet a change target (see ``level_text``)."""
     word = {"increase": "at least", "decrease": "at most"}.get(ind.direction, "about")
-    return f"{word} {fmt(ind, round(level, ind.decimals))}"
+    return f"{word} {level_text(ind, level, value)}"
 
 
 def _comparator(ind: Indicator, rated: Period, figures: dict[Period, Figure]) -> tuple[str | None, float | None, float]:
@@ -538,7 +558,7 @@ def _cumulative(ind: Indicator, rated: Period, figures: dict[Period, Figure], st
 def _mdc(ind: Indicator, fig: Figure, level: float | None, travel: str, trend_kw: dict, spc_res, spc_n: int,
          status) -> Status:
     """``partnership.rating: mdc``: rate from the SPC chart's assurance and variation, as Making Data Count does."""
-    head = f"{fmt(ind, fig.value)} against a target of {_level_words(ind, level) if level is not None else 'none'}"
+    head = f"{fmt(ind, fig.value)} against a target of {_level_words(ind, level, fig.value) if level is not None else 'none'}"
     trav = f"; {travel[0].lower()}{travel[1:]}" if travel else ""
     if spc_res is None or spc_n < spc.TRIAL_LIMIT_POINTS:
         return status("amber", f"{head}{trav}; only {spc_n} points on the SPC chart (fewer than "

@@ -61,10 +61,10 @@ INTERVALS = [
     ("percent-all", PCT, 100.0, 40, 40, tuple(100 * x for x in wilson(40, 40)), WILSON, 40),
     ("percent-none", PCT, 0.0, 0, 40, tuple(100 * x for x in wilson(0, 40)), WILSON, 40),
     # a "percentage" above 100% is not a proportion: Poisson on the numerator, scaled
-    ("percent-above-100", PCT, 120.0, 60, 50, tuple(x * 100 / 50 for x in garwood(60)), POISSON, 50),
-    ("rate", RATE, 4.0, 12, 3000, tuple(x * 1000 / 3000 for x in garwood(12)), POISSON, 3000),
+    ("percent-above-100", PCT, 120.0, 60, 50, tuple(x * 100 / 50 for x in garwood(60)), POISSON, None),
+    ("rate", RATE, 4.0, 12, 3000, tuple(x * 1000 / 3000 for x in garwood(12)), POISSON, None),
     ("ratio", dict(unit="ratio", target=Target("fixed", 1.0, 0.1)), 0.5, 50, 100,
-     tuple(x / 100 for x in garwood(50)), POISSON, 100),
+     tuple(x / 100 for x in garwood(50)), POISSON, None),
     ("percent-without-counts", PCT, 90.0, None, None, None, None, None),
     ("rate-without-counts", RATE, 4.0, None, None, None, None, None),
     ("percent-zero-denominator", PCT, 0.0, 0, 0, None, None, None),
@@ -238,8 +238,8 @@ def test_d5_small_rise_on_73_young_people_is_not_red(shipped):
 STEADY = [1000, 1040, 980, 1020, 990, 1030, 970, 1010, 1000, 1025, 985]  # common-cause ups and downs
 HIGH = [v + 1000 for v in STEADY]
 
-COMMON = ("The SPC chart shows only common-cause variation: this figure is within the usual ups and downs, so the "
-          "miss is not a new deterioration; meeting the target needs a change to the service.")
+COMMON = ("The SPC chart shows only common-cause variation, so this miss is part of the usual pattern: the service, "
+          "not this quarter, needs to change.")
 IMPROVING = "The SPC chart shows special-cause improvement: it is getting better, although the target is missed."
 PASSING = "The SPC chart's limits lie wholly on the target's good side: the target is usually met."
 CONCERN = ("The SPC chart shows special-cause concern: something has changed for the worse, although the target is "
@@ -284,15 +284,15 @@ def test_disagreement_sentence(level, values, rag, variation, assurance, sentenc
 MDC = [
     # (id, target (at most), series, rag, amber_reason, assurance, words)
     ("consistent-fail", 500.0, [*STEADY, 1000], "red", None, "consistent_fail",
-     "the process limits 907-1,101 lie wholly on the wrong side of the target, so it will not be met without a "
+     "the process limits 907.4-1,100.9 lie wholly on the wrong side of the target, so it will not be met without a "
      "change; RED."),
     ("consistent-pass", 1500.0, [*STEADY, 1000], "green", None, "consistent_pass",
-     "the process limits 907-1,101 lie wholly on the good side of the target, so it is reliably met; GREEN."),
+     "the process limits 907.4-1,100.9 lie wholly on the good side of the target, so it is reliably met; GREEN."),
     ("concern", 1000.0, [*STEADY, 1200], "red", None, "inconsistent", "the SPC chart shows special-cause concern; RED."),
     ("improvement", 1000.0, [*STEADY, 800], "green", None, "inconsistent",
      "the SPC chart shows special-cause improvement; GREEN."),
     ("common-cause-target-inside", 1000.0, [*STEADY, 1000], "amber", "could_be_chance", "inconsistent",
-     "common-cause variation, and the target lies within the process limits 907-1,101, so it will be met in some "
+     "common-cause variation, and the target lies within the process limits 907.4-1,100.9, so it will be met in some "
      "periods and missed in others by chance; AMBER."),
     ("eleven-points", 1000.0, [*STEADY[:10], 1000], "amber", "too_small_to_tell", None,
      "only 11 points on the SPC chart (fewer than 12): too small to tell; AMBER."),
