@@ -258,10 +258,7 @@ def signed_in_user(s: Store) -> User | None:
     """The signed-in account (identity provider, local password, or a genuine sign-in cookie from an earlier visit),
     or None; expired sessions and disabled accounts are signed out."""
     if oidc_configured():
-        if not getattr(st.user, "is_logged_in", False):
-            return None
-        email = str(st.user.get("email") or "")
-        return s.user(email) if email else None
+        return _provider_account(s)[0]
     info = st.session_state.get(KEY_SIGNED_IN) or _from_cookie(s)
     if not info:
         return None
@@ -274,6 +271,13 @@ def signed_in_user(s: Store) -> User | None:
         _sign_out()
         return None
     return user
+
+
+def _provider_account(s: Store) -> tuple[User | None, str]:
+    """The account the identity provider's sign-in maps to (or None and why not); (None, '') when not signed in."""
+    if not getattr(st.user, "is_logged_in", False):
+        return None, ""
+    return auth.provider_account(st.user.to_dict(), s.user)
 
 
 def _from_cookie(s: Store) -> dict | None:
@@ -355,8 +359,9 @@ def account_panel(s: Store) -> None:
             st.rerun()
         return
     if oidc_configured():
-        if getattr(st.user, "is_logged_in", False):
-            st.error("Your account has no access to this dashboard; ask the CSP analyst to add it.", icon="⛔")
+        refused = _provider_account(s)[1]
+        if refused:
+            st.error(md(_sentence(refused) + "."), icon="⛔")
             if st.button("Sign out", key="csp_sign_out_unknown"):
                 st.logout()
             return
