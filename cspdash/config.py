@@ -28,6 +28,7 @@ DATASET_FORMATS = ("police_uk_street", "mps_borough", "mps_ward")
 DEFAULT_SMALL_NUMBERS = 10
 DEFAULT_COMPLETE_SHARE = 0.5  # a quarter is the default once half the indicators have a complete figure for it
 DEFAULT_POLICE_FORCE = "Metropolitan Police Service"  # as police.uk spells it in "Reported by"
+NOT_RECORDED = "not recorded"  # shown for a target's source or agreement the catalogue does not give
 DEFAULT_PROVISIONAL_MONTHS = 3  # police figures less than 3 months old when loaded are often revised
 _ID = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,31}$")
 _DATASET_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -46,6 +47,17 @@ class Target:
     source: str = ""  # where the target's level came from, e.g. "CSP Plan 2017-21, Priority D"
     agreed_by: str = ""  # who agreed the target
     agreed_on: date | None = None  # when it was agreed
+
+    @property
+    def source_text(self) -> str:
+        """Where the target's level came from, or ``not recorded``."""
+        return self.source or NOT_RECORDED
+
+    @property
+    def agreed_text(self) -> str:
+        """Who agreed the target and when (``CSP Executive, 18 Jul 2017``), or ``not recorded``."""
+        when = f"{self.agreed_on.day} {self.agreed_on:%b %Y}" if self.agreed_on else ""
+        return ", ".join(x for x in (self.agreed_by, when) if x) or NOT_RECORDED
 
     def plan_figure(self, before: Period) -> tuple[Period, float] | None:
         """The latest of ``baseline_figures`` whose period ends on or before the end of ``before``, or None."""

@@ -22,6 +22,7 @@ from cspdash.periods import Period
 RAGS = ("green", "amber", "red", "no_data", "monitor")
 RAG_WORDS = {"green": "GREEN", "amber": "AMBER", "red": "RED", "no_data": "NO DATA", "monitor": "MONITOR"}
 _SEVERITY = {"red": 3, "amber": 2, "green": 1}
+PROVISIONAL_PREFIX = "Provisional: "  # starts the note of a figure that includes a provisional month
 CHANCE_ALPHA = 0.05  # a change with a two-sided exact Poisson p-value at or above this could be chance
 
 
@@ -292,7 +293,7 @@ def evaluate(ind: Indicator, period: Period, figures: dict[Period, Figure]) -> S
 def provisional_note(fig: Figure) -> str:
     """``Provisional: includes Nov 2025 ...``: the words for a figure that includes provisional months."""
     months = ", ".join(p.display for p in fig.provisional)
-    return (f"Provisional: includes {months}, loaded as recent police data; the police often revise recent months, "
+    return (f"{PROVISIONAL_PREFIX}includes {months}, loaded as recent police data; the police often revise recent months, "
             "so this figure may change.")
 
 

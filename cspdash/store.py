@@ -373,6 +373,11 @@ class Store:
         labels = [rated.label, *[m.label for m in rated.months()], *[q.label for q in rated.quarters()]]
         return [r for r in self.series(indicator) if r["current"] and r["period"] in labels]
 
+    def synthetic_figure(self, indicator: str, period: Period) -> bool:
+        """Whether any stored figure behind the indicator's rated figure for ``period`` came from an upload marked
+        synthetic (invented figures: the demo's partner returns, ``import --synthetic``)."""
+        return any(r["synthetic"] for r in self.provenance(indicator, period))
+
     def commentary(self, indicator: str | None = None, period: Period | None = None) -> list[dict]:
         """The current commentary (latest active per indicator and period), with who wrote it and when."""
         sql = """SELECT c.indicator, c.period, c.text, u.user_name AS user, u.uploaded_at, c.upload_id, u.file_name

@@ -24,7 +24,16 @@ from cspdash.config import Catalogue, Indicator
 from cspdash.errors import CspdashError
 from cspdash.ingest import ValidationError
 from cspdash.periods import Period, parse_period
-from cspdash.status import RAG_WORDS, Status, evaluate, fmt, headline, indicator_spc, rated_grain
+from cspdash.status import (
+    PROVISIONAL_PREFIX,
+    RAG_WORDS,
+    Status,
+    evaluate,
+    fmt,
+    headline,
+    indicator_spc,
+    rated_grain,
+)
 from cspdash.store import ImportResult, Store
 
 # --- the status vocabulary (one place) -----------------------------------------------------------
@@ -62,10 +71,18 @@ NONE = "–"  # shown for a missing value (a lone "-" would render as a list bul
 EMPTY_MESSAGE = "No figures yet: upload a return on the Upload page, or run `python -m cspdash demo`."
 
 
+PROVISIONAL_MARK = " (provisional)"  # after a figure that includes a provisional month (see the status notes)
+
+
 def shown(ind: Indicator, v: float | None) -> str:
     """A value in the indicator's unit for display, or the dash for none."""
     text = fmt(ind, v)
     return NONE if text == "-" else text
+
+
+def shown_status(ind: Indicator, s: Status) -> str:
+    """A status's figure for display, marked when it includes a provisional month: ``1,234 (provisional)``."""
+    return shown(ind, s.value) + (PROVISIONAL_MARK if s.provisional and s.value is not None else "")
 
 
 def rag_label(rag: str) -> str:
@@ -170,8 +187,8 @@ def quarter(label: str) -> Period:
 # --- overview ------------------------------------------------------------------------------------
 
 STATUS_CSV_COLUMNS = ("indicator", "priority", "title", "owner", "period", "rated_period", "value", "target",
-                      "comparator", "comparator_period", "change_pct", "rag", "complete", "variation", "assurance",
-                      "reason")
+                      "comparator", "comparator_period", "change_pct", "rag", "complete", "provisional", "variation",
+                      "assurance", "reason")
 
 
 def status_frame(store: Store, period: Period) -> pd.DataFrame:
@@ -189,7 +206,7 @@ def _status_frame(cat: Catalogue, statuses: Sequence[Status]) -> pd.DataFrame:
             "owner": ind.owner,
             "owner_name": cat.subgroup(ind.owner).name,
             "Indicator": f"{ind.id} {ind.title}",
-            "Value": shown(ind, s.value),
+            "Value": shown_status(ind, s),
             "Status": rag_label(s.rag),
             "Change": change_text(ind, s),
             "Target": s.target_text,
@@ -351,7 +368,10 @@ class IndicatorCard:
     definition: str
     rationale: str
     source: str
-    synthetic: bool
+    synthetic: bool  # the rated figure came from an upload marked synthetic
+    target_source: str  # where the target's level came from, or "not recorded"
+    target_agreed: str  # who agreed it and when, or "not recorded"
+    provisional_note: str  # why the figure is provisional, or ""
     owner: str
     status: dict
     label: str
@@ -375,8 +395,11 @@ def indicator_card(store: Store, indicator: str, period: Period,
     areas = area_frame(store, indicator, period)
     return IndicatorCard(
         id=ind.id, title=ind.title, unit=ind.unit, definition=ind.definition, rationale=ind.rationale,
-        source=ind.source, synthetic=ind.synthetic, owner=store.cat.subgroup(ind.owner).name, status=s.as_dict(),
-        label=rag_label(s.rag), value_text=shown(ind, s.value), change=change_text(ind, s),
+        source=ind.source, synthetic=store.synthetic_figure(indicator, period),
+        target_source=ind.target.source_text, target_agreed=ind.target.agreed_text,
+        provisional_note=next((n for n in s.notes if n.startswith(PROVISIONAL_PREFIX)), ""),
+        owner=store.cat.subgroup(ind.owner).name, status=s.as_dict(),
+        label=rag_label(s.rag), value_text=shown_status(ind, s), change=change_text(ind, s),
         variation=variation_words(s.variation), assurance=assurance_words(s.assurance), history=h, table=chart_table(h, ind),
         commentary=store.commentary(indicator, rated), areas=areas if len(areas) > 1 else None,
     )
@@ -430,9 +453,11 @@ def series_frame(store: Store, indicator: str) -> pd.DataFrame:
         out.append({"period": r["period"], "grain": r["grain"], "value": r["value"], "shown": fmt(ind, r["value"]),
                     "numerator": r["numerator"], "denominator": r["denominator"], "state": state,
                     "upload_id": r["upload_id"], "file": r["file_name"], "user": r["user"],
-                    "uploaded_at": r["uploaded_at"], "source_row": r["source_row"]})
+                    "uploaded_at": r["uploaded_at"], "source_row": r["source_row"],
+                    "synthetic": bool(r["synthetic"]), "provisional": bool(r["provisional"])})
     return pd.DataFrame(out, columns=["period", "grain", "value", "shown", "numerator", "denominator", "state",
-                                      "upload_id", "file", "user", "uploaded_at", "source_row"])
+                                      "upload_id", "file", "user", "uploaded_at", "source_row", "synthetic",
+                                      "provisional"])
 
 
 def series_display(df: pd.DataFrame) -> pd.DataFrame:
@@ -448,9 +473,15 @@ def provenance_frame(store: Store, indicator: str, period: Period) -> pd.DataFra
     ind = store.cat.indicator(indicator)
     rows = store.provenance(indicator, period)
     return pd.DataFrame({"Period": [r["period"] for r in rows], "Value": [fmt(ind, r["value"]) for r in rows],
+                         "Marked": [_marks(r) for r in rows],
                          "Upload": [r["upload_id"] for r in rows], "File": [r["file_name"] for r in rows],
                          "By": [r["user"] for r in rows], "Uploaded": [when(r["uploaded_at"]) for r in rows],
                          "Row": [r["source_row"] for r in rows]})
+
+
+def _marks(row: dict) -> str:
+    """``synthetic``, ``provisional``, both or empty: how a stored figure is marked."""
+    return ", ".join(k for k in ("synthetic", "provisional") if row.get(k))
 
 
 def _quote_formulas(df: pd.DataFrame, starts: tuple[str, ...]) -> pd.DataFrame:
@@ -594,6 +625,11 @@ def upload_file_name(frame: pd.DataFrame, upload_id: int) -> str:
 RETURN_KIND = "return"
 
 
+def can_mark_synthetic(user: User | None) -> bool:
+    """Whether ``user`` may mark an upload synthetic on the Upload page: admins (and open mode's implicit admin)."""
+    return user is not None and user.role == "admin"
+
+
 def upload_kinds(cat: Catalogue) -> dict[str, str]:
     """What an uploaded file can be: ``return`` or a catalogue dataset name, with a description."""
     kinds = {RETURN_KIND: "Indicator return (CSV or XLSX, from a subgroup template)"}
@@ -688,6 +724,7 @@ def uploads_summary(result: ImportResult) -> list[str]:
     out = []
     for u in result.uploads:
         inside = f", {u['rows_in_area']:,} of them in the partnership's area" if "rows_in_area" in u else ""
+        inside += ", marked synthetic" if u.get("synthetic") else ""
         if u.get("duplicate_of"):
             out.append(f"{u['file_name']}: identical to upload {u['duplicate_of']}; nothing will change.")
         elif u.get("upload_id"):

@@ -18,6 +18,8 @@ if period is not None:
     st.markdown(f"**{ui.md(status['period'])}** {ui.rag_badge_md(status['rag'])} · value {ui.md(card.value_text)}"
                 f" · {ui.md(card.change)}")
     st.text(status["reason"])
+    st.caption(ui.md(f"Target: {status['target_text']}."))
+    ui.figure_provenance(card)
 
     st.header("History", anchor=False)
     if len(card.history):
