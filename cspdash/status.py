@@ -323,7 +323,7 @@ def _comparator(ind: Indicator, rated: Period, figures: dict[Period, Figure]) ->
         return label, value, exposure
     period, figure = plan
     share = rated.n_months / period.n_months if ind.unit == "count" else 1.0
-    per = f" a {'year' if period.grain == 'year' else period.grain}, pro rata" if share != 1 else ""
+    per = f" a {period.grain}, pro rata" if share != 1 else ""
     return f"the {period.label} plan baseline ({fmt(ind, figure)}{per})", figure * share, 1 / share
 
 
