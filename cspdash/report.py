@@ -881,6 +881,9 @@ def _about(w: _Writer, pack: PackData) -> None:
         "year); '(better)' and '(worse)' follow the direction the plan wants.",
         f"Data as at {pack.data_as_at or 'no uploads yet'}. Every figure is kept in the dashboard with the file, person "
         "and time it came from; see the History page.",
+        "A value marked '(provisional)' includes a month of police data loaded while it was recent: the police often "
+        "revise recent months, so it may change. 'Synthetic' marks figures from an upload of invented demonstration "
+        "figures. Each indicator page says where its target came from and who agreed it, or 'not recorded'.",
     ):
         w.para(text, size=9.5)
 
