@@ -45,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", metavar="NAME", help="the files are record-level extracts of this catalogue dataset")
     p.add_argument("--user", metavar="WHO", help="who is importing (default: $CSPDASH_USER or the login name)")
     p.add_argument("--dry-run", action="store_true", help="validate and preview the changes; store nothing")
+    p.add_argument("--synthetic", action="store_true",
+                   help="record the upload as synthetic (invented figures): every figure it holds is labelled so")
     p.add_argument("--format", choices=("json", "table"), default="table")
 
     p = sub.add_parser("status", parents=[common], help="RAG status of every indicator for a quarter")
@@ -140,8 +142,12 @@ def indicator_records(cat: Catalogue) -> list[dict[str, Any]]:
          "unit": i.unit, "owner": i.owner, "owner_name": cat.subgroup(i.owner).name, "target_type": i.target.type,
          "target_value": i.target.value, "tolerance": i.target.tolerance, "baseline": i.target.baseline,
          "paired_with": i.paired_with, "small_numbers": i.small_numbers, "rationale": i.rationale,
-         "definition": i.definition, "synthetic": i.synthetic,
-         "dataset": i.measure.dataset if i.measure else None}
+         "definition": i.definition, "dataset": i.measure.dataset if i.measure else None,
+         "target_source": i.target.source or None,
+         "target_agreed": ({"by": i.target.agreed_by or None,
+                            "date": i.target.agreed_on.isoformat() if i.target.agreed_on else None}
+                           if i.target.agreed_by or i.target.agreed_on else None),
+         "baseline_figures": {p.label: v for p, v in i.target.baseline_figures} or None}
         for i in cat.indicators
     ]
 
@@ -250,7 +256,8 @@ def cmd_import(args: argparse.Namespace, out: Callable[[str], None]) -> int:
 
     store = open_store(args)
     try:
-        result = store.import_files(source_files(args.files), acting_user(args, store), args.dataset, args.dry_run)
+        result = store.import_files(source_files(args.files), acting_user(args, store), args.dataset, args.dry_run,
+                                    synthetic=args.synthetic)
     except ValidationError as e:
         print(f"import refused: {e}", file=sys.stderr)
         return EXIT_PROBLEMS
@@ -265,6 +272,7 @@ def cmd_import(args: argparse.Namespace, out: Callable[[str], None]) -> int:
             out(f"{u['file_name']}: identical to upload {u['duplicate_of']}; nothing changed")
         else:
             ident = f" as upload {u['upload_id']}" if u["upload_id"] else ""
+            ident += " (marked synthetic)" if u.get("synthetic") else ""
             inside = f", {u['rows_in_area']} in {store.cat.area}" if "rows_in_area" in u else ""
             out(f"{u['file_name']}: {verb} {u['rows']} rows{inside}{ident} (sha256 {u['sha256'][:12]}...)")
     for w in result.warnings:

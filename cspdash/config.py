@@ -6,8 +6,10 @@ Every problem is collected and reported together, each naming the place, the val
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,8 @@ DATASET_FORMATS = ("police_uk_street", "mps_borough", "mps_ward")
 DEFAULT_SMALL_NUMBERS = 10
 DEFAULT_COMPLETE_SHARE = 0.5  # a quarter is the default once half the indicators have a complete figure for it
 DEFAULT_POLICE_FORCE = "Metropolitan Police Service"  # as police.uk spells it in "Reported by"
+NOT_RECORDED = "not recorded"  # shown for a target's source or agreement the catalogue does not give
+DEFAULT_PROVISIONAL_MONTHS = 3  # police figures less than 3 months old when loaded are often revised
 _ID = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,31}$")
 _DATASET_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
@@ -40,6 +44,26 @@ class Target:
     tolerance: float = 0.0  # fixed: units short; change: percentage points short; cumulative: % of pro-rata short
     baseline: str | None = None  # change only
     baseline_value: float | None = None  # change with baseline: fixed
+    baseline_figures: tuple[tuple[Period, float], ...] = ()  # change: the plan's figures before the data, oldest first
+    source: str = ""  # where the target's level came from, e.g. "CSP Plan 2017-21, Priority D"
+    agreed_by: str = ""  # who agreed the target
+    agreed_on: date | None = None  # when it was agreed
+
+    @property
+    def source_text(self) -> str:
+        """Where the target's level came from, or ``not recorded``."""
+        return self.source or NOT_RECORDED
+
+    @property
+    def agreed_text(self) -> str:
+        """Who agreed the target and when (``CSP Executive, 18 Jul 2017``), or ``not recorded``."""
+        when = f"{self.agreed_on.day} {self.agreed_on:%b %Y}" if self.agreed_on else ""
+        return ", ".join(x for x in (self.agreed_by, when) if x) or NOT_RECORDED
+
+    def plan_figure(self, before: Period) -> tuple[Period, float] | None:
+        """The latest of ``baseline_figures`` whose period ends on or before the end of ``before``, or None."""
+        found = [(p, v) for p, v in self.baseline_figures if p.end <= before.end]
+        return found[-1] if found else None
 
 
 @dataclass(frozen=True)
@@ -81,7 +105,6 @@ class Indicator:
     source: str = ""
     per: float = 1000.0  # rate indicators: value = numerator / denominator * per
     decimals: int = 0
-    synthetic: bool = False
     spc: SPCSettings = field(default_factory=SPCSettings)
 
     @property
@@ -140,6 +163,7 @@ class Catalogue:
     complete_share: float = DEFAULT_COMPLETE_SHARE
     police_force: str = DEFAULT_POLICE_FORCE
     rating: str = "target"
+    provisional_months: int = DEFAULT_PROVISIONAL_MONTHS
     _by_id: dict[str, Indicator] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -258,10 +282,13 @@ def _text(obj: dict, key: str, where: str, probs: _Problems, default: str = "") 
 
 _INDICATOR_KEYS = {
     "id", "priority", "owner", "title", "definition", "unit", "frequency", "direction", "rationale", "target",
-    "small_numbers", "paired_with", "measure", "source", "per", "decimals", "synthetic", "spc",
+    "small_numbers", "paired_with", "measure", "source", "per", "decimals", "spc",
 }
+_MOVED_KEYS = {"synthetic"}  # refused with a message saying where the key went
 _INDICATOR_REQUIRED = {"id", "priority", "owner", "title", "unit", "frequency", "direction", "target"}
-_TARGET_KEYS = {"type", "value", "tolerance", "baseline", "baseline_value", "annual"}
+_TARGET_KEYS = {"type", "value", "tolerance", "baseline", "baseline_value", "annual", "baseline_figures", "source",
+                "agreed"}
+_AGREED_KEYS = {"by", "date"}
 _MEASURE_KEYS = {"dataset", "aggregate", "where", "query", "area"}
 _SPC_KEYS = {"rebase", "fix_after_n_points"}
 MIN_FIX_AFTER_N_POINTS = 12  # NHSRplotthedots refuses fewer: limits on fewer points are trial limits
@@ -298,40 +325,97 @@ def _spc(raw: Any, where: str, frequency: str | None, probs: _Problems) -> SPCSe
     return SPCSettings(tuple(periods), fix)
 
 
-def _target(raw: Any, where: str, direction: str | None, probs: _Problems) -> Target:
+def _target(raw: Any, where: str, direction: str | None, probs: _Problems, frequency: str | None = None) -> Target:
     if not _keys(raw, where, _TARGET_KEYS, {"type"}, probs):
         return Target()
     ttype = _choice(raw, "type", where, TARGET_TYPES, probs)
     if ttype is None:
         return Target()
+    said = dict(source=_text(raw, "source", where, probs), **_agreed(raw.get("agreed"), f"{where}.agreed", probs))
     tol = _number(raw, "tolerance", where, probs, default=0.0, minimum=0.0) or 0.0
-    extra = {"fixed": {"baseline", "baseline_value", "annual"}, "change": {"annual"},
-             "cumulative": {"baseline", "baseline_value", "value"},
-             "none": {"value", "tolerance", "baseline", "baseline_value", "annual"}}[ttype]
+    extra = {"fixed": {"baseline", "baseline_value", "annual", "baseline_figures"}, "change": {"annual"},
+             "cumulative": {"baseline", "baseline_value", "value", "baseline_figures"},
+             "none": {"value", "tolerance", "baseline", "baseline_value", "annual", "baseline_figures"}}[ttype]
     for k in sorted(extra & set(raw)):
         probs.add(f"{where}.{k}", f"not used by a target of type {ttype}; remove it")
     if ttype != "none" and direction == "neutral":
         probs.add(f"{where}.type", f"a neutral indicator cannot have a {ttype} target; use type: none (monitor only) "
                                    "or give the indicator a direction")
     if ttype == "none":
-        return Target("none")
+        return Target("none", **said)
     if ttype == "cumulative":
         annual = _number(raw, "annual", where, probs, minimum=0.0)
         if raw.get("annual") is None:
             probs.add(f"{where}.annual", "required for a cumulative target: the total wanted by the year end")
-        return Target("cumulative", annual, tol)
+        return Target("cumulative", annual, tol, **said)
     value = _number(raw, "value", where, probs)
     if raw.get("value") is None:
         probs.add(f"{where}.value", f"required for a {ttype} target: give a number")
     if ttype == "fixed":
-        return Target("fixed", value, tol)
+        return Target("fixed", value, tol, **said)
     baseline = _choice(raw, "baseline", where, BASELINES, probs, default="same_quarter_last_year")
     bval = _number(raw, "baseline_value", where, probs, minimum=0.0)
     if baseline == "fixed" and raw.get("baseline_value") is None:
         probs.add(f"{where}.baseline_value", "required when baseline is fixed: the figure to compare against")
     if baseline not in (None, "fixed") and "baseline_value" in raw:
         probs.add(f"{where}.baseline_value", f"only used with baseline: fixed, not {baseline}; remove it")
-    return Target("change", value, tol, baseline, bval)
+    figures = _baseline_figures(raw.get("baseline_figures"), f"{where}.baseline_figures", frequency, probs)
+    if figures and baseline == "fixed":
+        probs.add(f"{where}.baseline_figures", "not used with baseline: fixed (baseline_value is the comparator); "
+                                               "remove one of them")
+    return Target("change", value, tol, baseline, bval, figures, **said)
+
+
+def _agreed(raw: Any, where: str, probs: _Problems) -> dict:
+    """A target's ``agreed: {by: WHO, date: YYYY-MM-DD}`` as ``agreed_by`` and ``agreed_on``."""
+    if raw is None:
+        return {"agreed_by": "", "agreed_on": None}
+    if isinstance(raw, dict) and True in raw:  # YAML reads a key `on:` (or `yes:`) as true
+        probs.add(f"{where}.on", "write the date as `date: YYYY-MM-DD` (YAML reads the key `on` as true)")
+        raw = {k: v for k, v in raw.items() if k is not True}
+    if not _keys(raw, where, _AGREED_KEYS, {"by"}, probs):
+        return {"agreed_by": "", "agreed_on": None}
+    by = _text(raw, "by", where, probs)
+    on = raw.get("date")
+    if isinstance(on, str):
+        with contextlib.suppress(ValueError):  # refused below, as text
+            on = date.fromisoformat(on.strip())
+    if on is not None and (not isinstance(on, date) or isinstance(on, datetime)):
+        probs.add(f"{where}.date", f"expected a date written YYYY-MM-DD, e.g. 2017-07-18, got {on!r}")
+        on = None
+    return {"agreed_by": by, "agreed_on": on}
+
+
+def _baseline_figures(raw: Any, where: str, frequency: str | None, probs: _Problems) -> tuple[tuple[Period, float], ...]:
+    """A change target's ``baseline_figures: {PERIOD: FIGURE}``: financial years (or quarters, for indicators rated
+    by quarter), oldest first."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, dict) or not raw:
+        probs.add(where, f"expected a mapping of period: figure, e.g. {{2015/16: 16320}}, got {_show(raw)}")
+        return ()
+    grains = ("year",) if frequency == "annual" else ("year", "quarter")
+    out: list[tuple[Period, float]] = []
+    for key, value in raw.items():
+        at = f"{where}[{key}]"
+        try:
+            period = parse_period(str(key))
+        except PeriodError as e:
+            probs.add(at, f"{e}; write a financial year such as 2015/16")
+            continue
+        if period.grain not in grains:
+            probs.add(at, f"{period.label} is a {period.grain}; give a financial year such as 2015/16"
+                          + (" or a quarter such as 2015/16 Q1" if "quarter" in grains else ""))
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            hint = "; remove the quotes" if isinstance(value, str) and _is_number(value) else ""
+            probs.add(at, f"expected a number of at least 0, got {value!r}{hint}")
+            continue
+        if any(p.start < period.end and period.start < p.end for p, _ in out):
+            probs.add(at, f"{period.label} overlaps another period given; give each period once")
+            continue
+        out.append((period, float(value)))
+    return tuple(sorted(out))
 
 
 def _measure(raw: Any, where: str, datasets: set[str], probs: _Problems) -> Measure | None:
@@ -371,8 +455,9 @@ def parse_catalogue(data: Any, source: str = "indicators.yaml") -> Catalogue:
     part = data.get("partnership") or {}
     name, area, rollup, marking = "", "", "worst", "OFFICIAL"
     share, force, rating = DEFAULT_COMPLETE_SHARE, DEFAULT_POLICE_FORCE, "target"
-    if _keys(part, "partnership", {"name", "area", "rollup", "marking", "complete_share", "police_force", "rating"},
-             {"name"}, probs):
+    provisional = DEFAULT_PROVISIONAL_MONTHS
+    if _keys(part, "partnership", {"name", "area", "rollup", "marking", "complete_share", "police_force", "rating",
+                                   "provisional_months"}, {"name"}, probs):
         name = _text(part, "name", "partnership", probs)
         area = _text(part, "area", "partnership", probs) or name
         rollup = _choice(part, "rollup", "partnership", ROLLUP_RULES, probs, default="worst") or "worst"
@@ -384,6 +469,11 @@ def parse_catalogue(data: Any, source: str = "indicators.yaml") -> Catalogue:
         share = DEFAULT_COMPLETE_SHARE if share is None else share
         force = _text(part, "police_force", "partnership", probs, DEFAULT_POLICE_FORCE) or DEFAULT_POLICE_FORCE
         rating = _choice(part, "rating", "partnership", RATINGS, probs, default="target") or "target"
+        provisional = part.get("provisional_months", DEFAULT_PROVISIONAL_MONTHS)
+        if isinstance(provisional, bool) or not isinstance(provisional, int) or not 0 <= provisional <= 24:
+            probs.add("partnership.provisional_months", f"expected a whole number of months from 0 to 24, got "
+                                                        f"{provisional!r}; 0 marks no month provisional")
+            provisional = DEFAULT_PROVISIONAL_MONTHS
 
     first = last = None
     if data.get("periods") is not None and _keys(data["periods"], "periods", {"first", "last"}, set(), probs):
@@ -444,14 +534,15 @@ def parse_catalogue(data: Any, source: str = "indicators.yaml") -> Catalogue:
     if probs.items:
         raise ConfigError(probs.items, source)
     return Catalogue(name, area, tuple(priorities), tuple(subgroups), tuple(indicators), tuple(datasets),
-                     rollup, first, last, marking, share, force, rating)
+                     rollup, first, last, marking, share, force, rating, provisional)
 
 
 def _indicator(raw: Any, n: int, pids: set[str], sids: set[str], dnames: set[str], all_ids: set[str],
                subgroups: dict[str, Subgroup], probs: _Problems) -> Indicator | None:
     iid = raw.get("id") if isinstance(raw, dict) else None
     where = f"indicators[{iid if iid is not None else n}]"
-    if not _keys(raw, where, _INDICATOR_KEYS, _INDICATOR_REQUIRED, probs):
+    if not _keys({k: v for k, v in raw.items() if k not in _MOVED_KEYS} if isinstance(raw, dict) else raw, where,
+                 _INDICATOR_KEYS, _INDICATOR_REQUIRED, probs):
         return None
     iid = str(iid if iid is not None else "")
     if iid and not _ID.match(iid):
@@ -468,7 +559,8 @@ def _indicator(raw: Any, n: int, pids: set[str], sids: set[str], dnames: set[str
     unit = _choice(raw, "unit", where, UNITS, probs)
     frequency = _choice(raw, "frequency", where, FREQUENCIES, probs)
     direction = _choice(raw, "direction", where, DIRECTIONS, probs)
-    target = _target(raw.get("target"), f"{where}.target", direction, probs) if "target" in raw else Target()
+    target = (_target(raw.get("target"), f"{where}.target", direction, probs, frequency) if "target" in raw
+              else Target())
     if target.type == "cumulative" and unit not in (None, "count"):
         probs.add(f"{where}.target.type", f"a cumulative target adds counts up over the year; unit is {unit}")
     paired = raw.get("paired_with")
@@ -486,9 +578,9 @@ def _indicator(raw: Any, n: int, pids: set[str], sids: set[str], dnames: set[str
     if isinstance(decimals, bool) or not isinstance(decimals, int) or not 0 <= decimals <= 4:
         probs.add(f"{where}.decimals", f"expected a whole number 0-4, got {decimals!r}")
         decimals = 0
-    synthetic = raw.get("synthetic", False)
-    if not isinstance(synthetic, bool):
-        probs.add(f"{where}.synthetic", f"expected true or false, got {synthetic!r}")
+    if "synthetic" in raw:
+        probs.add(f"{where}.synthetic", "no longer a catalogue key: whether figures are synthetic is recorded on "
+                                        "the upload (import --synthetic; docs/data.md); remove it")
     measure = _measure(raw.get("measure"), f"{where}.measure", dnames, probs)
     spc_settings = _spc(raw.get("spc"), f"{where}.spc", frequency, probs)
     if None in (unit, frequency, direction) or not iid:
@@ -498,7 +590,7 @@ def _indicator(raw: Any, n: int, pids: set[str], sids: set[str], dnames: set[str
         frequency=frequency, direction=direction, target=target,
         definition=_text(raw, "definition", where, probs), rationale=_text(raw, "rationale", where, probs),
         small_numbers=small if small is not None else DEFAULT_SMALL_NUMBERS, paired_with=paired, measure=measure,
-        source=_text(raw, "source", where, probs), per=per or 1000.0, decimals=decimals, synthetic=bool(synthetic),
+        source=_text(raw, "source", where, probs), per=per or 1000.0, decimals=decimals,
         spc=spc_settings,
     )
 

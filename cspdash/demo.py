@@ -24,7 +24,8 @@ def load_demo(store: Store, demo_dir: Path = DEMO_DIR) -> Iterator[str]:
         items = items.get("uploads", [])
     for item in items:
         src = SourceFile.from_path(demo_dir / item["file"])
-        res = store.import_files([src], item.get("user") or "demo", item.get("dataset"))
+        res = store.import_files([src], item.get("user") or "demo", item.get("dataset"),
+                                 synthetic=bool(item.get("synthetic")))
         for u in res.uploads:
             state = f"upload {u['upload_id']}" if u["upload_id"] else f"already loaded as {u['duplicate_of']}"
             yield f"{u['file_name']}: {u['rows']} rows ({state})"

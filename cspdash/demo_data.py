@@ -230,11 +230,16 @@ def _load_catalogue(catalogue_path: Path | str) -> list[dict]:
         return yaml.safe_load(fh)["indicators"]
 
 
+#: The indicators the demo invents figures for (each has a Spec): the partner returns no open data holds. The flag
+#: lives on the upload, not in the catalogue: the demo's uploads of these returns are marked synthetic.
+SYNTHETIC_INDICATORS: tuple[str, ...] = tuple(SPECS)
+
+
 def synthetic_indicators(catalogue_path: Path | str) -> dict[str, list[dict]]:
-    """The catalogue's ``synthetic: true`` indicators, grouped by owning subgroup (catalogue order)."""
+    """The catalogue's indicators listed in ``SYNTHETIC_INDICATORS``, grouped by owning subgroup (catalogue order)."""
     out: dict[str, list[dict]] = {}
     for ind in _load_catalogue(catalogue_path):
-        if ind.get("synthetic"):
+        if ind["id"] in SYNTHETIC_INDICATORS:
             out.setdefault(ind["owner"], []).append(ind)
     return out
 
@@ -268,7 +273,7 @@ def _rows_for(ind: dict) -> pd.DataFrame:
     """The synthetic return rows of one catalogue indicator."""
     ind_id = ind["id"]
     if ind_id not in SPECS:
-        raise ValueError(f"indicator {ind_id} is synthetic in the catalogue but has no demo Spec in demo_data.SPECS")
+        raise ValueError(f"indicator {ind_id} is in SYNTHETIC_INDICATORS but has no demo Spec in demo_data.SPECS")
     annual = ind["frequency"] == "annual"
     periods = [(fy, 0) for fy in demo_years()] if annual else demo_quarters()
     labels = [fy_label(fy) if annual else quarter_label(fy, q) for fy, q in periods]
@@ -304,7 +309,7 @@ def _typed(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def build_synthetic(catalogue_path: Path | str) -> dict[str, pd.DataFrame]:
-    """One synthetic return per subgroup owning ``synthetic: true`` indicators, keyed by subgroup id."""
+    """One synthetic return per subgroup owning indicators of ``SYNTHETIC_INDICATORS``, keyed by subgroup id."""
     return {
         subgroup: _typed(pd.concat([_rows_for(ind) for ind in inds], ignore_index=True))
         for subgroup, inds in synthetic_indicators(catalogue_path).items()
@@ -350,12 +355,12 @@ def build_manifest(returns: dict[str, Sequence[str]]) -> list[dict]:
          "note": "D9 knife crime offences by borough and month, Mar 2022 to Feb 2026 (real, derived)"},
     ]
     items += [
-        {"file": synthetic_filename(s), "dataset": None, "user": f"chair-{s}@demo.example",
+        {"file": synthetic_filename(s), "dataset": None, "user": f"chair-{s}@demo.example", "synthetic": True,
          "note": f"SYNTHETIC return of the {s} subgroup for {', '.join(ids)}, from 2017/18 (invented figures)"}
         for s, ids in returns.items()
     ]
     items += [
-        {"file": RESTATEMENT_FILE, "dataset": None, "user": "chair-asb@demo.example",
+        {"file": RESTATEMENT_FILE, "dataset": None, "user": "chair-asb@demo.example", "synthetic": True,
          "note": "SYNTHETIC restatement of A1 for 2025/26 Q2 (late-recorded calls added)"},
     ]
     return items
@@ -364,7 +369,8 @@ def build_manifest(returns: dict[str, Sequence[str]]) -> list[dict]:
 _MANIFEST_HEADER = """\
 # The uploads `python -m cspdash demo` performs, in order (built by `python -m cspdash.demo_data`).
 # file: a file in data/demo/; dataset: the record-level dataset it loads (null: an indicator return);
-# user: who the upload is recorded against; note: one line for the upload log.
+# user: who the upload is recorded against; synthetic: true marks the upload as invented figures (as
+# `import --synthetic` does), so every figure it holds is labelled synthetic; note: one line for the upload log.
 # Files named synthetic-* hold INVENTED figures for demonstration only (see README.md).
 """
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import IO, Any
 
-from cspdash.config import Indicator
+from cspdash.config import NOT_RECORDED, Indicator
 from cspdash.errors import CspdashError
 from cspdash.periods import Period, parse_period
 from cspdash.status import AMBER_WORDS, RAG_WORDS, Rollup, Status, fmt, headline, rated_grain, rollup
@@ -72,7 +72,7 @@ class PackItem:
     owner: str
     unit: str
     decimals: int
-    synthetic: bool
+    synthetic: bool  # the rated figure came from an upload marked synthetic
     status: Status
     value_text: str
     target_display: str  # the level to reach and the rule, e.g. "3,865 (a 5% fall)"
@@ -82,6 +82,8 @@ class PackItem:
     commentary: tuple[Comment, ...] = ()
     history: tuple[dict, ...] = ()  # chart rows: period, value, shown, lower, upper, mean, lpl, upl, target, point_type, ...
     range_display: str = ""  # the figure's 95% range in its unit, e.g. "604-705"; "" when it has none
+    target_source: str = NOT_RECORDED  # where the target's level came from
+    target_agreed: str = NOT_RECORDED  # who agreed it and when
 
     @property
     def label(self) -> str:
@@ -237,12 +239,14 @@ def build_pack(store: Store, period: Period | str | None = None, meeting_date: d
         rated = s.rated_period or quarter.at(rated_grain(ind)).label
         items.append(PackItem(
             indicator=ind.id, priority=ind.priority, title=ind.title, owner=cat.subgroup(ind.owner).name,
-            unit=ind.unit, decimals=ind.decimals, synthetic=ind.synthetic, status=s, value_text=fmt(ind, s.value),
+            unit=ind.unit, decimals=ind.decimals, synthetic=store.synthetic_figure(ind.id, quarter), status=s,
+            value_text=fmt(ind, s.value) + (views.PROVISIONAL_MARK if s.provisional and s.value is not None else ""),
             target_display=_target_display(ind, s), travel=_travel(ind, s),
             variation_text=VARIATION_WORDS.get(s.variation or "", "Not judged (no SPC for this period)"),
             assurance_text=ASSURANCE_WORDS.get(s.assurance or "", "Not assessed (no fixed target)"),
             commentary=tuple(comments.get((ind.id, rated), ())), history=history,
-            range_display="" if s.lower is None else views.range_shown(ind, s.lower, s.upper)))
+            range_display="" if s.lower is None else views.range_shown(ind, s.lower, s.upper),
+            target_source=ind.target.source_text, target_agreed=ind.target.agreed_text))
     return PackData(
         partnership=cat.name, area=cat.area, marking=cat.marking, period=quarter.label,
         data_as_at=views.data_as_at(store), generated_at=datetime.now(UTC).strftime("%d %b %Y %H:%M UTC"),
@@ -845,6 +849,7 @@ def _priority(w: _Writer, pack: PackData, p: PriorityInfo, roll: Rollup) -> None
         owner = f"Owner: {it.owner}. Figure for {s.rated_period or s.period}."
         if it.synthetic:
             owner += " Synthetic demonstration figures, not real data."
+        owner += f" Target source: {it.target_source}. Target agreed: {it.target_agreed}."
         notes = "Notes: " + " ".join(s.notes) if s.notes else ""
         # Keep the heading, status, reasons and chart of an indicator on one page.
         keep = (w.table_height(status_headers, status_widths, [status_row]) + w.text_height(f"Why: {s.reason}", 9.5, 1)
@@ -894,6 +899,9 @@ def _about(w: _Writer, pack: PackData) -> None:
         "year); '(better)' and '(worse)' follow the direction the plan wants.",
         f"Data as at {pack.data_as_at or 'no uploads yet'}. Every figure is kept in the dashboard with the file, person "
         "and time it came from; see the History page.",
+        "A value marked '(provisional)' includes a month of police data loaded while it was recent: the police often "
+        "revise recent months, so it may change. 'Synthetic' marks figures from an upload of invented demonstration "
+        "figures. Each indicator page says where its target came from and who agreed it, or 'not recorded'.",
     ):
         w.para(text, size=9.5)
 

@@ -11,7 +11,7 @@ import dataclasses
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from scipy.stats import chi2
 
@@ -27,6 +27,7 @@ AMBER_REASONS = ("within_tolerance", "could_be_chance", "too_small_to_tell")
 AMBER_WORDS = {"within_tolerance": "within tolerance", "could_be_chance": "could be chance",
                "too_small_to_tell": "too small to tell"}
 POISSON, WILSON = "exact Poisson (Garwood)", "Wilson score"
+PROVISIONAL_PREFIX = "Provisional: "  # starts the note of a figure that includes a provisional month
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class Observation:
     value: float | None = None
     numerator: float | None = None
     denominator: float | None = None
+    provisional: bool = False  # police data loaded while recent (store: partnership.provisional_months)
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,7 @@ class Figure:
     complete: bool = True
     missing: tuple[Period, ...] = ()  # months with no figure, when built from months
     note: str = ""
+    provisional: tuple[Period, ...] = ()  # the provisional periods it includes
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,7 @@ class Status:
     amber_reason: str | None = None  # for amber: within_tolerance | could_be_chance | too_small_to_tell
     disagreement: str | None = None  # the sentence saying how the RAG and the SPC chart disagree, if they do
     rating: str = "target"  # the rule that rated it: target (the catalogue's target) or mdc (Making Data Count)
+    provisional: bool = False  # the rated figure includes a provisional month (see notes)
 
     def as_dict(self) -> dict:
         """A JSON-ready mapping of every field."""
@@ -137,9 +141,11 @@ def figures_for(ind: Indicator, observations: Iterable[Observation]) -> dict[Per
             parts.setdefault(ob.period.at(grain), []).append(ob)
     out: dict[Period, Figure] = {}
     for p, obs in parts.items():
-        out[p] = _combine(ind, p, obs)
+        fig = _combine(ind, p, obs)
+        provisional = tuple(sorted(ob.period for ob in obs if ob.provisional))
+        out[p] = replace(fig, provisional=provisional) if provisional else fig
     for p, ob in direct.items():
-        out[p] = Figure(p, _value(ind, ob), ob.numerator, ob.denominator)
+        out[p] = Figure(p, _value(ind, ob), ob.numerator, ob.denominator, provisional=(p,) if ob.provisional else ())
     return dict(sorted(out.items()))
 
 
@@ -386,10 +392,14 @@ def evaluate(ind: Indicator, period: Period, figures: dict[Period, Figure], rati
                 target_text=target_text(ind), variation=spc_res.variation if spc_res else None,
                 assurance=spc_res.assurance if spc_res else None, spc_points=spc_n)
 
+    if fig is not None and fig.provisional:
+        notes.append(provisional_note(fig))
+
     def status(rag: str, reason: str, **kw) -> Status:
         fields = dict(base, value=fig.value if fig else None, numerator=fig.numerator if fig else None,
                       denominator=fig.denominator if fig else None, target=None, comparator=None,
-                      complete=fig.complete if fig else False, rag=rag, reason=reason, notes=tuple(notes))
+                      complete=fig.complete if fig else False, rag=rag, reason=reason, notes=tuple(notes),
+                      provisional=bool(fig and fig.provisional))
         fields.update(kw)
         if fields["rag"] in ("green", "red") and fields["spc_points"] >= spc.TRIAL_LIMIT_POINTS:
             fields["disagreement"] = disagreement(fields["rag"], fields["variation"], fields["assurance"],
@@ -456,8 +466,46 @@ def _level_words(ind: Indicator, level: float, value: float | None = None) -> st
     return f"{word} {level_text(ind, level, value)}"
 
 
+def provisional_note(fig: Figure) -> str:
+    """``Provisional: includes Nov 2025 ...``: the words for a figure that includes provisional months."""
+    months = ", ".join(p.display for p in fig.provisional)
+    return (f"{PROVISIONAL_PREFIX}includes {months}, loaded as recent police data; the police often revise recent months, "
+            "so this figure may change.")
+
+
 def _comparator(ind: Indicator, rated: Period, figures: dict[Period, Figure]) -> tuple[str | None, float | None, float]:
-    """(label, value, exposure in periods) of the comparator for a change target (or the travel for others)."""
+    """(label, value, exposure in periods) of the comparator for a change target (or the travel for others).
+
+    Where the stored comparator is missing and its whole period lies before the indicator's first stored figure, a
+    change target's plan figure (``target.baseline_figures``) for that period, or the latest one before it, stands in.
+    A count is taken pro rata to the rated period (a year's figure ÷ 4 for a quarter, exposure 4); a percentage,
+    rate or ratio is a level and is used as it is.
+    """
+    label, value, exposure = _stored_comparator(ind, rated, figures)
+    t = ind.target
+    baseline = t.baseline or "same_quarter_last_year"
+    if value is not None or not t.baseline_figures or t.type != "change" or baseline == "fixed":
+        return label, value, exposure
+    if baseline == "previous_quarter":
+        compared = rated.previous()
+    elif baseline == "previous_year_average":
+        compared = Period.year(rated.fy - 1)
+    else:
+        compared = rated.same_last_year()
+    if figures and compared.end >= min(figures).start:
+        return label, value, exposure  # a gap inside the data is missing data, not a reason to reach back to the plan
+    plan = t.plan_figure(compared)
+    if plan is None:
+        return label, value, exposure
+    period, figure = plan
+    share = rated.n_months / period.n_months if ind.unit == "count" else 1.0
+    per = f" a {period.grain}, pro rata" if share != 1 else ""
+    return f"the {period.label} plan baseline ({fmt(ind, figure)}{per})", figure * share, 1 / share
+
+
+def _stored_comparator(ind: Indicator, rated: Period,
+                       figures: dict[Period, Figure]) -> tuple[str | None, float | None, float]:
+    """(label, value, exposure in periods) of the stored comparator."""
     t = ind.target
     baseline = t.baseline or "same_quarter_last_year"
     if t.type == "change" and baseline == "fixed":

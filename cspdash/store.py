@@ -31,7 +31,7 @@ from cspdash.ingest import Problem, SourceFile, ValidationError, parse_return
 from cspdash.periods import Period, parse_period
 from cspdash.status import Figure, Observation, Rollup, Status, evaluate, figures_for, rated_grain, rollup
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: An upload larger than this keeps its original bytes in a file beside the database (``uploads/<sha256>``), not in
 #: the ``content`` column: writing a 250 MB extract into a BLOB took longer than reading the extract itself.
 INLINE_ORIGINAL_BYTES = 4 * 1024 * 1024
@@ -103,10 +103,18 @@ MIGRATIONS: dict[int, list[str]] = {
             last_signin_at TIMESTAMP
         )""",
     ],
+    3: [
+        # An upload of invented figures (the demo's partner returns, `import --synthetic`): its figures are labelled.
+        "ALTER TABLE uploads ADD COLUMN synthetic BOOLEAN NOT NULL DEFAULT false",
+        # A month of police data loaded while recent (partnership.provisional_months): often revised later.
+        "DROP INDEX obs_indicator",  # DuckDB cannot alter a table an index depends on
+        "ALTER TABLE observations ADD COLUMN provisional BOOLEAN NOT NULL DEFAULT false",
+        "CREATE INDEX obs_indicator ON observations (indicator)",
+    ],
 }
 
 CURRENT_OBS = """
-    SELECT o.indicator, o.period, o.grain, o.area, o.value, o.numerator, o.denominator, o.upload_id
+    SELECT o.indicator, o.period, o.grain, o.area, o.value, o.numerator, o.denominator, o.upload_id, o.provisional
     FROM observations o JOIN uploads u USING (upload_id)
     WHERE u.state = 'active'
     QUALIFY row_number() OVER (PARTITION BY o.indicator, o.period, o.grain, o.area ORDER BY o.upload_id DESC) = 1
@@ -218,15 +226,16 @@ class Store:
 
     def current_observations(self, indicators: Sequence[str] | None = None, area: str = "") -> dict[str, list[Observation]]:
         """The figures that count now (latest active upload per indicator, period and area), by indicator."""
-        sql = f"SELECT indicator, period, grain, value, numerator, denominator FROM ({CURRENT_OBS}) WHERE area = ?"
+        sql = (f"SELECT indicator, period, grain, value, numerator, denominator, provisional FROM ({CURRENT_OBS}) "
+               "WHERE area = ?")
         params: list = [area]
         if indicators is not None:
             sql += " AND list_contains(?, indicator)"
             params.append(list(indicators))
         out: dict[str, list[Observation]] = defaultdict(list)
         period_of = _period_parser()
-        for iid, period, grain, value, num, den in self.cursor().execute(sql, params).fetchall():
-            out[iid].append(Observation(period_of(period, grain), value, num, den))
+        for iid, period, grain, value, num, den, provisional in self.cursor().execute(sql, params).fetchall():
+            out[iid].append(Observation(period_of(period, grain), value, num, den, provisional=bool(provisional)))
         return out
 
     def current_figures(self) -> dict[str, dict[Period, Figure]]:
@@ -303,7 +312,7 @@ class Store:
     def history(self, indicator: str | None = None) -> list[dict]:
         """Uploads, newest first, with who, when, what and their state (optionally those touching an indicator)."""
         sql = """SELECT upload_id, kind, dataset, file_name, sha256, user_name AS user, uploaded_at, rows, state,
-                        withdrawn_at, withdrawn_by, withdraw_reason, note, size_bytes
+                        withdrawn_at, withdrawn_by, withdraw_reason, note, size_bytes, synthetic
                  FROM uploads"""
         params: list = []
         if indicator:
@@ -347,7 +356,8 @@ class Store:
         """Every figure ever stored for an indicator (restatements and withdrawn ones too), with its upload."""
         rel = self.cursor().execute(
             """SELECT o.period, o.grain, o.period_start, o.value, o.numerator, o.denominator, o.upload_id,
-                      u.file_name, u.user_name AS user, u.uploaded_at, u.state, o.source_row,
+                      u.file_name, u.user_name AS user, u.uploaded_at, u.state, o.source_row, o.provisional,
+                      u.synthetic,
                       o.upload_id = max(CASE WHEN u.state = 'active' THEN o.upload_id END)
                           OVER (PARTITION BY o.period, o.grain) AS current
                FROM observations o JOIN uploads u USING (upload_id)
@@ -362,6 +372,11 @@ class Store:
         rated = period.at(rated_grain(ind))
         labels = [rated.label, *[m.label for m in rated.months()], *[q.label for q in rated.quarters()]]
         return [r for r in self.series(indicator) if r["current"] and r["period"] in labels]
+
+    def synthetic_figure(self, indicator: str, period: Period) -> bool:
+        """Whether any stored figure behind the indicator's rated figure for ``period`` came from an upload marked
+        synthetic (invented figures: the demo's partner returns, ``import --synthetic``)."""
+        return any(r["synthetic"] for r in self.provenance(indicator, period))
 
     def commentary(self, indicator: str | None = None, period: Period | None = None) -> list[dict]:
         """The current commentary (latest active per indicator and period), with who wrote it and when."""
@@ -412,11 +427,12 @@ class Store:
 
     # --- writes -------------------------------------------------------------------------------
     def import_files(self, files: Sequence[SourceFile], user: User | str | None, dataset: str | None = None,
-                     dry_run: bool = False) -> ImportResult:
+                     dry_run: bool = False, synthetic: bool = False) -> ImportResult:
         """Validate every file, then store all of them in one transaction, or nothing if any has a problem.
 
         A file identical (same SHA-256) to an active upload of the same kind is recognised and changes nothing.
-        With ``dry_run`` nothing is stored and the result previews the changes.
+        With ``dry_run`` nothing is stored and the result previews the changes. With ``synthetic`` the uploads are
+        recorded as invented figures, and every figure they hold is labelled so.
         """
         if not files:
             raise CspdashError("no files given to import")
@@ -428,7 +444,7 @@ class Store:
         with self._write:
             cur = self._con.cursor()
             try:
-                return self._import(cur, files, actor, dset, dry_run)
+                return self._import(cur, files, actor, dset, dry_run, synthetic)
             finally:
                 cur.close()
 
@@ -452,9 +468,9 @@ class Store:
             raise CspdashError(f"no dataset named {name!r} in the catalogue (declared: {known})") from None
 
     def _import(self, cur: duckdb.DuckDBPyConnection, files: Sequence[SourceFile], actor: User,
-                dset: Dataset | None, dry_run: bool) -> ImportResult:
+                dset: Dataset | None, dry_run: bool, synthetic: bool = False) -> ImportResult:
         if dset is not None and not dry_run:
-            direct = self._import_direct(cur, files, actor, dset)
+            direct = self._import_direct(cur, files, actor, dset, synthetic)
             if direct is not None:
                 return direct
         result = ImportResult(dry_run)
@@ -516,10 +532,10 @@ class Store:
             if dry_run:
                 for src, sha, payload in prepared:
                     result.uploads.append({"file_name": src.display_name, "sha256": sha, "upload_id": None,
-                                           "rows": _rows(payload), "duplicate_of": None,
+                                           "rows": _rows(payload), "duplicate_of": None, "synthetic": synthetic,
                                            **result.facts.get(src.display_name, {})})
                 return result
-            self._commit(cur, prepared, new_obs, comments, actor.label, dset, result)
+            self._commit(cur, prepared, new_obs, comments, actor.label, dset, result, synthetic=synthetic)
             return result
         finally:
             for _src, _sha, payload in prepared:
@@ -527,7 +543,7 @@ class Store:
                     ds.unstage(cur, payload)
 
     def _import_direct(self, cur: duckdb.DuckDBPyConnection, files: Sequence[SourceFile], actor: User,
-                       dset: Dataset) -> ImportResult | None:
+                       dset: Dataset, synthetic: bool = False) -> ImportResult | None:
         """Import large extracts read once, straight into their table inside the import's transaction
         (``datasets.load_direct``); None, having stored nothing, when any file must be staged instead (small, not
         plainly valid, or identical to an earlier upload): the staged import then gives the file's problems."""
@@ -573,7 +589,7 @@ class Store:
             self._check_owners(actor, new_obs, [])
             result.changes = self._preview(new_obs)
             result.other_area_figures = sum(1 for o in new_obs if o[2])
-            self._commit(cur, loaded, new_obs, [], actor.label, dset, result, begun=True)
+            self._commit(cur, loaded, new_obs, [], actor.label, dset, result, begun=True, synthetic=synthetic)
             committed = True
             return result
         except _Staging:
@@ -607,8 +623,9 @@ class Store:
             return digest.result(), staged
 
     def _commit(self, cur: duckdb.DuckDBPyConnection, prepared: list, new_obs: list, comments: list, user: str,
-                dset: Dataset | None, result: ImportResult, begun: bool = False) -> None:
-        """Store the prepared files in one transaction (already open when ``begun``), then checkpoint."""
+                dset: Dataset | None, result: ImportResult, begun: bool = False, synthetic: bool = False) -> None:
+        """Store the prepared files in one transaction (already open when ``begun``), then checkpoint. A record-level
+        dataset's months are police data: those still recent now are stored as provisional."""
         now = _now()
         # Large originals are copied to their files (written whole, then renamed) while the records are inserted,
         # and the commit waits for them: it only ever refers to a complete file. A failed commit leaves an
@@ -626,24 +643,26 @@ class Store:
                 uid = stored_as if stored_as is not None else cur.execute("SELECT nextval('upload_seq')").fetchone()[0]
                 ids.append(uid)
                 cur.execute("INSERT INTO uploads (upload_id, kind, dataset, file_name, sha256, size_bytes, content, "
-                            "user_name, uploaded_at, rows, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active')",
+                            "user_name, uploaded_at, rows, state, synthetic) "
+                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?)",
                             [uid, "dataset" if dset else "return", dset.name if dset else None, src.display_name, sha,
-                             src.size, None if sha in on_disk else src.read(), user, now, _rows(payload)])
+                             src.size, None if sha in on_disk else src.read(), user, now, _rows(payload), synthetic])
                 if isinstance(payload, ds.Staged) and stored_as is None:
                     cols = ", ".join(ds.FORMATS[dset.format].table_columns)
                     cur.execute(f"INSERT INTO {ds.table_name(dset.name)} (upload_id, source_row, {cols}) "
                                 f"SELECT ?, source_row, {cols} FROM {payload.table}", [uid])
                 self._event(cur, user, "upload", uid, f"{src.display_name} ({_rows(payload)} rows)", now)
                 result.uploads.append({"file_name": src.display_name, "sha256": sha, "upload_id": uid,
-                                       "rows": _rows(payload), "duplicate_of": None,
+                                       "rows": _rows(payload), "duplicate_of": None, "synthetic": synthetic,
                                        **result.facts.get(src.display_name, {})})
             if new_obs:
                 # Bulk insert through a registered frame: executemany inserts row by row and is ~100x slower.
+                recent = self._recent_months(now) if dset is not None else frozenset()
                 _bulk_insert(cur, "observations", pd.DataFrame(
-                    [(ids[k], iid, p.label, p.grain, p.start, area, v, num, den, row)
+                    [(ids[k], iid, p.label, p.grain, p.start, area, v, num, den, row, p in recent)
                      for iid, p, area, v, num, den, row, k in new_obs],
                     columns=["upload_id", "indicator", "period", "grain", "period_start", "area", "value", "numerator",
-                             "denominator", "source_row"]))
+                             "denominator", "source_row", "provisional"]))
             if comments:
                 _bulk_insert(cur, "commentary", pd.DataFrame(
                     [(ids[k], iid, p.label, p.grain, text, row) for iid, p, text, row, k in comments],
@@ -712,6 +731,12 @@ class Store:
                 f"{name}: reported by {', '.join(facts.forces) or 'no force'}, not {self.cat.police_force}, which "
                 f"polices {self.cat.area}; {facts.rows_in_area:,} of its {facts.rows:,} rows fall in {self.cat.area}.")
         return out
+
+    def _recent_months(self, at: datetime) -> frozenset[Period]:
+        """The months of police data still provisional when loaded at ``at``: the month of ``at`` and the
+        ``partnership.provisional_months`` - 1 months before it (none when that is 0)."""
+        this = Period.containing(at.date(), "month")
+        return frozenset(this.shift(-k) for k in range(self.cat.provisional_months))
 
     def _kept_outside(self, src: SourceFile) -> bool:
         """Whether an upload's original bytes are kept in a file beside the database rather than in the row."""
@@ -820,12 +845,15 @@ class Store:
             cur.execute("DELETE FROM observations WHERE upload_id = ? AND period = ? AND grain = 'month' "
                         "AND list_contains(?, indicator)", [holder, month, measured])
         obs = self._measure_months(cur, dset, months, (), f"the {dset.name} dataset")
-        rows = [(holders[p.label], iid, p.label, p.grain, p.start, area, v, None, None, None)
+        loaded = dict(cur.execute("SELECT upload_id, uploaded_at FROM uploads WHERE list_contains(?, upload_id)",
+                                  [sorted(set(holders.values()))]).fetchall())
+        recent = {uid: self._recent_months(at) for uid, at in loaded.items()}  # as when the holder was loaded
+        rows = [(holders[p.label], iid, p.label, p.grain, p.start, area, v, None, None, None, p in recent[holders[p.label]])
                 for iid, p, area, v in obs if p.label in holders]
         if rows:
             _bulk_insert(cur, "observations", pd.DataFrame(rows, columns=[
                 "upload_id", "indicator", "period", "grain", "period_start", "area", "value", "numerator",
-                "denominator", "source_row"]))
+                "denominator", "source_row", "provisional"]))
 
     def add_commentary(self, indicator: str, period: Period, text: str, user: User | str | None) -> int:
         """Store a chair's commentary typed in the app, as an upload of its own; returns its id."""

@@ -523,7 +523,9 @@ def indicator_card(card: views.IndicatorCard, period: Period, own_area: str) -> 
         c1.markdown(f"#### {rag_badge_md(s['rag'])}")
         if s["amber_reason"]:
             c1.caption(md(status.AMBER_WORDS[s["amber_reason"]].capitalize()))
-        c2.metric("Value", card.value_text, help=f"Rated period: {s['rated_period']}")
+        c2.metric("Value", card.value_text, help=f"Rated period: {s['rated_period']}"
+                  + (". Provisional: it includes recent police months, which are often revised." if s["provisional"]
+                     else ""))
         if card.range_text:
             c2.caption(md(card.range_text))
         c3.markdown(f"**Change:** {md(card.change)}  \n**Target:** {md(s['target_text'])}")
@@ -540,7 +542,8 @@ def indicator_card(card: views.IndicatorCard, period: Period, own_area: str) -> 
             st.markdown("**Definition**")
             st.text(card.definition or "-")
             if card.source:
-                st.caption(md(f"Source: {card.source}" + (" (demo data: synthetic figures)" if card.synthetic else "")))
+                st.caption(md(f"Source: {card.source}"))
+            figure_provenance(card)
         with d2:
             st.markdown("**Why it matters**")
             st.text(card.rationale or "-")
@@ -556,6 +559,17 @@ def indicator_card(card: views.IndicatorCard, period: Period, own_area: str) -> 
                 st.text(views.area_summary(card.areas, own_area))
                 cached_chart("area_chart", card.areas, own_area=own_area, x_title=views.unit_title(card.unit))
                 st.dataframe(views.area_table(card.areas), hide_index=True)
+
+
+def figure_provenance(card: views.IndicatorCard) -> None:
+    """Whether the figure is synthetic or provisional, and where the target's level came from and who agreed it
+    (``not recorded`` when the catalogue does not say)."""
+    if card.synthetic:
+        st.caption(md(f"Synthetic: the {card.status['rated_period']} figure came from an upload marked synthetic "
+                      "(invented demonstration figures, not real data)."))
+    if card.provisional_note:
+        st.caption(md(card.provisional_note))
+    st.caption(md(f"Target source: {card.target_source}. Target agreed: {card.target_agreed}."))
 
 
 def priority_page(priority: str) -> None:

@@ -27,6 +27,7 @@ from cspdash.periods import Period, parse_period
 from cspdash.status import (
     AMBER_REASONS,
     AMBER_WORDS,
+    PROVISIONAL_PREFIX,
     RAG_WORDS,
     Interval,
     Status,
@@ -75,10 +76,18 @@ NONE = "–"  # shown for a missing value (a lone "-" would render as a list bul
 EMPTY_MESSAGE = "No figures yet: upload a return on the Upload page, or run `python -m cspdash demo`."
 
 
+PROVISIONAL_MARK = " (provisional)"  # after a figure that includes a provisional month (see the status notes)
+
+
 def shown(ind: Indicator, v: float | None) -> str:
     """A value in the indicator's unit for display, or the dash for none."""
     text = fmt(ind, v)
     return NONE if text == "-" else text
+
+
+def shown_status(ind: Indicator, s: Status) -> str:
+    """A status's figure for display, marked when it includes a provisional month: ``1,234 (provisional)``."""
+    return shown(ind, s.value) + (PROVISIONAL_MARK if s.provisional and s.value is not None else "")
 
 
 def rag_label(rag: str) -> str:
@@ -209,7 +218,7 @@ def quarter(label: str) -> Period:
 
 STATUS_CSV_COLUMNS = ("indicator", "priority", "title", "owner", "period", "rated_period", "value", "lower", "upper",
                       "interval_method", "target", "comparator", "comparator_period", "change_pct", "rag",
-                      "amber_reason", "complete", "variation", "assurance", "reason")
+                      "amber_reason", "complete", "provisional", "variation", "assurance", "reason")
 
 
 def status_frame(store: Store, period: Period) -> pd.DataFrame:
@@ -227,7 +236,7 @@ def _status_frame(cat: Catalogue, statuses: Sequence[Status]) -> pd.DataFrame:
             "owner": ind.owner,
             "owner_name": cat.subgroup(ind.owner).name,
             "Indicator": f"{ind.id} {ind.title}",
-            "Value": shown(ind, s.value),
+            "Value": shown_status(ind, s),
             "95% range": range_shown(ind, s.lower, s.upper),
             "Status": status_label(s),
             "Change": change_text(ind, s),
@@ -397,7 +406,10 @@ class IndicatorCard:
     definition: str
     rationale: str
     source: str
-    synthetic: bool
+    synthetic: bool  # the rated figure came from an upload marked synthetic
+    target_source: str  # where the target's level came from, or "not recorded"
+    target_agreed: str  # who agreed it and when, or "not recorded"
+    provisional_note: str  # why the figure is provisional, or ""
     owner: str
     status: dict
     label: str
@@ -422,8 +434,11 @@ def indicator_card(store: Store, indicator: str, period: Period,
     areas = area_frame(store, indicator, period)
     return IndicatorCard(
         id=ind.id, title=ind.title, unit=ind.unit, definition=ind.definition, rationale=ind.rationale,
-        source=ind.source, synthetic=ind.synthetic, owner=store.cat.subgroup(ind.owner).name, status=s.as_dict(),
-        label=status_label(s), value_text=shown(ind, s.value),
+        source=ind.source, synthetic=store.synthetic_figure(indicator, period),
+        target_source=ind.target.source_text, target_agreed=ind.target.agreed_text,
+        provisional_note=next((n for n in s.notes if n.startswith(PROVISIONAL_PREFIX)), ""),
+        owner=store.cat.subgroup(ind.owner).name, status=s.as_dict(),
+        label=status_label(s), value_text=shown_status(ind, s),
         range_text=(f"95% range {range_shown(ind, s.lower, s.upper)} ({s.interval_method})"
                     if s.interval_method else "No 95% range (no numerator and denominator)"
                     if s.value is not None else ""),
@@ -481,9 +496,11 @@ def series_frame(store: Store, indicator: str) -> pd.DataFrame:
         out.append({"period": r["period"], "grain": r["grain"], "value": r["value"], "shown": fmt(ind, r["value"]),
                     "numerator": r["numerator"], "denominator": r["denominator"], "state": state,
                     "upload_id": r["upload_id"], "file": r["file_name"], "user": r["user"],
-                    "uploaded_at": r["uploaded_at"], "source_row": r["source_row"]})
+                    "uploaded_at": r["uploaded_at"], "source_row": r["source_row"],
+                    "synthetic": bool(r["synthetic"]), "provisional": bool(r["provisional"])})
     return pd.DataFrame(out, columns=["period", "grain", "value", "shown", "numerator", "denominator", "state",
-                                      "upload_id", "file", "user", "uploaded_at", "source_row"])
+                                      "upload_id", "file", "user", "uploaded_at", "source_row", "synthetic",
+                                      "provisional"])
 
 
 def series_display(df: pd.DataFrame) -> pd.DataFrame:
@@ -499,9 +516,15 @@ def provenance_frame(store: Store, indicator: str, period: Period) -> pd.DataFra
     ind = store.cat.indicator(indicator)
     rows = store.provenance(indicator, period)
     return pd.DataFrame({"Period": [r["period"] for r in rows], "Value": [fmt(ind, r["value"]) for r in rows],
+                         "Marked": [_marks(r) for r in rows],
                          "Upload": [r["upload_id"] for r in rows], "File": [r["file_name"] for r in rows],
                          "By": [r["user"] for r in rows], "Uploaded": [when(r["uploaded_at"]) for r in rows],
                          "Row": [r["source_row"] for r in rows]})
+
+
+def _marks(row: dict) -> str:
+    """``synthetic``, ``provisional``, both or empty: how a stored figure is marked."""
+    return ", ".join(k for k in ("synthetic", "provisional") if row.get(k))
 
 
 def _quote_formulas(df: pd.DataFrame, starts: tuple[str, ...]) -> pd.DataFrame:
@@ -645,6 +668,11 @@ def upload_file_name(frame: pd.DataFrame, upload_id: int) -> str:
 RETURN_KIND = "return"
 
 
+def can_mark_synthetic(user: User | None) -> bool:
+    """Whether ``user`` may mark an upload synthetic on the Upload page: admins (and open mode's implicit admin)."""
+    return user is not None and user.role == "admin"
+
+
 def upload_kinds(cat: Catalogue) -> dict[str, str]:
     """What an uploaded file can be: ``return`` or a catalogue dataset name, with a description."""
     kinds = {RETURN_KIND: "Indicator return (CSV or XLSX, from a subgroup template)"}
@@ -739,6 +767,7 @@ def uploads_summary(result: ImportResult) -> list[str]:
     out = []
     for u in result.uploads:
         inside = f", {u['rows_in_area']:,} of them in the partnership's area" if "rows_in_area" in u else ""
+        inside += ", marked synthetic" if u.get("synthetic") else ""
         if u.get("duplicate_of"):
             out.append(f"{u['file_name']}: identical to upload {u['duplicate_of']}; nothing will change.")
         elif u.get("upload_id"):

@@ -20,6 +20,8 @@ if period is not None:
     if card.range_text:
         st.caption(ui.md(card.range_text))
     st.text(status["reason"])
+    st.caption(ui.md(f"Target: {status['target_text']}."))
+    ui.figure_provenance(card)
 
     st.header("History", anchor=False)
     if len(card.history):

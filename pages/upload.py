@@ -46,17 +46,20 @@ st.header("2. Upload and check", anchor=False)
 kinds = views.upload_kinds(s.cat)
 kind = st.selectbox("What is this file?", list(kinds), format_func=kinds.get, key="csp_upload_kind")
 dataset = None if kind == views.RETURN_KIND else kind
+synthetic = views.can_mark_synthetic(user) and st.checkbox(
+    "Synthetic: these files hold invented figures (demonstration or training data)", key="csp_upload_synthetic",
+    help="Every figure from these files is labelled synthetic on screen and in the pack.")
 round_ = st.session_state.setdefault("csp_upload_round", 0)  # a new key empties the uploader after storing
 files = st.file_uploader("Returns or extracts", type=views.upload_types(kind), accept_multiple_files=True,
                          key=f"csp_files_{round_}",
                          help="Nothing is stored until you confirm: the files are checked first.")
 if files:
     sources = [SourceFile(f.name, data=f.getvalue()) for f in files]
-    check = (kind, s.data_version(), tuple(src.sha256() for src in sources))
+    check = (kind, synthetic, s.data_version(), tuple(src.sha256() for src in sources))
     if st.session_state.get("csp_check", (None,))[0] != check:
         with st.spinner("Checking the files..."):
             try:
-                outcome = s.import_files(sources, user or "(not yet named)", dataset, dry_run=True)
+                outcome = s.import_files(sources, user or "(not yet named)", dataset, dry_run=True, synthetic=synthetic)
             except CspdashError as e:  # problems or a refusal: shown here, and the rest of the page stays
                 outcome = e
         st.session_state["csp_check"] = (check, outcome)
@@ -80,7 +83,7 @@ if files:
                      help=None if user else "Type your e-mail first"):
             with ui.guard():
                 with st.status("Storing...", expanded=False) as progress:
-                    result = s.import_files(sources, user, dataset, dry_run=False)
+                    result = s.import_files(sources, user, dataset, dry_run=False, synthetic=synthetic)
                     progress.update(label="Stored", state="complete")
                 st.session_state["csp_upload_done"] = views.uploads_summary(result)
                 st.session_state["csp_upload_round"] = round_ + 1

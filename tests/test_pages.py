@@ -142,6 +142,22 @@ def test_indicator_page_shows_restatements_provenance_and_spc(demo_db):
     assert "Fewer than 12 points" in texts(at)
 
 
+@pytest.mark.parametrize(("indicator", "shown"), [
+    ("D6", ["Target source: CSP Plan 2017-21, Priority D, Burglary",
+            "Target agreed: CSP Executive (approving the CSP Plan 2017-21), 18 Jul 2017.",
+            "Synthetic: the 2025/26 Q3 figure came from an upload marked synthetic"]),
+    ("B3", ["Target source: not recorded. Target agreed: not recorded."]),
+])
+def test_indicator_page_shows_target_provenance_and_synthetic_figures(demo_db, indicator, shown):
+    at = run_app("pages/indicator.py")
+    at.selectbox(key="csp_indicator").select(indicator).run()
+    assert not at.exception
+    screen = texts(at)
+    for words in shown:
+        assert words in screen
+    assert ("Synthetic:" in screen) is (indicator == "D6")  # B3 is real MPS data
+
+
 def test_submissions_tracker_flags_missing(demo_db):
     at = run_app("pages/submissions.py")
     table = at.dataframe[0].value
