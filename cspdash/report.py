@@ -936,6 +936,8 @@ XLSX_COLUMNS: tuple[tuple[str, float], ...] = (
     ("ID", 6), ("Indicator", 42), ("Priority", 8), ("Owner", 24), ("Period", 11), ("Value", 11), ("Target level", 11),
     ("Target", 24), ("Comparator", 11), ("Compared with", 13), ("Change %", 9), ("Direction of travel", 26),
     ("Status", 10), ("Variation (SPC)", 24), ("Assurance", 22), ("Reason", 60), ("Commentary", 60),
+    ("95% lower", 11), ("95% upper", 11), ("Amber because", 16), ("Provisional", 11), ("Target source", 30),
+    ("Target agreed", 24),
 )
 XLSX_HEADER_ROW = 4
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -1001,7 +1003,9 @@ def _xlsx_sheet(ws: Any, pack: PackData, items: Sequence[PackItem], title: str) 
                   (s.target, nf), s.target_text, (s.comparator, nf), s.comparator_period,
                   (None if s.change_pct is None else s.change_pct / 100, "0.0%"), it.travel,
                   RAG_WORDS.get(s.rag, s.rag), it.variation_text, it.assurance_text, s.reason,
-                  "\n\n".join(f"{c.text} ({c.user}, {c.at})" for c in it.commentary)]
+                  "\n\n".join(f"{c.text} ({c.user}, {c.at})" for c in it.commentary),
+                  (s.lower, nf), (s.upper, nf), AMBER_WORDS.get(s.amber_reason or "", ""),
+                  "yes" if s.provisional else "", it.target_source, it.target_agreed]
         for c, v in enumerate(values, start=1):
             value, nf_ = v if isinstance(v, tuple) else (v, None)
             cell = _put(ws, r, c, value, nf_)

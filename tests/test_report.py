@@ -21,7 +21,7 @@ from cspdash import report
 from cspdash.config import load_catalogue
 from cspdash.demo import load_demo
 from cspdash.errors import CspdashError
-from cspdash.status import RAG_WORDS
+from cspdash.status import AMBER_WORDS, RAG_WORDS
 from cspdash.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -260,6 +260,10 @@ def test_workbook_round_trips_the_store_figures(workbook, store):
             assert r[col] == (None if v is None else pytest.approx(v, rel=1e-12)), (s.indicator, col)
         assert r["Status"] == RAG_WORDS[s.rag]
         assert r["Reason"] == s.reason
+        for col, v in (("95% lower", s.lower), ("95% upper", s.upper)):
+            assert r[col] == (None if v is None else pytest.approx(v, rel=1e-12)), (s.indicator, col)
+        assert (r["Amber because"] or None) == (AMBER_WORDS[s.amber_reason] if s.amber_reason else None)
+        assert (r["Provisional"] == "yes") == s.provisional
 
 
 def test_workbook_has_one_sheet_per_priority(workbook, store):
