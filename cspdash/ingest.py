@@ -12,6 +12,8 @@ import io
 import math
 import re
 import zipfile
+import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path, PurePath
@@ -28,6 +30,13 @@ MAX_XLSX_RATIO = 100  # uncompressed / compressed, per member: beyond this it is
 MAX_XLSX_MEMBERS = 1000
 MAX_XLSX_CELLS = 1_000_000  # cells read from a return's sheet, empty ones included: a return has a few thousand
 MAX_PROBLEMS = 200  # problems listed in full; the rest are counted
+MAX_PROBLEM_TEXT = 200  # characters of a problem's column and value kept: enough to find the cell
+MAX_PROBLEM_WORDS = 1000  # characters of a problem's message and fix kept (ours are far shorter; a period's text is not)
+MAX_PROBLEMS_CHARS = 100_000  # characters of all the problems listed for one refusal; the rest are counted
+MAX_CELL_CHARS = 32_767  # Excel's own limit on the text of one cell
+MAX_SHEET_CHARS = 20_000_000  # text read from a return's sheet: as much as the largest CSV return can hold
+MAX_SHARED_STRINGS_BYTES = 16 * 1024 * 1024  # a workbook's table of texts (xl/sharedStrings.xml), unpacked
+MAX_SHARED_STRINGS = 100_000  # distinct texts in that table; a return has a few thousand
 MAX_FIGURE = 1e12  # no partnership figure comes near; far larger ones (1e308) overflow the sums of year-to-date targets
 RETURN_EXTENSIONS = (".csv", ".xlsx")
 REFUSED_EXTENSIONS = {".xlsm": "it may contain macros", ".xls": "it is the old binary Excel format",
@@ -45,6 +54,19 @@ class Problem:
     value: str | None
     message: str
     fix: str
+
+    def __post_init__(self) -> None:
+        # Cut when made: one 2 MB text reused by 200 cells would otherwise be kept, printed and shown 200 times.
+        for name, limit in (("column", MAX_PROBLEM_TEXT), ("value", MAX_PROBLEM_TEXT), ("message", MAX_PROBLEM_WORDS),
+                            ("fix", MAX_PROBLEM_WORDS)):
+            text = getattr(self, name)
+            if text is not None and len(text) > limit:
+                object.__setattr__(self, name, text[:limit - 1] + "…")
+
+    @property
+    def size(self) -> int:
+        """Characters held, to bound what a refusal keeps."""
+        return sum(len(t) for t in (self.file, self.column, self.value, self.message, self.fix) if t)
 
     def __str__(self) -> str:
         where = self.file
@@ -67,29 +89,50 @@ class ValidationError(CspdashError):
     """An upload was refused; ``problems`` lists every problem found (nothing was stored)."""
 
     def __init__(self, problems: list[Problem], more: int = 0) -> None:
-        self.problems = list(problems)
-        self.more = more
+        kept = _bounded(problems)
+        self.problems = kept
+        self.more = more + len(problems) - len(kept)
+        more = self.more
         total = len(self.problems) + more
         lines = "\n".join(f"  - {p}" for p in self.problems)
         tail = f"\n  ... and {more} more problem(s) of the same kinds" if more else ""
         super().__init__(f"{total} problem(s); nothing was stored:\n{lines}{tail}")
 
 
+def _bounded(problems: list[Problem]) -> list[Problem]:
+    """The first problems, at most ``MAX_PROBLEMS`` of them and ``MAX_PROBLEMS_CHARS`` characters in all."""
+    kept: list[Problem] = []
+    chars = 0
+    for p in problems:
+        chars += p.size
+        if len(kept) >= MAX_PROBLEMS or chars > MAX_PROBLEMS_CHARS:
+            break
+        kept.append(p)
+    return kept
+
+
 class Collector:
-    """Collects problems, keeping the first ``MAX_PROBLEMS`` in full and counting the rest."""
+    """Collects problems, keeping the first ``MAX_PROBLEMS`` (and ``MAX_PROBLEMS_CHARS`` characters) in full and
+    counting the rest."""
 
     def __init__(self, limit: int = MAX_PROBLEMS) -> None:
         self.problems: list[Problem] = []
         self.more = 0
         self.limit = limit
+        self.chars = 0
 
     def add(self, file: str, row: int | None, column: str | None, value: object, message: str, fix: str) -> None:
         """Record a problem."""
-        if len(self.problems) >= self.limit:
+        if len(self.problems) >= self.limit or self.chars > MAX_PROBLEMS_CHARS:
             self.more += 1
             return
         shown = None if value is None else str(value)
-        self.problems.append(Problem(file, row, column, shown, message, fix))
+        p = Problem(file, row, column, shown, message, fix)
+        self.chars += p.size
+        if self.chars > MAX_PROBLEMS_CHARS:
+            self.more += 1
+            return
+        self.problems.append(p)
 
     def __bool__(self) -> bool:
         return bool(self.problems)
@@ -286,6 +329,43 @@ def xlsx_safety(data: bytes, file: str) -> None:
                 refuse(f"the workbook unpacks to more than {MAX_XLSX_UNCOMPRESSED // 2**20} MB")
             if i.compress_size and i.file_size / i.compress_size > MAX_XLSX_RATIO and i.file_size > 1_000_000:
                 refuse(f"part {i.filename} is compressed {i.file_size // i.compress_size}:1, a sign of a zip bomb")
+        _check_shared_strings(zf, refuse)
+
+
+def _check_shared_strings(zf: zipfile.ZipFile, refuse: Callable[..., None]) -> None:
+    """Refuse a table of texts (xl/sharedStrings.xml, or wherever [Content_Types].xml puts it) over
+    ``MAX_SHARED_STRINGS_BYTES`` unpacked or ``MAX_SHARED_STRINGS`` texts, before openpyxl loads it whole."""
+    fix = "copy the return into a new workbook (a return's texts are a few hundred short cells), or export it as CSV"
+    parts = {"xl/sharedStrings.xml"}
+    try:
+        with zf.open("[Content_Types].xml") as f:
+            types = f.read(1 << 20)
+    except (KeyError, zipfile.BadZipFile, OSError, EOFError, RuntimeError, ValueError):
+        types = b""
+    # <Override PartName="/xl/sharedStrings.xml" ContentType="...sharedStrings+xml"/>, attributes in any order.
+    for tag in re.findall(rb"<(?:\w+:)?Override\b[^>]*>", types):
+        if b"sharedStrings+xml" in tag and (m := re.search(rb'PartName\s*=\s*["\']/?([^"\']+)', tag)):
+            parts.add(m.group(1).decode("utf-8", "replace"))
+    names = {i.filename.lower(): i for i in zf.infolist()}
+    for part in sorted(parts):
+        info = names.get(part.lower())
+        if info is None:
+            continue
+        limit = MAX_SHARED_STRINGS_BYTES
+        if info.file_size > limit:
+            refuse(f"the workbook's table of texts ({info.filename}) unpacks to {info.file_size / 2**20:,.1f} MB, "
+                   f"over the {limit // 2**20} MB limit", fix)
+        try:
+            with zf.open(info) as f:
+                data = f.read(limit + 1)  # the stated size may lie: read no more than the limit
+        except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, ValueError, zlib.error):
+            refuse(f"part {info.filename} of the workbook is corrupt")
+        if len(data) > limit:
+            refuse(f"the workbook's table of texts ({info.filename}) unpacks to more than {limit // 2**20} MB", fix)
+        count = sum(1 for _ in re.finditer(rb"<(?:\w+:)?si\b", data))
+        if count > MAX_SHARED_STRINGS:
+            refuse(f"the workbook's table of texts ({info.filename}) holds {count:,} texts, over the "
+                   f"{MAX_SHARED_STRINGS:,} limit", fix)
 
 
 def read_rows(src: SourceFile, limit: int = MAX_RETURN_BYTES) -> tuple[list[str], list[tuple[int, list[str]]]]:
@@ -307,16 +387,49 @@ def read_rows(src: SourceFile, limit: int = MAX_RETURN_BYTES) -> tuple[list[str]
         delim = ";"
     elif "," not in first and "\t" in first:
         delim = "\t"
+    rows: list[list[str]] = []
+    probs = Collector()
     try:
-        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delim))
+        for row in csv.reader(io.StringIO(text, newline=""), delimiter=delim):
+            rows.append(row)
+            if sum(map(len, row)) > MAX_CELL_CHARS:
+                _long_cells(src.display_name, len(rows), row, rows[0], probs)
     except csv.Error as e:
+        if "field larger than field limit" in str(e):  # the csv module's own bound, 131,072 characters
+            probs.add(src.display_name, len(rows) + 1, None, None, _LONG_CELL, _LONG_CELL_FIX)
+            probs.raise_if_any()
         raise ValidationError([Problem(src.display_name, None, None, None, f"the CSV cannot be read ({e})",
                                        "export it again from Excel as CSV")]) from None
+    probs.raise_if_any()
     numbered = _numbered(rows)
     if not numbered:
         raise ValidationError([Problem(src.display_name, 1, None, None, "the file has no header row",
                                        "start from the template: its first row names the columns")])
     return numbered[0][1], numbered[1:]
+
+
+_LONG_CELL = f"the cell holds more than {MAX_CELL_CHARS:,} characters, Excel's own limit for a cell"
+_LONG_CELL_FIX = "a cell of a return holds a figure or a short comment (up to 4,000 characters): shorten the cell"
+
+
+def column_letter(j: int) -> str:
+    """The spreadsheet letter of the 0-based column ``j``: 0 -> A, 26 -> AA."""
+    out = ""
+    j += 1
+    while j:
+        j, r = divmod(j - 1, 26)
+        out = chr(65 + r) + out
+    return out
+
+
+def _long_cells(file: str, n: int, row: list[str], header: list[str], probs: Collector) -> None:
+    """Record a problem for each cell of row ``n`` longer than Excel allows (named by its header, else its letter)."""
+    for j, cell in enumerate(row):
+        if len(cell) > MAX_CELL_CHARS:
+            name = header[j].strip() if n > 1 and j < len(header) and 0 < len(header[j].strip()) <= 100 else ""
+            probs.add(file, n, name or column_letter(j), cell,
+                      f"the cell holds {len(cell):,} characters, more than Excel's limit of {MAX_CELL_CHARS:,}",
+                      _LONG_CELL_FIX)
 
 
 def _numbered(rows: list[list[str]]) -> list[tuple[int, list[str]]]:
@@ -340,17 +453,33 @@ def _read_xlsx(data: bytes, file: str) -> tuple[list[str], list[tuple[int, list[
         ws.reset_dimensions()
         rows: list[list[str]] = []
         unsure: list[tuple[int, int]] = []  # empty cells that may be formulas without a saved result
-        cells = 0
+        cells = chars = 0
+        probs = Collector()
         for i, r in enumerate(ws.iter_rows()):
             # A row is padded to its last cell: one cell in column XFD is 16,384 cells, so a small file of such
             # rows would fill the server's memory. Count every cell read.
             cells += len(r)
             if cells > MAX_XLSX_CELLS:
                 _too_many_cells(file)
-            rows.append([cell_text(c.value, c.number_format) for c in r])
+            row = [cell_text(c.value, c.number_format) for c in r]
+            rows.append(row)
+            # One shared text may be used by any number of cells: count the text of every cell read, not the file.
+            length = sum(map(len, row))
+            if length > MAX_CELL_CHARS:
+                _long_cells(file, i + 1, row, rows[0], probs)
+                length = sum(min(len(t), MAX_CELL_CHARS + 1) for t in row)  # refused, so never copied or parsed
+            chars += length
+            if chars > MAX_SHEET_CHARS:
+                if probs:  # the over-long cells found so far say why
+                    probs.raise_if_any()
+                probs.add(file, None, None, None, f"the first sheet holds more than {MAX_SHEET_CHARS:,} characters "
+                          "of text; a return is a few hundred short rows",
+                          "delete what is not the return, or export the sheet as CSV")
+                probs.raise_if_any()
             # Excel saves a formula's text result with t="str", even an empty one; a formula written by a program
             # without a result has neither a type nor a value, like an empty cell.
             unsure += [(i, j) for j, c in enumerate(r) if c.value is None and c.data_type == "n"]
+        probs.raise_if_any()
     except ValidationError:
         raise
     except Exception as e:
