@@ -235,6 +235,7 @@ def decode_text(data: bytes, file: str) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    refuse_mixed_encodings(data, file)
     try:
         return data.decode("cp1252")
     except UnicodeDecodeError as e:
@@ -243,18 +244,85 @@ def decode_text(data: bytes, file: str) -> str:
                                        "save the file as 'CSV UTF-8 (Comma delimited)' from Excel")]) from None
 
 
-_NUMBER = re.compile(r"^[-+]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$|^[-+]?\.\d+$")
+#: A well-formed UTF-8 character of two to four bytes (RFC 3629): in a file that is not UTF-8 as a whole, a sign
+#: that part of it was saved as UTF-8 and part as Windows-1252.
+_UTF8_CHAR = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}"
+                        rb"|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}"
+                        rb"|\xf4[\x80-\x8f][\x80-\xbf]{2}")
+
+
+def refuse_mixed_encodings(data: bytes, file: str) -> None:
+    """Raise ValidationError when ``data``, which is not UTF-8 as a whole, holds UTF-8 characters too: read as
+    Windows-1252, those would silently become two wrong characters each (``Café`` as ``CafÃ©``)."""
+    try:
+        data.decode("utf-8")
+        return
+    except UnicodeDecodeError as e:
+        bad = e.start
+    utf8 = _UTF8_CHAR.search(data)
+    if utf8 is None:
+        return
+    row, column, cell = _cell_at(data, bad)
+    utf8_row = data.count(b"\n", 0, utf8.start()) + 1
+    raise ValidationError([Problem(
+        file, row, column, cell,
+        f"the file mixes two text encodings: this cell is Windows-1252 but row {utf8_row} is UTF-8 "
+        f"({utf8.group().decode('utf-8')!r}), so some characters would be read wrongly",
+        "open the file in Excel, check the accented characters, and save it once as 'CSV UTF-8 (Comma delimited)'")])
+
+
+def _cell_at(data: bytes, offset: int) -> tuple[int, str, str]:
+    """(row, column, text) of the CSV cell holding byte ``offset``, for a message: the row counts lines and the
+    column counts delimiters (a quoted line break or delimiter would shift them), named by the header's cell."""
+    first = data[:4096].split(b"\n", 1)[0]
+    delimiter = b";" if b"," not in first and b";" in first else b"\t" if b"," not in first and b"\t" in first else b","
+    row = data.count(b"\n", 0, offset) + 1
+    start = data.rfind(b"\n", 0, offset) + 1
+    end = data.find(b"\n", offset)
+    line = data[start:end if end >= 0 else len(data)].rstrip(b"\r")
+    j = line.count(delimiter, 0, offset - start)
+    header = data[:data.find(b"\n")].rstrip(b"\r").split(delimiter) if b"\n" in data else []
+    name = header[j].decode("cp1252", "replace").strip().strip('"') if j < len(header) and row > 1 else ""
+    cell = line.split(delimiter)[j].decode("cp1252", "replace").strip().strip('"')
+    return row, name or column_letter(j), cell
+
+
+_NUMBER = re.compile(r"^[-+]?([0-9]{1,3}(,[0-9]{3})+|[0-9]+)(\.[0-9]+)?$|^[-+]?\.[0-9]+$")
+_SPACE_GROUPS = re.compile(r"^[-+]?[0-9]{1,3}([ \u00a0\u202f][0-9]{3})+(\.[0-9]+)?%?$")  # 1 234 567: thousands
 
 
 def parse_number(text: str) -> float | None:
-    """A UK-formatted number (``1,234.5``, ``-3``, ``85%``) or None when the cell is not one."""
-    s = text.strip().replace("\u00a0", "").replace(" ", "")
+    """A UK-formatted number (``1,234.5``, ``-3``, ``85%``, ``1 234``) or None when the cell is not one: digits
+    other than 0-9 (``١٢٣``) and spaces that do not separate thousands (``4 5``) are not read as a number."""
+    s = text.strip()
+    if _SPACE_GROUPS.match(s):
+        s = re.sub(r"[ \u00a0\u202f]", "", s)
     if s.endswith("%"):
         s = s[:-1]
     if not _NUMBER.match(s):
         return None
     v = float(s.replace(",", ""))
     return v if math.isfinite(v) else None
+
+
+def number_problem(text: str, percent: bool = True) -> tuple[str, str] | None:
+    """(why, fix) when ``text`` is not a figure a cell may hold, None when it is one; ``percent`` says whether the
+    cell may be written as a percentage (only the value of a percentage indicator may)."""
+    s = text.strip()
+    if any(ch.isdigit() and not ch.isascii() for ch in s):
+        return ("the figure is written with digits other than 0-9", "type the figure with the digits 0 to 9")
+    if parse_number(s) is None:
+        if re.search(r"[0-9.,]\s+[0-9.,]", s):
+            return ("the figure has a space inside it, so it may be two figures or a typing error",
+                    "type one figure without spaces, such as 45 or 1,234")
+        if s.startswith(FORMULA_PREFIXES) and not re.match(r"^[-+]?[0-9]", s):
+            return ("not a number", "remove the formula and type the figure")
+        return ("not a number", "type a plain number such as 1234 or 1,234.5")
+    if s.endswith("%") and not percent:
+        return ("a percentage in a cell that holds a count or a rate",
+                "type the number itself (for example 12, not 12%); only a percentage indicator's value may be a "
+                "percentage")
+    return None
 
 
 def cell_text(v: object, number_format: str | None = None) -> str:
@@ -621,7 +689,8 @@ def parse_return(src: SourceFile, cat: Catalogue) -> list[ReturnRow]:
             iid = match
         ind = cat.indicator(iid)
         period = _period(get(r, "period"), ind, cat, file, n, probs)
-        nums = {k: _num(get(r, k), k, file, n, probs) for k in ("value", "numerator", "denominator")}
+        nums = {k: _num(get(r, k), k, k == "value" and ind.unit == "percent", file, n, probs)
+                for k in ("value", "numerator", "denominator")}
         commentary = get(r, "commentary")
         if len(commentary) > 4000:
             probs.add(file, n, "commentary", commentary, "the commentary is longer than 4,000 characters",
@@ -681,17 +750,15 @@ def _looks_like_date(text: str) -> bool:
     return bool(re.match(r"^\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}", text.strip()))
 
 
-def _num(text: str, column: str, file: str, n: int, probs: Collector) -> float | bool | None:
-    """The number in a cell, None when empty, False (and a problem) when not a number."""
+def _num(text: str, column: str, percent: bool, file: str, n: int, probs: Collector) -> float | bool | None:
+    """The number in a cell, None when empty, False (and a problem) when not a figure the cell may hold."""
     if not text:
         return None
-    v = parse_number(text)
-    if v is None:
-        hint = "remove the formula and type the figure" if text.startswith(FORMULA_PREFIXES) and not \
-            re.match(r"^[-+]?\d", text) else "type a plain number such as 1234 or 1,234.5"
-        probs.add(file, n, column, text, "not a number", hint)
+    trouble = number_problem(text, percent)
+    if trouble is not None:
+        probs.add(file, n, column, text, *trouble)
         return False
-    return v
+    return parse_number(text)
 
 
 def _values_ok(ind: Indicator, value: float | None, num: float | None, den: float | None, commentary: str,
@@ -709,7 +776,7 @@ def _values_ok(ind: Indicator, value: float | None, num: float | None, den: floa
         probs.add(file, n, "value", "", "the value is empty", "give the figure, or remove the row")
         return False
     for name, v in (("value", value), ("numerator", num), ("denominator", den)):
-        if v is not None and v < 0:
+        if v is not None and (v < 0 or math.copysign(1.0, v) < 0):  # -0 too: a sign typed on nothing
             probs.add(file, n, name, _g(v), "negative figures are not allowed", "check the sign; counts cannot be negative")
             ok = False
         elif v is not None and v > MAX_FIGURE:
