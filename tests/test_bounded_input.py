@@ -22,7 +22,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from cspdash import ingest
+from cspdash import auth, ingest
+from cspdash.auth import PermissionDenied
 from cspdash.config import load_catalogue
 from cspdash.ingest import Problem, SourceFile, ValidationError, parse_return, read_rows
 from cspdash.store import Store
@@ -257,6 +258,59 @@ def test_the_upload_page_refuses_the_workbook_quickly_in_little_memory(workbooks
     assert shown["confirm"] == []
     assert got["peak"] < PEAK_LIMIT, f"{got['peak'] / MB:.0f} MB"
     assert got["seconds"] < SECONDS
+
+
+# --- figures computed from record-level data: replaced only by an admin (enforced in the Store) ---------------------
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def accounts(tmp_path, cat):
+    s = Store(tmp_path / "acc.duckdb", cat)
+    s.add_user("admin@example.org", "admin", password=PASSWORD)
+    s.add_user("chair-asb@example.org", "chair", ["asb"], password=PASSWORD)
+    yield s
+    s.close()
+
+
+def _counts(store: Store) -> tuple:
+    cur = store.cursor()
+    return tuple(cur.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("uploads", "observations", "commentary"))
+
+
+@pytest.mark.parametrize(("rows", "user", "stored"), [
+    # A4 (ASB incidents) is computed from the police.uk street_crime dataset by its measure; A2 is returned by hand.
+    ("A4,2025-10,120", "chair-asb@example.org", False),
+    ("A2,2025/26 Q3,150\nA4,2025-10,120", "chair-asb@example.org", False),  # nothing of the file is stored
+    ("A4,2025-10,,Higher after the summer events.", "chair-asb@example.org", True),  # commentary alone is a chair's
+    ("A2,2025/26 Q3,150", "chair-asb@example.org", True),
+    ("A4,2025-10,120", "admin@example.org", True),  # the analyst may restate a computed figure
+])
+def test_only_an_admin_replaces_a_computed_figure(accounts, rows, user, stored):
+    data = f"indicator,period,value,commentary\n{rows}\n".encode()
+    before = _counts(accounts)
+    if stored:
+        accounts.import_files([SourceFile("r.csv", data)], accounts.user(user))
+        assert _counts(accounts) != before
+        return
+    with pytest.raises(PermissionDenied) as e:
+        accounts.import_files([SourceFile("r.csv", data)], accounts.user(user))
+    assert e.value.rule == auth.RULES["measured_admin_only"]
+    assert "A4 (row " in str(e.value) and "computed from record-level data" in str(e.value)
+    assert "nothing was stored" in str(e.value)
+    assert _counts(accounts) == before
+
+
+def test_a_chairs_computed_figure_is_refused_through_the_cli(accounts, tmp_path):
+    db = accounts.path
+    accounts.close()
+    ret = tmp_path / "a4.csv"
+    ret.write_bytes(b"indicator,period,value\nA4,2025-10,120\n")
+    p = subprocess.run([sys.executable, "-m", "cspdash", "--db", str(db), "--config", str(CONFIG), "import", str(ret),
+                        "--user", "chair-asb@example.org"], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert p.returncode != 0
+    assert "rule: figures computed from record-level data" in p.stderr and "Traceback" not in p.stderr
 
 
 def test_the_two_workbooks_are_refused_in_seconds(workbooks, cat):
