@@ -13,6 +13,7 @@ import io
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 import time
@@ -311,6 +312,129 @@ def test_a_chairs_computed_figure_is_refused_through_the_cli(accounts, tmp_path)
                         "--user", "chair-asb@example.org"], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert p.returncode != 0
     assert "rule: figures computed from record-level data" in p.stderr and "Traceback" not in p.stderr
+
+
+# --- user text is never made a link ----------------------------------------------------------------------------------
+
+#: What GitHub-flavoured Markdown (remark-gfm, as Streamlit renders it) makes a link of in plain text once escapes are
+#: undone: www. and http(s):// addresses and e-mails (the renderer's own patterns, looser here: no look-behind).
+_GFM_AUTOLINKS = (re.compile(r"(?i)(https?://|www(?=\.))[-.\w]+"), re.compile(r"[-.\w+]+@[-\w]+(?:\.[-\w]+)+"))
+
+
+def links(body: str) -> list[str]:
+    """The links Markdown would make of ``body``: autolinked addresses and e-mails, and [text](url) links."""
+    text = re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", body)
+    return [m.group() for r in _GFM_AUTOLINKS for m in r.finditer(text)] + re.findall(r"(?<!\\)\]\(", body)
+
+
+@pytest.mark.parametrize("text", ["www.example.com report.csv", "chair@example.org", "see https://example.org/x",
+                                  "WWW.EXAMPLE.COM", "[x](https://example.org)", "mailto:a@b.co", "<http://x.org>"])
+def test_md_makes_no_link_and_reads_the_same(text):
+    from cspdash.ui import md
+
+    assert links(text)  # the check sees the link Markdown would make of the raw text
+    shown = md(text)
+    assert links(shown) == []
+    assert re.sub(r"\\(.)", r"\1", shown).replace("\u2060", "") == text
+
+
+def _markdown_bodies(at) -> list[str]:
+    """The body of every element whose text Streamlit renders as Markdown, and every label and help text."""
+    from streamlit.testing.v1.element_tree import AlertBase, HeadingBase, Markdown
+
+    out = []
+    for node in at._tree:
+        if isinstance(node, Markdown | HeadingBase | AlertBase):
+            out.append(node.proto.body)
+        for attr in ("label", "help"):
+            if isinstance(getattr(node, attr, None), str):
+                out.append(getattr(node, attr))
+    return out
+
+
+def test_file_names_and_emails_on_screen_are_never_links(tmp_path, cat, monkeypatch):
+    from e2e_helpers import GOOD_RETURN, app_env
+    from streamlit.testing.v1 import AppTest
+    from test_pages import _NavigationPages, plain
+
+    monkeypatch.setattr("streamlit.testing.v1.app_test.PagesManager", _NavigationPages)
+    db = tmp_path / "links.duckdb"
+    Store(db, cat).close()
+    app_env(monkeypatch, db, CONFIG)
+    monkeypatch.setenv("CSPDASH_OPEN_MODE", "1")
+    name, email = "www.example.com report.csv", "chair@example.org"
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120).run()
+    at.switch_page("pages/upload.py").run()
+    at.text_input(key="csp_user_input").input(email).run()
+    at.file_uploader[0].set_value((name, GOOD_RETURN, "text/csv")).run()
+    at.button(key="csp_confirm").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    shown = [plain(m.value) for m in at.success]
+    assert any(name in m for m in shown), shown  # the name is on screen, as text
+    assert [b for b in _markdown_bodies(at) if links(b)] == []
+    at.switch_page("pages/history.py").run()
+    at.text_input(key="csp_user_input").input(email).run()
+    target = at.selectbox(key="csp_withdraw_pick").value
+    at.text_input(key="csp_withdraw_reason").input("sent to www.example.com by mistake").run()
+    next(c for c in at.checkbox if c.key.startswith("csp_withdraw_sure_")).check().run()
+    at.button(key="csp_withdraw").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any(f"Upload {target} ({name}) withdrawn" in plain(m.value) for m in at.success)
+    for page in ("pages/history.py", "pages/submissions.py", "pages/indicator.py", None):
+        if page:
+            at.switch_page(page).run()
+        assert [b for b in _markdown_bodies(at) if links(b)] == [], page
+
+
+BROWSER_PAGE = """
+import re
+import streamlit as st
+from cspdash.ui import md
+texts = ["www.example.com report.csv", "chair@example.org", "see https://example.org/x"]
+for i, t in enumerate(texts):
+    with st.container(key=f"md{i}"):
+        st.success(md(t))
+    with st.container(key=f"escaped{i}"):  # escaping alone, as md() did before: Markdown still links it
+        st.markdown(re.sub(r"([\\\\`*_{}\\[\\]()#+\\-.!|$<>~:&@/=])", r"\\\\\\1", t))
+"""
+
+
+def test_md_text_makes_no_anchor_in_a_real_browser(tmp_path):
+    """The renderer itself (Chromium, Streamlit's Markdown): md() text has no <a>; escaping alone would have one."""
+    from e2e_helpers import CHROMIUM, CHROMIUM_ARGS, free_port, playwright_or_skip
+
+    sync_api = playwright_or_skip()
+    script = tmp_path / "links_page.py"
+    script.write_text(BROWSER_PAGE)
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
+                             "--server.port", str(port), "--server.address", "127.0.0.1"], cwd=ROOT,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page()
+                deadline = time.monotonic() + 60
+                while True:
+                    try:
+                        page.goto(f"http://127.0.0.1:{port}")
+                        break
+                    except sync_api.Error:
+                        assert time.monotonic() < deadline, "streamlit did not start"
+                        time.sleep(0.5)
+                page.locator(".st-key-escaped2").get_by_text("example.org/x").wait_for(timeout=60_000)
+                for i in range(3):
+                    shown = page.locator(f".st-key-md{i}")
+                    assert shown.locator("a").count() == 0, shown.inner_html()
+                    assert shown.inner_text().replace("\u2060", "").strip() in BROWSER_PAGE
+                    assert page.locator(f".st-key-escaped{i} a").count() == 1  # the check can see a link
+            finally:
+                browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 def test_the_two_workbooks_are_refused_in_seconds(workbooks, cat):
