@@ -776,7 +776,10 @@ def _values_ok(ind: Indicator, value: float | None, num: float | None, den: floa
         probs.add(file, n, "value", "", "the value is empty", "give the figure, or remove the row")
         return False
     for name, v in (("value", value), ("numerator", num), ("denominator", den)):
-        if v is not None and (v < 0 or math.copysign(1.0, v) < 0):  # -0 too: a sign typed on nothing
+        if v is not None and v == 0 and math.copysign(1.0, v) < 0:  # "-0": a sign typed on nothing, or a lost digit
+            probs.add(file, n, name, "-0", "a minus sign on 0", "type 0, or check the cell for a missing digit")
+            ok = False
+        elif v is not None and v < 0:
             probs.add(file, n, name, _g(v), "negative figures are not allowed", "check the sign; counts cannot be negative")
             ok = False
         elif v is not None and v > MAX_FIGURE:

@@ -437,6 +437,36 @@ def test_md_text_makes_no_anchor_in_a_real_browser(tmp_path):
         proc.wait(timeout=30)
 
 
+# --- HTTP headers: documented for the reverse proxy; Streamlit's own protections on --------------------------------
+
+def _nginx_snippet() -> str:
+    text = (ROOT / "SECURITY.md").read_text()
+    (block,) = re.findall(r"```nginx\n(.*?)```", text, re.S)
+    return block
+
+
+@pytest.mark.parametrize("line", [
+    "add_header X-Frame-Options \"DENY\" always;",
+    "add_header Content-Security-Policy \"frame-ancestors 'none'\" always;",
+    "add_header X-Content-Type-Options \"nosniff\" always;",
+])
+def test_security_md_gives_the_proxy_header_lines_at_server_level(line):
+    block = _nginx_snippet()
+    lines = [raw.strip() for raw in block.splitlines()]
+    assert line in lines
+    # In nginx a location with add_header lines of its own drops the server's: keep them out of location blocks.
+    location = block.index("location ")
+    assert block.index(line) < location and "add_header" not in block[location:]
+    assert block.count("{") == block.count("}")
+
+
+def test_streamlit_keeps_its_own_protections_on():
+    import tomllib
+
+    server = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())["server"]
+    assert server["enableXsrfProtection"] is True and server["enableCORS"] is True
+
+
 def test_the_two_workbooks_are_refused_in_seconds(workbooks, cat):
     for path in workbooks.values():
         start = time.monotonic()
