@@ -465,6 +465,7 @@ def test_streamlit_keeps_its_own_protections_on():
 
     server = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())["server"]
     assert server["enableXsrfProtection"] is True and server["enableCORS"] is True
+    assert server["allowedHosts"] and "*" not in server["allowedHosts"]  # never any Host at all
 
 
 def test_the_two_workbooks_are_refused_in_seconds(workbooks, cat):
