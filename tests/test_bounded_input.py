@@ -17,6 +17,7 @@ import re
 import subprocess
 import sys
 import time
+import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -399,12 +400,13 @@ for i, t in enumerate(texts):
 """
 
 
-def test_md_text_makes_no_anchor_in_a_real_browser(tmp_path):
-    """The renderer itself (Chromium, Streamlit's Markdown): md() text has no <a>; escaping alone would have one."""
-    from e2e_helpers import CHROMIUM, CHROMIUM_ARGS, free_port, playwright_or_skip
+@pytest.fixture(scope="module")
+def page_server(tmp_path_factory):
+    """``streamlit run`` of BROWSER_PAGE from the project folder (so .streamlit/config.toml applies); its port."""
+    from e2e_helpers import free_port, playwright_or_skip
 
-    sync_api = playwright_or_skip()
-    script = tmp_path / "links_page.py"
+    playwright_or_skip()
+    script = tmp_path_factory.mktemp("links") / "links_page.py"
     script.write_text(BROWSER_PAGE)
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
@@ -412,29 +414,65 @@ def test_md_text_makes_no_anchor_in_a_real_browser(tmp_path):
                             env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     try:
-        with sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        deadline = time.monotonic() + 60
+        while True:
             try:
-                page = browser.new_page()
-                deadline = time.monotonic() + 60
-                while True:
-                    try:
-                        page.goto(f"http://127.0.0.1:{port}")
-                        break
-                    except sync_api.Error:
-                        assert time.monotonic() < deadline, "streamlit did not start"
-                        time.sleep(0.5)
-                page.locator(".st-key-escaped2").get_by_text("example.org/x").wait_for(timeout=60_000)
-                for i in range(3):
-                    shown = page.locator(f".st-key-md{i}")
-                    assert shown.locator("a").count() == 0, shown.inner_html()
-                    assert shown.inner_text().replace("\u2060", "").strip() in BROWSER_PAGE
-                    assert page.locator(f".st-key-escaped{i} a").count() == 1  # the check can see a link
-            finally:
-                browser.close()
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline and proc.poll() is None, "streamlit did not start"
+                time.sleep(0.3)
+        yield port
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def _chromium(sync_api, p, *extra: str):
+    from e2e_helpers import CHROMIUM, CHROMIUM_ARGS
+
+    return p.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *extra])
+
+
+def test_md_text_makes_no_anchor_in_a_real_browser(page_server):
+    """The renderer itself (Chromium, Streamlit's Markdown): md() text has no <a>; escaping alone would have one."""
+    from e2e_helpers import playwright_or_skip
+
+    sync_api = playwright_or_skip()
+    with sync_api.sync_playwright() as p:
+        browser = _chromium(sync_api, p)
+        try:
+            page = browser.new_page()
+            page.goto(f"http://127.0.0.1:{page_server}")
+            page.locator(".st-key-escaped2").get_by_text("example.org/x").wait_for(timeout=60_000)
+            for i in range(3):
+                shown = page.locator(f".st-key-md{i}")
+                assert shown.locator("a").count() == 0, shown.inner_html()
+                assert shown.inner_text().replace("\u2060", "").strip() in BROWSER_PAGE
+                assert page.locator(f".st-key-escaped{i} a").count() == 1  # the check can see a link
+        finally:
+            browser.close()
+
+
+def test_a_host_name_not_allowed_gets_no_app(page_server):
+    """DNS rebinding: a site whose name is made to point at this machine loads the page but gets no WebSocket
+    (``server.allowedHosts``), so it can read nothing of the app."""
+    from e2e_helpers import playwright_or_skip
+
+    sync_api = playwright_or_skip()
+    with sync_api.sync_playwright() as p:
+        browser = _chromium(sync_api, p, "--host-resolver-rules=MAP rebound.example 127.0.0.1")
+        try:
+            good = browser.new_page()
+            good.goto(f"http://localhost:{page_server}")
+            good.locator(".st-key-md0").wait_for(timeout=60_000)
+            bad = browser.new_page()
+            bad.goto(f"http://rebound.example:{page_server}")
+            with pytest.raises(sync_api.TimeoutError):
+                bad.locator(".st-key-md0").wait_for(timeout=10_000)
+            assert "example.com report" not in bad.inner_text("body")
+        finally:
+            browser.close()
 
 
 # --- HTTP headers: documented for the reverse proxy; Streamlit's own protections on --------------------------------
