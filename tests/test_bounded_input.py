@@ -262,6 +262,23 @@ def test_the_upload_page_refuses_the_workbook_quickly_in_little_memory(workbooks
     assert got["seconds"] < SECONDS
 
 
+def test_a_record_level_csv_of_mixed_encodings_is_refused(tmp_path, cat):
+    from reliability_helpers import POLICE_HEADER, POLICE_ROW
+
+    data = (f"{POLICE_HEADER}\n{POLICE_ROW.replace('Brick Lane', 'Café Lane')}\n".encode()
+            + f"{POLICE_ROW.replace('Brick Lane', 'Naïve Street')}\n".encode("cp1252"))
+    s = Store(tmp_path / "ds.duckdb", cat)
+    try:
+        with pytest.raises(ValidationError) as e:
+            s.import_files([SourceFile("street.csv", data)], "analyst@example.org", "street_crime")
+        (p,) = e.value.problems
+        assert (p.row, p.column, p.value) == (3, "Location", "On or near Naïve Street")
+        assert "mixes two text encodings" in p.message
+        assert s.history() == []
+    finally:
+        s.close()
+
+
 # --- figures computed from record-level data: replaced only by an admin (enforced in the Store) ---------------------
 
 PASSWORD = "correct horse battery staple"
