@@ -244,30 +244,30 @@ def decode_text(data: bytes, file: str) -> str:
                                        "save the file as 'CSV UTF-8 (Comma delimited)' from Excel")]) from None
 
 
-#: A well-formed UTF-8 character of two to four bytes (RFC 3629): in a file that is not UTF-8 as a whole, a sign
-#: that part of it was saved as UTF-8 and part as Windows-1252.
-_UTF8_CHAR = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}"
-                        rb"|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}"
-                        rb"|\xf4[\x80-\x8f][\x80-\xbf]{2}")
+#: Bytes that are not UTF-8 but that Windows-1252 leaves undefined, as ``surrogateescape`` decoding shows them.
+_NOT_CP1252 = re.compile("[\udc81\udc8d\udc8f\udc90\udc9d]")
+_BEYOND_ASCII = re.compile("[\u0080-\ud7ff\ue000-\U0010ffff]")
 
 
 def refuse_mixed_encodings(data: bytes, file: str) -> None:
-    """Raise ValidationError when ``data``, which is not UTF-8 as a whole, holds UTF-8 characters too: read as
-    Windows-1252, those would silently become two wrong characters each (``Café`` as ``CafÃ©``)."""
+    """Raise ValidationError when ``data`` is partly UTF-8 and partly Windows-1252 (each byte that is not UTF-8 is a
+    Windows-1252 character, and the rest holds UTF-8 characters beyond ASCII): read as Windows-1252, each UTF-8
+    character would silently become two or three wrong ones (``Café`` as ``CafÃ©``)."""
     try:
         data.decode("utf-8")
         return
     except UnicodeDecodeError as e:
         bad = e.start
-    utf8 = _UTF8_CHAR.search(data)
-    if utf8 is None:
+    text = data.decode("utf-8", "surrogateescape")
+    utf8 = _BEYOND_ASCII.search(text)  # the stray bytes are surrogates, outside its ranges
+    if utf8 is None or _NOT_CP1252.search(text):  # one encoding, or neither: the caller says which
         return
     row, column, cell = _cell_at(data, bad)
-    utf8_row = data.count(b"\n", 0, utf8.start()) + 1
+    utf8_row = data.count(b"\n", 0, data.find(utf8.group().encode("utf-8"))) + 1
     raise ValidationError([Problem(
         file, row, column, cell,
         f"the file mixes two text encodings: this cell is Windows-1252 but row {utf8_row} is UTF-8 "
-        f"({utf8.group().decode('utf-8')!r}), so some characters would be read wrongly",
+        f"({utf8.group()!r}), so some characters would be read wrongly",
         "open the file in Excel, check the accented characters, and save it once as 'CSV UTF-8 (Comma delimited)'")])
 
 
