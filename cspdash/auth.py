@@ -73,6 +73,8 @@ RULES = {
     "read_only": "viewer and meeting accounts are read-only",
     "own_subgroup": "chairs change only the indicators their subgroups own",
     "admin_only": "only an admin (the CSP analyst) may do this",
+    "measured_admin_only": "figures computed from record-level data (a measure: in the catalogue) are replaced only "
+                           "by an admin",
     "signed_in": "once accounts exist, every change needs a signed-in user with an account",
 }
 

@@ -29,6 +29,7 @@ from cspdash.ingest import (
     check_extension,
     check_size,
     looks_utf16,
+    refuse_mixed_encodings,
     refuse_utf16,
 )
 from cspdash.periods import Period, parse_period
@@ -387,8 +388,10 @@ def _csv_path(src: SourceFile, workdir: Path) -> Path:
     if _is_utf8(path):
         return path
     out = workdir / "upload-utf8.csv"
+    data = path.read_bytes()
+    refuse_mixed_encodings(data, src.display_name)
     try:
-        out.write_text(path.read_bytes().decode("cp1252"), encoding="utf-8")
+        out.write_text(data.decode("cp1252"), encoding="utf-8")
     except UnicodeDecodeError:
         raise ValidationError([Problem(src.display_name, None, None, None, "the text is neither UTF-8 nor Windows-1252",
                                        "download the file again, or save it as CSV UTF-8")]) from None

@@ -12,6 +12,8 @@ import io
 import math
 import re
 import zipfile
+import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path, PurePath
@@ -28,6 +30,13 @@ MAX_XLSX_RATIO = 100  # uncompressed / compressed, per member: beyond this it is
 MAX_XLSX_MEMBERS = 1000
 MAX_XLSX_CELLS = 1_000_000  # cells read from a return's sheet, empty ones included: a return has a few thousand
 MAX_PROBLEMS = 200  # problems listed in full; the rest are counted
+MAX_PROBLEM_TEXT = 200  # characters of a problem's column and value kept: enough to find the cell
+MAX_PROBLEM_WORDS = 1000  # characters of a problem's message and fix kept (ours are far shorter; a period's text is not)
+MAX_PROBLEMS_CHARS = 100_000  # characters of all the problems listed for one refusal; the rest are counted
+MAX_CELL_CHARS = 32_767  # Excel's own limit on the text of one cell
+MAX_SHEET_CHARS = 20_000_000  # text read from a return's sheet: as much as the largest CSV return can hold
+MAX_SHARED_STRINGS_BYTES = 16 * 1024 * 1024  # a workbook's table of texts (xl/sharedStrings.xml), unpacked
+MAX_SHARED_STRINGS = 100_000  # distinct texts in that table; a return has a few thousand
 MAX_FIGURE = 1e12  # no partnership figure comes near; far larger ones (1e308) overflow the sums of year-to-date targets
 RETURN_EXTENSIONS = (".csv", ".xlsx")
 REFUSED_EXTENSIONS = {".xlsm": "it may contain macros", ".xls": "it is the old binary Excel format",
@@ -45,6 +54,19 @@ class Problem:
     value: str | None
     message: str
     fix: str
+
+    def __post_init__(self) -> None:
+        # Cut when made: one 2 MB text reused by 200 cells would otherwise be kept, printed and shown 200 times.
+        for name, limit in (("column", MAX_PROBLEM_TEXT), ("value", MAX_PROBLEM_TEXT), ("message", MAX_PROBLEM_WORDS),
+                            ("fix", MAX_PROBLEM_WORDS)):
+            text = getattr(self, name)
+            if text is not None and len(text) > limit:
+                object.__setattr__(self, name, text[:limit - 1] + "…")
+
+    @property
+    def size(self) -> int:
+        """Characters held, to bound what a refusal keeps."""
+        return sum(len(t) for t in (self.file, self.column, self.value, self.message, self.fix) if t)
 
     def __str__(self) -> str:
         where = self.file
@@ -67,29 +89,50 @@ class ValidationError(CspdashError):
     """An upload was refused; ``problems`` lists every problem found (nothing was stored)."""
 
     def __init__(self, problems: list[Problem], more: int = 0) -> None:
-        self.problems = list(problems)
-        self.more = more
+        kept = _bounded(problems)
+        self.problems = kept
+        self.more = more + len(problems) - len(kept)
+        more = self.more
         total = len(self.problems) + more
         lines = "\n".join(f"  - {p}" for p in self.problems)
         tail = f"\n  ... and {more} more problem(s) of the same kinds" if more else ""
         super().__init__(f"{total} problem(s); nothing was stored:\n{lines}{tail}")
 
 
+def _bounded(problems: list[Problem]) -> list[Problem]:
+    """The first problems, at most ``MAX_PROBLEMS`` of them and ``MAX_PROBLEMS_CHARS`` characters in all."""
+    kept: list[Problem] = []
+    chars = 0
+    for p in problems:
+        chars += p.size
+        if len(kept) >= MAX_PROBLEMS or chars > MAX_PROBLEMS_CHARS:
+            break
+        kept.append(p)
+    return kept
+
+
 class Collector:
-    """Collects problems, keeping the first ``MAX_PROBLEMS`` in full and counting the rest."""
+    """Collects problems, keeping the first ``MAX_PROBLEMS`` (and ``MAX_PROBLEMS_CHARS`` characters) in full and
+    counting the rest."""
 
     def __init__(self, limit: int = MAX_PROBLEMS) -> None:
         self.problems: list[Problem] = []
         self.more = 0
         self.limit = limit
+        self.chars = 0
 
     def add(self, file: str, row: int | None, column: str | None, value: object, message: str, fix: str) -> None:
         """Record a problem."""
-        if len(self.problems) >= self.limit:
+        if len(self.problems) >= self.limit or self.chars > MAX_PROBLEMS_CHARS:
             self.more += 1
             return
         shown = None if value is None else str(value)
-        self.problems.append(Problem(file, row, column, shown, message, fix))
+        p = Problem(file, row, column, shown, message, fix)
+        self.chars += p.size
+        if self.chars > MAX_PROBLEMS_CHARS:
+            self.more += 1
+            return
+        self.problems.append(p)
 
     def __bool__(self) -> bool:
         return bool(self.problems)
@@ -192,6 +235,7 @@ def decode_text(data: bytes, file: str) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    refuse_mixed_encodings(data, file)
     try:
         return data.decode("cp1252")
     except UnicodeDecodeError as e:
@@ -200,18 +244,85 @@ def decode_text(data: bytes, file: str) -> str:
                                        "save the file as 'CSV UTF-8 (Comma delimited)' from Excel")]) from None
 
 
-_NUMBER = re.compile(r"^[-+]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$|^[-+]?\.\d+$")
+#: Bytes that are not UTF-8 but that Windows-1252 leaves undefined, as ``surrogateescape`` decoding shows them.
+_NOT_CP1252 = re.compile("[\udc81\udc8d\udc8f\udc90\udc9d]")
+_BEYOND_ASCII = re.compile("[\u0080-\ud7ff\ue000-\U0010ffff]")
+
+
+def refuse_mixed_encodings(data: bytes, file: str) -> None:
+    """Raise ValidationError when ``data`` is partly UTF-8 and partly Windows-1252 (each byte that is not UTF-8 is a
+    Windows-1252 character, and the rest holds UTF-8 characters beyond ASCII): read as Windows-1252, each UTF-8
+    character would silently become two or three wrong ones (``Café`` as ``CafÃ©``)."""
+    try:
+        data.decode("utf-8")
+        return
+    except UnicodeDecodeError as e:
+        bad = e.start
+    text = data.decode("utf-8", "surrogateescape")
+    utf8 = _BEYOND_ASCII.search(text)  # the stray bytes are surrogates, outside its ranges
+    if utf8 is None or _NOT_CP1252.search(text):  # one encoding, or neither: the caller says which
+        return
+    row, column, cell = _cell_at(data, bad)
+    utf8_row = data.count(b"\n", 0, data.find(utf8.group().encode("utf-8"))) + 1
+    raise ValidationError([Problem(
+        file, row, column, cell,
+        f"the file mixes two text encodings: this cell is Windows-1252 but row {utf8_row} is UTF-8 "
+        f"({utf8.group()!r}), so some characters would be read wrongly",
+        "open the file in Excel, check the accented characters, and save it once as 'CSV UTF-8 (Comma delimited)'")])
+
+
+def _cell_at(data: bytes, offset: int) -> tuple[int, str, str]:
+    """(row, column, text) of the CSV cell holding byte ``offset``, for a message: the row counts lines and the
+    column counts delimiters (a quoted line break or delimiter would shift them), named by the header's cell."""
+    first = data[:4096].split(b"\n", 1)[0]
+    delimiter = b";" if b"," not in first and b";" in first else b"\t" if b"," not in first and b"\t" in first else b","
+    row = data.count(b"\n", 0, offset) + 1
+    start = data.rfind(b"\n", 0, offset) + 1
+    end = data.find(b"\n", offset)
+    line = data[start:end if end >= 0 else len(data)].rstrip(b"\r")
+    j = line.count(delimiter, 0, offset - start)
+    header = data[:data.find(b"\n")].rstrip(b"\r").split(delimiter) if b"\n" in data else []
+    name = header[j].decode("cp1252", "replace").strip().strip('"') if j < len(header) and row > 1 else ""
+    cell = line.split(delimiter)[j].decode("cp1252", "replace").strip().strip('"')
+    return row, name or column_letter(j), cell
+
+
+_NUMBER = re.compile(r"^[-+]?([0-9]{1,3}(,[0-9]{3})+|[0-9]+)(\.[0-9]+)?$|^[-+]?\.[0-9]+$")
+_SPACE_GROUPS = re.compile(r"^[-+]?[0-9]{1,3}([ \u00a0\u202f][0-9]{3})+(\.[0-9]+)?%?$")  # 1 234 567: thousands
 
 
 def parse_number(text: str) -> float | None:
-    """A UK-formatted number (``1,234.5``, ``-3``, ``85%``) or None when the cell is not one."""
-    s = text.strip().replace("\u00a0", "").replace(" ", "")
+    """A UK-formatted number (``1,234.5``, ``-3``, ``85%``, ``1 234``) or None when the cell is not one: digits
+    other than 0-9 (``١٢٣``) and spaces that do not separate thousands (``4 5``) are not read as a number."""
+    s = text.strip()
+    if _SPACE_GROUPS.match(s):
+        s = re.sub(r"[ \u00a0\u202f]", "", s)
     if s.endswith("%"):
         s = s[:-1]
     if not _NUMBER.match(s):
         return None
     v = float(s.replace(",", ""))
     return v if math.isfinite(v) else None
+
+
+def number_problem(text: str, percent: bool = True) -> tuple[str, str] | None:
+    """(why, fix) when ``text`` is not a figure a cell may hold, None when it is one; ``percent`` says whether the
+    cell may be written as a percentage (only the value of a percentage indicator may)."""
+    s = text.strip()
+    if any(ch.isdigit() and not ch.isascii() for ch in s):
+        return ("the figure is written with digits other than 0-9", "type the figure with the digits 0 to 9")
+    if parse_number(s) is None:
+        if re.search(r"[0-9.,]\s+[0-9.,]", s):
+            return ("the figure has a space inside it, so it may be two figures or a typing error",
+                    "type one figure without spaces, such as 45 or 1,234")
+        if s.startswith(FORMULA_PREFIXES) and not re.match(r"^[-+]?[0-9]", s):
+            return ("not a number", "remove the formula and type the figure")
+        return ("not a number", "type a plain number such as 1234 or 1,234.5")
+    if s.endswith("%") and not percent:
+        return ("a percentage in a cell that holds a count or a rate",
+                "type the number itself (for example 12, not 12%); only a percentage indicator's value may be a "
+                "percentage")
+    return None
 
 
 def cell_text(v: object, number_format: str | None = None) -> str:
@@ -286,6 +397,43 @@ def xlsx_safety(data: bytes, file: str) -> None:
                 refuse(f"the workbook unpacks to more than {MAX_XLSX_UNCOMPRESSED // 2**20} MB")
             if i.compress_size and i.file_size / i.compress_size > MAX_XLSX_RATIO and i.file_size > 1_000_000:
                 refuse(f"part {i.filename} is compressed {i.file_size // i.compress_size}:1, a sign of a zip bomb")
+        _check_shared_strings(zf, refuse)
+
+
+def _check_shared_strings(zf: zipfile.ZipFile, refuse: Callable[..., None]) -> None:
+    """Refuse a table of texts (xl/sharedStrings.xml, or wherever [Content_Types].xml puts it) over
+    ``MAX_SHARED_STRINGS_BYTES`` unpacked or ``MAX_SHARED_STRINGS`` texts, before openpyxl loads it whole."""
+    fix = "copy the return into a new workbook (a return's texts are a few hundred short cells), or export it as CSV"
+    parts = {"xl/sharedStrings.xml"}
+    try:
+        with zf.open("[Content_Types].xml") as f:
+            types = f.read(1 << 20)
+    except (KeyError, zipfile.BadZipFile, OSError, EOFError, RuntimeError, ValueError):
+        types = b""
+    # <Override PartName="/xl/sharedStrings.xml" ContentType="...sharedStrings+xml"/>, attributes in any order.
+    for tag in re.findall(rb"<(?:\w+:)?Override\b[^>]*>", types):
+        if b"sharedStrings+xml" in tag and (m := re.search(rb'PartName\s*=\s*["\']/?([^"\']+)', tag)):
+            parts.add(m.group(1).decode("utf-8", "replace"))
+    names = {i.filename.lower(): i for i in zf.infolist()}
+    for part in sorted(parts):
+        info = names.get(part.lower())
+        if info is None:
+            continue
+        limit = MAX_SHARED_STRINGS_BYTES
+        if info.file_size > limit:
+            refuse(f"the workbook's table of texts ({info.filename}) unpacks to {info.file_size / 2**20:,.1f} MB, "
+                   f"over the {limit // 2**20} MB limit", fix)
+        try:
+            with zf.open(info) as f:
+                data = f.read(limit + 1)  # the stated size may lie: read no more than the limit
+        except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, ValueError, zlib.error):
+            refuse(f"part {info.filename} of the workbook is corrupt")
+        if len(data) > limit:
+            refuse(f"the workbook's table of texts ({info.filename}) unpacks to more than {limit // 2**20} MB", fix)
+        count = sum(1 for _ in re.finditer(rb"<(?:\w+:)?si\b", data))
+        if count > MAX_SHARED_STRINGS:
+            refuse(f"the workbook's table of texts ({info.filename}) holds {count:,} texts, over the "
+                   f"{MAX_SHARED_STRINGS:,} limit", fix)
 
 
 def read_rows(src: SourceFile, limit: int = MAX_RETURN_BYTES) -> tuple[list[str], list[tuple[int, list[str]]]]:
@@ -307,16 +455,49 @@ def read_rows(src: SourceFile, limit: int = MAX_RETURN_BYTES) -> tuple[list[str]
         delim = ";"
     elif "," not in first and "\t" in first:
         delim = "\t"
+    rows: list[list[str]] = []
+    probs = Collector()
     try:
-        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delim))
+        for row in csv.reader(io.StringIO(text, newline=""), delimiter=delim):
+            rows.append(row)
+            if sum(map(len, row)) > MAX_CELL_CHARS:
+                _long_cells(src.display_name, len(rows), row, rows[0], probs)
     except csv.Error as e:
+        if "field larger than field limit" in str(e):  # the csv module's own bound, 131,072 characters
+            probs.add(src.display_name, len(rows) + 1, None, None, _LONG_CELL, _LONG_CELL_FIX)
+            probs.raise_if_any()
         raise ValidationError([Problem(src.display_name, None, None, None, f"the CSV cannot be read ({e})",
                                        "export it again from Excel as CSV")]) from None
+    probs.raise_if_any()
     numbered = _numbered(rows)
     if not numbered:
         raise ValidationError([Problem(src.display_name, 1, None, None, "the file has no header row",
                                        "start from the template: its first row names the columns")])
     return numbered[0][1], numbered[1:]
+
+
+_LONG_CELL = f"the cell holds more than {MAX_CELL_CHARS:,} characters, Excel's own limit for a cell"
+_LONG_CELL_FIX = "a cell of a return holds a figure or a short comment (up to 4,000 characters): shorten the cell"
+
+
+def column_letter(j: int) -> str:
+    """The spreadsheet letter of the 0-based column ``j``: 0 -> A, 26 -> AA."""
+    out = ""
+    j += 1
+    while j:
+        j, r = divmod(j - 1, 26)
+        out = chr(65 + r) + out
+    return out
+
+
+def _long_cells(file: str, n: int, row: list[str], header: list[str], probs: Collector) -> None:
+    """Record a problem for each cell of row ``n`` longer than Excel allows (named by its header, else its letter)."""
+    for j, cell in enumerate(row):
+        if len(cell) > MAX_CELL_CHARS:
+            name = header[j].strip() if n > 1 and j < len(header) and 0 < len(header[j].strip()) <= 100 else ""
+            probs.add(file, n, name or column_letter(j), cell,
+                      f"the cell holds {len(cell):,} characters, more than Excel's limit of {MAX_CELL_CHARS:,}",
+                      _LONG_CELL_FIX)
 
 
 def _numbered(rows: list[list[str]]) -> list[tuple[int, list[str]]]:
@@ -340,17 +521,33 @@ def _read_xlsx(data: bytes, file: str) -> tuple[list[str], list[tuple[int, list[
         ws.reset_dimensions()
         rows: list[list[str]] = []
         unsure: list[tuple[int, int]] = []  # empty cells that may be formulas without a saved result
-        cells = 0
+        cells = chars = 0
+        probs = Collector()
         for i, r in enumerate(ws.iter_rows()):
             # A row is padded to its last cell: one cell in column XFD is 16,384 cells, so a small file of such
             # rows would fill the server's memory. Count every cell read.
             cells += len(r)
             if cells > MAX_XLSX_CELLS:
                 _too_many_cells(file)
-            rows.append([cell_text(c.value, c.number_format) for c in r])
+            row = [cell_text(c.value, c.number_format) for c in r]
+            rows.append(row)
+            # One shared text may be used by any number of cells: count the text of every cell read, not the file.
+            length = sum(map(len, row))
+            if length > MAX_CELL_CHARS:
+                _long_cells(file, i + 1, row, rows[0], probs)
+                length = sum(min(len(t), MAX_CELL_CHARS + 1) for t in row)  # refused, so never copied or parsed
+            chars += length
+            if chars > MAX_SHEET_CHARS:
+                if probs:  # the over-long cells found so far say why
+                    probs.raise_if_any()
+                probs.add(file, None, None, None, f"the first sheet holds more than {MAX_SHEET_CHARS:,} characters "
+                          "of text; a return is a few hundred short rows",
+                          "delete what is not the return, or export the sheet as CSV")
+                probs.raise_if_any()
             # Excel saves a formula's text result with t="str", even an empty one; a formula written by a program
             # without a result has neither a type nor a value, like an empty cell.
             unsure += [(i, j) for j, c in enumerate(r) if c.value is None and c.data_type == "n"]
+        probs.raise_if_any()
     except ValidationError:
         raise
     except Exception as e:
@@ -492,7 +689,8 @@ def parse_return(src: SourceFile, cat: Catalogue) -> list[ReturnRow]:
             iid = match
         ind = cat.indicator(iid)
         period = _period(get(r, "period"), ind, cat, file, n, probs)
-        nums = {k: _num(get(r, k), k, file, n, probs) for k in ("value", "numerator", "denominator")}
+        nums = {k: _num(get(r, k), k, k == "value" and ind.unit == "percent", file, n, probs)
+                for k in ("value", "numerator", "denominator")}
         commentary = get(r, "commentary")
         if len(commentary) > 4000:
             probs.add(file, n, "commentary", commentary, "the commentary is longer than 4,000 characters",
@@ -552,17 +750,15 @@ def _looks_like_date(text: str) -> bool:
     return bool(re.match(r"^\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}", text.strip()))
 
 
-def _num(text: str, column: str, file: str, n: int, probs: Collector) -> float | bool | None:
-    """The number in a cell, None when empty, False (and a problem) when not a number."""
+def _num(text: str, column: str, percent: bool, file: str, n: int, probs: Collector) -> float | bool | None:
+    """The number in a cell, None when empty, False (and a problem) when not a figure the cell may hold."""
     if not text:
         return None
-    v = parse_number(text)
-    if v is None:
-        hint = "remove the formula and type the figure" if text.startswith(FORMULA_PREFIXES) and not \
-            re.match(r"^[-+]?\d", text) else "type a plain number such as 1234 or 1,234.5"
-        probs.add(file, n, column, text, "not a number", hint)
+    trouble = number_problem(text, percent)
+    if trouble is not None:
+        probs.add(file, n, column, text, *trouble)
         return False
-    return v
+    return parse_number(text)
 
 
 def _values_ok(ind: Indicator, value: float | None, num: float | None, den: float | None, commentary: str,
@@ -580,7 +776,10 @@ def _values_ok(ind: Indicator, value: float | None, num: float | None, den: floa
         probs.add(file, n, "value", "", "the value is empty", "give the figure, or remove the row")
         return False
     for name, v in (("value", value), ("numerator", num), ("denominator", den)):
-        if v is not None and v < 0:
+        if v is not None and v == 0 and math.copysign(1.0, v) < 0:  # "-0": a sign typed on nothing, or a lost digit
+            probs.add(file, n, name, "-0", "a minus sign on 0", "type 0, or check the cell for a missing digit")
+            ok = False
+        elif v is not None and v < 0:
             probs.add(file, n, name, _g(v), "negative figures are not allowed", "check the sign; counts cannot be negative")
             ok = False
         elif v is not None and v > MAX_FIGURE:

@@ -448,8 +448,16 @@ class Store:
             finally:
                 cur.close()
 
-    def _check_owners(self, actor: User, new_obs: list, comments: list) -> None:
-        """Refuse figures or commentary for indicators the actor's subgroups do not own."""
+    def _check_owners(self, actor: User, new_obs: list, comments: list, measured: bool = False) -> None:
+        """Refuse figures or commentary for indicators the actor's subgroups do not own, and a non-admin's figures
+        for indicators computed by a measure (``measured``: the figures are the measure's own, from a dataset)."""
+        computed = sorted({o[0] for o in new_obs if self.cat.indicator(o[0]).measure is not None}, key=self._order)
+        if computed and not measured and actor.role != "admin":
+            rows = ", ".join(f"{i} (row {next(o[6] for o in new_obs if o[0] == i)})" for i in computed[:10])
+            raise PermissionDenied(
+                f"{actor.email} ({actor.role}) may not replace figures for {rows}: they are computed from "
+                "record-level data by the catalogue's measure; give commentary only, or ask the CSP analyst",
+                auth.RULES["measured_admin_only"], "nothing was stored")
         ids = sorted({o[0] for o in new_obs} | {c[0] for c in comments}, key=self._order)
         refused = [i for i in ids if not auth.allowed(actor, "upload", [self.cat.indicator(i).owner])]
         if refused:
@@ -526,7 +534,7 @@ class Store:
                             new_obs.append((r.indicator, r.period, r.area, r.value, r.numerator, r.denominator, r.row, k))
                         if r.commentary:
                             comments.append((r.indicator, r.period, r.commentary, r.row, k))
-            self._check_owners(actor, new_obs, comments)
+            self._check_owners(actor, new_obs, comments, measured=dset is not None)
             result.changes = self._preview(new_obs)
             result.other_area_figures = sum(1 for o in new_obs if o[2])
             if dry_run:
@@ -586,7 +594,7 @@ class Store:
                 raise _Staging  # a repeated file: the staged import says which, and stores nothing
             loaded = [(src, sha, staged) for (src, _, staged), sha in zip(loaded, shas, strict=True)]
             new_obs = self._dataset_obs(cur, dset, loaded, result)
-            self._check_owners(actor, new_obs, [])
+            self._check_owners(actor, new_obs, [], measured=True)
             result.changes = self._preview(new_obs)
             result.other_area_figures = sum(1 for o in new_obs if o[2])
             self._commit(cur, loaded, new_obs, [], actor.label, dset, result, begun=True, synthetic=synthetic)

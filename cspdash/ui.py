@@ -441,11 +441,17 @@ def user_email() -> str:
 # --- rendering --------------------------------------------------------------------------------
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|$<>~:&@/=])")
+#: Where GitHub-flavoured Markdown starts a link of its own in plain text: ``www.``, ``http://`` and an e-mail's
+#: ``@``. Streamlit's renderer finds them after escapes are undone (``www\.x\.com`` is still linked), so an
+#: invisible word joiner (U+2060) is put there instead: the text reads the same and is no link.
+_AUTOLINK_AT = re.compile(r"(?i)(?<=www)(?=\.)|(?=@)|(?<=:)(?=//)")
+WORD_JOINER = "\u2060"
 
 
 def md(text: object) -> str:
-    """Text made safe to embed in Markdown: every Markdown, HTML and Streamlit directive character escaped."""
-    return _MD_SPECIAL.sub(r"\\\1", str(text))
+    """Text made safe to embed in Markdown: every Markdown, HTML and Streamlit directive character escaped, and no
+    link made of a file name, address or e-mail in it (``www.example.com report.csv`` stays text)."""
+    return _MD_SPECIAL.sub(r"\\\1", _AUTOLINK_AT.sub(WORD_JOINER, str(text)))
 
 
 def rag_badge_md(rag: str, label: str | None = None) -> str:

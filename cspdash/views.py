@@ -21,7 +21,7 @@ import pandas as pd
 from cspdash import auth
 from cspdash.auth import User
 from cspdash.config import Catalogue, Indicator
-from cspdash.errors import CspdashError
+from cspdash.errors import ConfigError, CspdashError
 from cspdash.ingest import ValidationError
 from cspdash.periods import Period, parse_period
 from cspdash.status import (
@@ -789,6 +789,16 @@ def problems_frame(err: ValidationError) -> pd.DataFrame:
     return pd.DataFrame({"File": [r["file"] for r in rows], "Row": [r["row"] for r in rows],
                          "Column": [r["column"] or "" for r in rows], "Value": [r["value"] or "" for r in rows],
                          "Problem": [r["message"] for r in rows], "Fix": [r["fix"] for r in rows]})
+
+
+def check_summary(err: CspdashError) -> CspdashError:
+    """What the upload page keeps of a refused check between reruns: the words and the (bounded) problems, never
+    the frames the error was raised in, which hold the file's bytes and cells."""
+    if isinstance(err, ValidationError):
+        return ValidationError(err.problems, err.more)
+    if isinstance(err, ConfigError):
+        return ConfigError(err.problems, err.source)
+    return CspdashError(str(err))
 
 
 def problems_message(err: ValidationError) -> str:

@@ -61,7 +61,7 @@ if files:
             try:
                 outcome = s.import_files(sources, user or "(not yet named)", dataset, dry_run=True, synthetic=synthetic)
             except CspdashError as e:  # problems or a refusal: shown here, and the rest of the page stays
-                outcome = e
+                outcome = views.check_summary(e)  # kept across reruns: the words, not the file's cells
         st.session_state["csp_check"] = (check, outcome)
     outcome = st.session_state["csp_check"][1]
     if isinstance(outcome, CspdashError):

@@ -129,6 +129,15 @@ RULES = [
     ("formula text", "r.csv", H + "A1,2018/19 Q1,=SUM(B2:B4)\n", [(2, "value", "not a number")]),
     ("commentary too long", "r.csv", "indicator,period,value,commentary\nA1,2018/19 Q1,5," + "x" * 4001 + "\n",
      [(2, "commentary", "longer than 4,000 characters")]),
+    # Figures a count cell must not hold (issue 13): say which cell and why.
+    ("percentage in a count", "r.csv", H + "A1,2018/19 Q1,12%\n", [(2, "value", "a percentage in a cell that holds a count")]),
+    ("percentage in a numerator", "r.csv", HR + "B1,2018/19 Q1,,12%,50,\n", [(2, "numerator", "a percentage in a cell")]),
+    ("space inside a figure", "r.csv", H + "A1,2018/19 Q1,4 5\n", [(2, "value", "has a space inside it")]),
+    ("space inside a denominator", "r.csv", HR + "B1,2018/19 Q1,,4,5 0,\n", [(2, "denominator", "a space inside it")]),
+    ("Arabic-Indic digits", "r.csv", H + "A1,2018/19 Q1,١٢٣\n", [(2, "value", "digits other than 0-9")]),
+    ("full-width digits", "r.csv", H + "A1,2018/19 Q1,１２\n", [(2, "value", "digits other than 0-9")]),
+    ("minus zero", "r.csv", H + "A1,2018/19 Q1,-0\n", [(2, "value", "a minus sign on 0")]),
+    ("minus zero numerator", "r.csv", HR + "B1,2018/19 Q1,,-0.0,5,\n", [(2, "numerator", "a minus sign on 0")]),
     ("unquoted thousands separator", "r.csv", H + "A1,2018/19 Q1,1,234\n", [(2, None, "the row has 4 cells")]),
     ("header only", "r.csv", H, [(2, None, "no data rows")]),
     ("blank lines only", "r.csv", "\n\n\n", [(1, None, "no header row")]),
@@ -269,6 +278,37 @@ def test_windows_1252_text_is_accepted(store):
     assert c["text"] == "Café patrols cost £1,200 – see note"
 
 
+@pytest.mark.parametrize(("parts", "row", "column", "value"), [
+    # (the lines after the header, each with its encoding), and the cell named: the first not in UTF-8.
+    ([("A1,2018/19 Q1,5,Café", "utf-8"), ("A1,2018/19 Q2,6,Naïve", "cp1252")], 3, "commentary", "Naïve"),
+    ([("A1,2018/19 Q1,5,£ spent", "cp1252"), ("A1,2018/19 Q2,6,“quoted”", "utf-8")], 2, "commentary", "£ spent"),
+])
+def test_mixed_encodings_in_one_file_are_refused(store, parts, row, column, value):
+    data = b"indicator,period,value,commentary\n" + b"".join((t + "\n").encode(enc) for t, enc in parts)
+    err = refuse(store, SourceFile("mixed.csv", data))
+    (p,) = err.problems
+    assert (p.file, p.row, p.column, p.value) == ("mixed.csv", row, column, value)
+    assert "mixes two text encodings" in p.message and "CSV UTF-8" in p.fix
+
+
+@pytest.mark.parametrize(("cell", "percent", "value"), [
+    ("85%", True, 85.0), ("12", False, 12.0), ("1 234", False, 1234.0), ("1\u00a0234", False, 1234.0),
+    ("+5", False, 5.0), (" 7 ", False, 7.0),
+])
+def test_figures_a_cell_may_hold(cell, percent, value):
+    assert ingest.number_problem(cell, percent) is None and parse_number(cell) == value
+
+
+@pytest.mark.parametrize(("cell", "percent", "words"), [
+    ("12%", False, "a percentage in a cell that holds a count"), ("4 5", True, "space inside it"),
+    ("1 23", False, "space inside it"), ("١٢٣", False, "digits other than 0-9"), ("۴۵", True, "digits other than 0-9"),
+    ("१२", False, "digits other than 0-9"), ("ten", False, "not a number"), ("=A1", False, "not a number"),
+])
+def test_figures_a_cell_may_not_hold(cell, percent, words):
+    why, fix = ingest.number_problem(cell, percent)
+    assert words in why and fix
+
+
 def test_utf8_with_bom_is_accepted(store):
     src = SourceFile("bom.csv", b"\xef\xbb\xbf" + "Indicator,Period,Value,Commentary\nA1,2018/19 Q1,5,Zoë’s café\n".encode())
     assert imported(store, src) == {("A1", "2018/19 Q1"): 5.0}
@@ -309,7 +349,7 @@ def test_safe_name(name, shown):
 @pytest.mark.parametrize(("text", "value"), [
     ("1234", 1234.0), ("1,234", 1234.0), ("1,234.5", 1234.5), ("-3", -3.0), ("85%", 85.0), (".5", 0.5),
     ("1\u00a0234", 1234.0), ("12,34", None), ("1.234,5", None), ("ten", None), ("", None), ("nan", None),
-    ("inf", None), ("1e3", None), ("=1+1", None),
+    ("inf", None), ("1e3", None), ("=1+1", None), ("4 5", None), ("١٢٣", None), ("1 23", None),
 ])
 def test_parse_number(text, value):
     assert parse_number(text) == value

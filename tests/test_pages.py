@@ -65,8 +65,9 @@ def run_app(page: str | None = None) -> AppTest:
 
 
 def plain(text: str) -> str:
-    """Text as read aloud: no Markdown-escaping backslashes (``e\\-mail``), no-break spaces as spaces."""
-    return text.replace("\\", "").replace("\u00a0", " ")
+    """Text as read aloud: no Markdown-escaping backslashes (``e\\-mail``), no-break spaces as spaces, no word joiners
+    (which ui.md puts where Markdown would start a link)."""
+    return text.replace("\\", "").replace("\u00a0", " ").replace("\u2060", "")
 
 
 def texts(at: AppTest) -> str:
