@@ -8,6 +8,7 @@ computation made here (csv module, and the incomplete gamma function rather than
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 
@@ -383,3 +384,29 @@ def test_catalogue_reads_compare_and_similar_areas():
     c = cat.indicator("D8").compare
     assert (c.per, c.population, c.dataset) == (1000.0, "all_ages", "population")
     assert cat.indicator("W1").compare.population == "10-19"
+
+
+# --- the pack ---------------------------------------------------------------------------------------------------
+
+def test_pack_shows_the_comparison_with_charts_described_and_a_table(db):
+    from pypdf import PdfReader
+
+    from cspdash import report
+
+    store = Store(db["db"], loads_catalogue(db["config"].read_text()))
+    try:
+        pack = report.build_pack(store, "2024/25 Q1")
+    finally:
+        store.close()
+    item = next(i for i in pack.items if i.indicator == "D8")
+    cmp = item.comparison
+    assert cmp is not None and len(cmp["rows"]) == 32 and cmp["sentence"].startswith("Tower Hamlets: ")
+    assert "Unknown" in cmp["note"]
+    funnel_alt, rate_alt = report.comparison_alts(item, pack.area)
+    assert funnel_alt.startswith("Funnel plot of D8") and "95% and 99.8% limits around the London rate" in funnel_alt
+    assert rate_alt.startswith("Ranked rates of D8") and "Tower Hamlets is " in rate_alt
+    assert report.PackData.from_json(pack.to_json()).items == pack.items  # a snapshot keeps it
+    pdf = report.render_pdf(pack)
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+    assert "D8 compared with the other London boroughs (per 1,000 residents)" in text
+    assert "Tower Hamlets (this partnership)" in text and "Against London" in text
