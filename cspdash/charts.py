@@ -109,6 +109,91 @@ def area_chart(df: pd.DataFrame, own_area: str, x_title: str = "Value") -> alt.T
     return _big(chart)
 
 
+#: Who an area is in the comparison charts: (colour, point shape); the own area is also labelled in words.
+WHO_STYLE = {"This partnership": (OWN_COLOUR, "diamond"), "Most-similar group": ("#E69F00", "square"),
+             "Other areas": ("#6f6f6f", "circle")}
+#: The funnel's lines: (colour, dash pattern).
+FUNNEL_LINES = {"London (benchmark)": ("#000000", [1, 0]), "95% limits": ("#4d4d4d", [6, 3]),
+                "99.8% limits": ("#8c8c8c", [2, 2])}
+
+
+def _who(df: pd.DataFrame) -> pd.Series:
+    return pd.Series(["This partnership" if o else "Most-similar group" if s else "Other areas"
+                      for o, s in zip(df["own"], df["similar"], strict=True)], index=df.index)
+
+
+def _who_encoding() -> tuple[alt.Color, alt.Shape]:
+    domain = list(WHO_STYLE)
+    return (alt.Color("who:N", title=None, scale=alt.Scale(domain=domain, range=[WHO_STYLE[w][0] for w in domain])),
+            alt.Shape("who:N", title=None, scale=alt.Scale(domain=domain, range=[WHO_STYLE[w][1] for w in domain])))
+
+
+def funnel_chart(df: pd.DataFrame, own_area: str, y_title: str = "Rate per 1,000 residents",
+                 height: int = 360) -> alt.TopLevelMixin:
+    """Rate against residents: every area as a point (own area a labelled diamond, the most-similar group squares)
+    inside the benchmark's 95% and 99.8% limits.
+
+    ``df`` has the columns of ``views.funnel_frame``: area (empty on grid rows), population, rate, own, similar,
+    benchmark, lower95, upper95, lower998, upper998.
+    """
+    lines = []
+    for name, cols in (("London (benchmark)", ["benchmark"]), ("95% limits", ["lower95", "upper95"]),
+                       ("99.8% limits", ["lower998", "upper998"])):
+        for c in cols:
+            lines.append(pd.DataFrame({"population": df["population"], "y": df[c], "line": name, "series": c}))
+    long = pd.concat(lines, ignore_index=True)
+    x = alt.X("population:Q", title="Residents", scale=alt.Scale(zero=False), axis=alt.Axis(format="~s"))
+    y_scale = alt.Scale(zero=False)
+    limit = alt.Chart(long).mark_line(strokeWidth=1.5).encode(
+        x=x, y=alt.Y("y:Q", title=y_title, scale=y_scale),
+        color=alt.Color("line:N", title="Lines", scale=alt.Scale(domain=list(FUNNEL_LINES),
+                                                                 range=[v[0] for v in FUNNEL_LINES.values()])),
+        strokeDash=alt.StrokeDash("line:N", title="Lines", scale=alt.Scale(
+            domain=list(FUNNEL_LINES), range=[v[1] for v in FUNNEL_LINES.values()])),
+        detail="series:N")
+    pts = df[df["area"].notna()].assign(who=lambda d: _who(d))
+    color, shape = _who_encoding()
+    points = alt.Chart(pts).mark_point(filled=True, size=110, opacity=1, stroke="#000000", strokeWidth=0.5).encode(
+        x=x, y=alt.Y("rate:Q", title=y_title, scale=y_scale), color=color, shape=shape,
+        tooltip=[alt.Tooltip("area:N", title="Area"), alt.Tooltip("population:Q", title="Residents", format=",.0f"),
+                 alt.Tooltip("rate:Q", title="Rate", format=",.2f")])
+    label = alt.Chart(pts[pts["own"]].assign(label=own_area)).mark_text(
+        align="left", dx=9, fontSize=FONT, fontWeight="bold").encode(x=x, y=alt.Y("rate:Q", scale=y_scale),
+                                                                     text="label:N")
+    chart = alt.layer(limit, points, label).resolve_scale(color="independent", shape="independent",
+                                                          strokeDash="independent")
+    return _big(chart.properties(height=height, width="container"))
+
+
+def rate_chart(df: pd.DataFrame, own_area: str, x_title: str = "Rate per 1,000 residents",
+               row_height: int = 20) -> alt.TopLevelMixin:
+    """Every area's rate as a dot with its 95% interval, highest first, the benchmark as a vertical line, the own
+    area a labelled diamond and the most-similar group squares.
+
+    ``df`` has the columns of ``views.rate_frame``: area, rate, lower, upper, own, similar, shown, interval,
+    comparison, benchmark.
+    """
+    data = df.assign(who=_who(df), label=[f"{s} ({own_area})" if o else ""
+                                           for s, o in zip(df["shown"], df["own"], strict=True)])
+    order = list(data["area"])
+    y = alt.Y("area:N", sort=order, title=None,
+              axis=alt.Axis(labelFontWeight=alt.ExprRef(f"datum.value == {_js(own_area)} ? 'bold' : 'normal'")))
+    x = alt.X("rate:Q", title=x_title, scale=alt.Scale(zero=False))
+    bars = alt.Chart(data).mark_rule(color="#6f6f6f", strokeWidth=2).encode(x=alt.X("lower:Q", title=x_title),
+                                                                           x2="upper:Q", y=y)
+    color, shape = _who_encoding()
+    dots = alt.Chart(data).mark_point(filled=True, size=90, opacity=1, stroke="#000000", strokeWidth=0.5).encode(
+        x=x, y=y, color=color, shape=shape,
+        tooltip=[alt.Tooltip("area:N", title="Area"), alt.Tooltip("shown:N", title="Rate"),
+                 alt.Tooltip("interval:N", title="95% interval"), alt.Tooltip("comparison:N", title="Against London")])
+    bench = alt.Chart(data.head(1)).mark_rule(color="#000000", strokeDash=[6, 3], strokeWidth=1.5).encode(
+        x="benchmark:Q")
+    own = alt.Chart(data[data["own"]]).mark_text(align="left", dx=6, fontSize=FONT, fontWeight="bold").encode(
+        x="upper:Q", y=y, text="label:N")
+    chart = alt.layer(bars, bench, dots, own).properties(height=max(120, row_height * len(data)), width="container")
+    return _big(chart)
+
+
 def _js(text: str) -> str:
     """A JavaScript string literal for a Vega expression."""
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"

@@ -115,6 +115,12 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("email", metavar="EMAIL")
     u.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
 
+    p = sub.add_parser("compare", parents=[common],
+                       help="an indicator's rate per resident in every area against the benchmark (docs/compare.md)")
+    p.add_argument("indicator", metavar="ID")
+    p.add_argument("--period", metavar="P", help="the quarter (default: the latest largely complete quarter)")
+    p.add_argument("--format", choices=("json", "table"), default="table")
+
     p = sub.add_parser("demo", parents=[common], help="load the demo data (real London data + labelled synthetic)")
     p.add_argument("--if-empty", action="store_true", help="only when the database has no uploads yet")
     return parser
@@ -177,7 +183,7 @@ def table(records: Sequence[dict[str, Any]], columns: Sequence[str], width: int 
 
 
 NEEDS_EXISTING_DB = ("status", "history", "backup", "withdraw", "user", "report", "freeze", "snapshots",
-                     "snapshot-diff")
+                     "snapshot-diff", "compare")
 
 
 def open_store(args: argparse.Namespace):
@@ -446,6 +452,38 @@ def cmd_snapshot_diff(args: argparse.Namespace, out: Callable[[str], None]) -> i
     return EXIT_OK
 
 
+def cmd_compare(args: argparse.Namespace, out: Callable[[str], None]) -> int:
+    """JSON: the array of compared areas on stdout, the note of areas left out on stderr. Table: both on stdout."""
+    from cspdash.compare import compare_areas, rate_text, sentence
+    from cspdash.periods import parse_period
+
+    store = open_store(args)
+    try:
+        period = parse_period(args.period, grain="quarter") if args.period else store.latest_complete_quarter()
+        if period is None:
+            raise CspdashError("the database has no figures yet; import a return first (or run `demo`)")
+        c = compare_areas(store, args.indicator, period)
+    finally:
+        store.close()
+    if args.format == "json":
+        out(json.dumps(c.records(), indent=2))
+        if c.note:
+            print(f"note: {c.note}", file=sys.stderr)
+        return EXIT_OK
+    records = [{"area": r.area + (" (this partnership)" if r.own else " (similar)" if r.similar else ""),
+                "value": f"{r.value:,.0f}", "population": f"{r.population:,.0f}", "rate": rate_text(r.rate),
+                "95% interval": f"{rate_text(r.lower)} to {rate_text(r.upper)}", "comparison": r.comparison}
+               for r in c.rows]
+    out(f"{args.indicator} {c.period}: rate per {c.per:,.0f} residents ({c.age_group.replace('_', ' ')}, "
+        f"mid-{c.year}); benchmark {rate_text(c.benchmark)}"
+        + (f"; most-similar group {rate_text(c.similar_rate)}" if c.similar_rate is not None else ""))
+    out(table(records, ["area", "value", "population", "rate", "95% interval", "comparison"], width=60))
+    out(sentence(c))
+    if c.note:
+        out(f"note: {c.note}")
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     from cspdash.demo import load_demo
 
@@ -477,6 +515,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Callable[[str], None]], int]] 
     "freeze": cmd_freeze,
     "snapshots": cmd_snapshots,
     "snapshot-diff": cmd_snapshot_diff,
+    "compare": cmd_compare,
 }
 
 

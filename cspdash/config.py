@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ TARGET_TYPES = ("fixed", "change", "cumulative", "none")
 BASELINES = ("same_quarter_last_year", "previous_quarter", "previous_year_average", "fixed")
 ROLLUP_RULES = ("worst", "majority")
 RATINGS = ("target", "mdc")  # partnership.rating: against the target with intervals, or Making Data Count
-DATASET_FORMATS = ("police_uk_street", "mps_borough", "mps_ward")
+DATASET_FORMATS = ("police_uk_street", "mps_borough", "mps_ward", "population")
 DEFAULT_SMALL_NUMBERS = 10
 DEFAULT_COMPLETE_SHARE = 0.5  # a quarter is the default once half the indicators have a complete figure for it
 DEFAULT_POLICE_FORCE = "Metropolitan Police Service"  # as police.uk spells it in "Reported by"
@@ -78,6 +78,15 @@ class Measure:
 
 
 @dataclass(frozen=True)
+class Compare:
+    """What an indicator's areas are compared on: a count per ``per`` residents of an age group (docs/compare.md)."""
+
+    per: float = 1000.0
+    population: str = "all_ages"  # all_ages, or an age band such as 10-19 made of the population file's bands
+    dataset: str | None = None  # the population dataset; None: the catalogue's one dataset of format population
+
+
+@dataclass(frozen=True)
 class SPCSettings:
     """An indicator's SPC phases: periods where a new phase starts, and how many points fix each phase's limits."""
 
@@ -106,6 +115,7 @@ class Indicator:
     per: float = 1000.0  # rate indicators: value = numerator / denominator * per
     decimals: int = 0
     spc: SPCSettings = field(default_factory=SPCSettings)
+    compare: Compare | None = None  # rates per resident against the other areas (docs/compare.md)
 
     @property
     def has_ratio(self) -> bool:
@@ -164,6 +174,7 @@ class Catalogue:
     police_force: str = DEFAULT_POLICE_FORCE
     rating: str = "target"
     provisional_months: int = DEFAULT_PROVISIONAL_MONTHS
+    similar_areas: tuple[str, ...] = ()  # the partnership's own most-similar group (docs/compare.md)
     _by_id: dict[str, Indicator] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -282,7 +293,7 @@ def _text(obj: dict, key: str, where: str, probs: _Problems, default: str = "") 
 
 _INDICATOR_KEYS = {
     "id", "priority", "owner", "title", "definition", "unit", "frequency", "direction", "rationale", "target",
-    "small_numbers", "paired_with", "measure", "source", "per", "decimals", "spc",
+    "small_numbers", "paired_with", "measure", "source", "per", "decimals", "spc", "compare",
 }
 _MOVED_KEYS = {"synthetic"}  # refused with a message saying where the key went
 _INDICATOR_REQUIRED = {"id", "priority", "owner", "title", "unit", "frequency", "direction", "target"}
@@ -291,6 +302,8 @@ _TARGET_KEYS = {"type", "value", "tolerance", "baseline", "baseline_value", "ann
 _AGREED_KEYS = {"by", "date"}
 _MEASURE_KEYS = {"dataset", "aggregate", "where", "query", "area"}
 _SPC_KEYS = {"rebase", "fix_after_n_points"}
+_COMPARE_KEYS = {"per", "population", "dataset"}
+_AGE_BAND = re.compile(r"^(all_ages|(\d{1,3})-(\d{1,3}))$")
 MIN_FIX_AFTER_N_POINTS = 12  # NHSRplotthedots refuses fewer: limits on fewer points are trial limits
 
 
@@ -323,6 +336,60 @@ def _spc(raw: Any, where: str, frequency: str | None, probs: _Problems) -> SPCSe
                                                  f"(as in NHSRplotthedots), got {fix!r}; or remove it")
         fix = None
     return SPCSettings(tuple(periods), fix)
+
+
+def _compare(raw: Any, where: str, unit: str | None, probs: _Problems) -> Compare | None:
+    """The ``compare`` key: ``{per: 1000, population: all_ages}`` or an age band such as ``10-19``."""
+    if raw is None or not _keys(raw, where, _COMPARE_KEYS, set(), probs):
+        return None
+    if unit not in (None, "count"):
+        probs.add(where, f"only a count can be compared as a rate per resident; unit is {unit}; remove compare")
+    per = _number(raw, "per", where, probs, default=1000.0, minimum=1.0) or 1000.0
+    band = raw.get("population", "all_ages")
+    m = _AGE_BAND.match(band) if isinstance(band, str) else None
+    if m is None or (m.group(2) is not None and int(m.group(2)) > int(m.group(3))):
+        probs.add(f"{where}.population", f"expected all_ages or an age band such as 10-19, got {band!r}")
+        band = "all_ages"
+    dataset = _text(raw, "dataset", where, probs) or None
+    return Compare(per, band, dataset)
+
+
+def _resolve_compare(indicators: list[Indicator], datasets: list[Dataset], probs: _Problems) -> list[Indicator]:
+    """Name the population dataset of every compared indicator: its own ``dataset`` or the catalogue's only one."""
+    populations = [d.name for d in datasets if d.format == "population"]
+    out = []
+    for ind in indicators:
+        c = ind.compare
+        if c is not None:
+            where = f"indicators[{ind.id}].compare"
+            if c.dataset is not None and c.dataset not in populations:
+                probs.add(f"{where}.dataset", f"no dataset of format population named {c.dataset!r}; declare it "
+                          f"under datasets: (population datasets: {', '.join(populations) or 'none'})")
+            elif c.dataset is None and len(populations) != 1:
+                probs.add(where, "name the population dataset with dataset: NAME" if populations else
+                          "no dataset of format population is declared; add one under datasets: "
+                          "(e.g. population: {format: population})")
+            else:
+                ind = replace(ind, compare=replace(c, dataset=c.dataset or populations[0]))
+        out.append(ind)
+    return out
+
+
+def _similar(part: dict, probs: _Problems) -> tuple[str, ...]:
+    """``partnership.similar_areas``: the partnership's own most-similar group, a list of area names."""
+    raw = part.get("similar_areas")
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(a, str) and a.strip() for a in raw):
+        probs.add("partnership.similar_areas", f"expected a list of area names, e.g. [Hackney, Newham], got {_show(raw)}")
+        return ()
+    names = [" ".join(a.split()) for a in raw]
+    seen: set[str] = set()
+    for a in names:
+        if a.casefold() in seen:
+            probs.add("partnership.similar_areas", f"{a!r} is listed twice; list each area once")
+        seen.add(a.casefold())
+    return tuple(names)
 
 
 def _target(raw: Any, where: str, direction: str | None, probs: _Problems, frequency: str | None = None) -> Target:
@@ -456,8 +523,9 @@ def parse_catalogue(data: Any, source: str = "indicators.yaml") -> Catalogue:
     name, area, rollup, marking = "", "", "worst", "OFFICIAL"
     share, force, rating = DEFAULT_COMPLETE_SHARE, DEFAULT_POLICE_FORCE, "target"
     provisional = DEFAULT_PROVISIONAL_MONTHS
+    similar: tuple[str, ...] = ()
     if _keys(part, "partnership", {"name", "area", "rollup", "marking", "complete_share", "police_force", "rating",
-                                   "provisional_months"}, {"name"}, probs):
+                                   "provisional_months", "similar_areas"}, {"name"}, probs):
         name = _text(part, "name", "partnership", probs)
         area = _text(part, "area", "partnership", probs) or name
         rollup = _choice(part, "rollup", "partnership", ROLLUP_RULES, probs, default="worst") or "worst"
@@ -474,6 +542,7 @@ def parse_catalogue(data: Any, source: str = "indicators.yaml") -> Catalogue:
             probs.add("partnership.provisional_months", f"expected a whole number of months from 0 to 24, got "
                                                         f"{provisional!r}; 0 marks no month provisional")
             provisional = DEFAULT_PROVISIONAL_MONTHS
+        similar = _similar(part, probs)
 
     first = last = None
     if data.get("periods") is not None and _keys(data["periods"], "periods", {"first", "last"}, set(), probs):
@@ -530,11 +599,12 @@ def parse_catalogue(data: Any, source: str = "indicators.yaml") -> Catalogue:
             indicators.append(ind)
     # From the raw ids, so a duplicate is reported even when one of the pair has other problems.
     _unique([str(r["id"]) for r in raw_inds if isinstance(r, dict) and r.get("id") is not None], "indicators", probs)
+    indicators = _resolve_compare(indicators, datasets, probs)
 
     if probs.items:
         raise ConfigError(probs.items, source)
     return Catalogue(name, area, tuple(priorities), tuple(subgroups), tuple(indicators), tuple(datasets),
-                     rollup, first, last, marking, share, force, rating, provisional)
+                     rollup, first, last, marking, share, force, rating, provisional, similar)
 
 
 def _indicator(raw: Any, n: int, pids: set[str], sids: set[str], dnames: set[str], all_ids: set[str],
@@ -583,6 +653,7 @@ def _indicator(raw: Any, n: int, pids: set[str], sids: set[str], dnames: set[str
                                         "the upload (import --synthetic; docs/data.md); remove it")
     measure = _measure(raw.get("measure"), f"{where}.measure", dnames, probs)
     spc_settings = _spc(raw.get("spc"), f"{where}.spc", frequency, probs)
+    compare = _compare(raw.get("compare"), f"{where}.compare", unit, probs)
     if None in (unit, frequency, direction) or not iid:
         return None
     return Indicator(
@@ -591,7 +662,7 @@ def _indicator(raw: Any, n: int, pids: set[str], sids: set[str], dnames: set[str
         definition=_text(raw, "definition", where, probs), rationale=_text(raw, "rationale", where, probs),
         small_numbers=small if small is not None else DEFAULT_SMALL_NUMBERS, paired_with=paired, measure=measure,
         source=_text(raw, "source", where, probs), per=per or 1000.0, decimals=decimals,
-        spc=spc_settings,
+        spc=spc_settings, compare=compare,
     )
 
 

@@ -82,10 +82,20 @@ FORMATS: dict[str, Format] = {
     "mps_ward": Format("mps_ward", ("major_text", "minor_text", "ward_name", "ward_code", "lookup_borough_name"), True,
                        "London Datastore MPS recorded crime by ward (one column per month YYYYMM)",
                        "lookup_borough_name", ("lookup_borough_name",)),
+    # Denominators, not records: no month, so no measure reads it; docs/compare.md says how it is used.
+    "population": Format("population", ("code", "area", "age_group", "year", "population"), False,
+                         "population by area (code, area, age_group, year, population; ONS mid-year figures)",
+                         "area", ("area",)),
 }
-_NUMERIC = {"longitude", "latitude", "value"}
+_NUMERIC = {"longitude", "latitude", "value", "population"}
 _REQUIRED_TEXT = {"police_uk_street": ("month", "crime_type"), "mps_borough": ("major_text", "minor_text", "borough_name"),
-                  "mps_ward": ("major_text", "minor_text", "ward_code")}
+                  "mps_ward": ("major_text", "minor_text", "ward_code"),
+                  "population": ("code", "area", "age_group", "year")}
+
+
+def has_months(fmt: Format) -> bool:
+    """Whether a format's records fall in months (every format but ``population``)."""
+    return fmt.wide or "month" in fmt.columns
 
 
 def snake(header: str) -> str:
@@ -505,7 +515,8 @@ def stage(con: duckdb.DuckDBPyConnection, src: SourceFile, dataset: Dataset, cat
 
 def readable_once(src: SourceFile, dataset: Dataset) -> bool:
     """Whether load_direct may try the file: a CSV on disk of a long (one row per record) format."""
-    return src.path is not None and src.suffix == ".csv" and not FORMATS[dataset.format].wide
+    fmt = FORMATS[dataset.format]
+    return src.path is not None and src.suffix == ".csv" and not fmt.wide and has_months(fmt)
 
 
 def scan_plain(src: SourceFile, dataset: Dataset, each_chunk: Callable[[bytes], None]) -> bool:
@@ -695,6 +706,11 @@ def _row_checks(fmt: Format, numbers: bool = True) -> list[tuple[str, str, str, 
         for c in ("longitude", "latitude") if numbers else ():
             checks.append((c, f"trim({c}) <> '' AND TRY_CAST(trim({c}) AS DOUBLE) IS NULL", "not a number",
                            "leave it empty or give decimal degrees such as -0.0235"))
+    if fmt.name == "population":
+        checks.append(("year", r"NOT regexp_full_match(coalesce(trim(year), ''), '(19|20)\d{2}')",
+                       "not a year", "give the mid-year as four digits, e.g. 2019 for mid-2019"))
+        checks.append(("population", r"NOT regexp_full_match(coalesce(trim(population), ''), '[0-9]+(\.[0-9]+)?')",
+                       "not a number of residents", "give a number of 0 or more, without commas"))
     return checks
 
 
@@ -751,9 +767,18 @@ def _check_rows(con: duckdb.DuckDBPyConnection, name: str, fmt: Format, dataset:
         cols = ", ".join(f"TRY_CAST(nullif(trim({c}), '') AS DOUBLE) AS {c}" if c in _NUMERIC
                          else f"nullif(trim({c}), '') AS {c}" for c in fmt.columns)
         con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT source_row, {cols} FROM {txt}")
-        found = con.execute(f"SELECT month, min(source_row) FROM {name} GROUP BY month ORDER BY 1").fetchall()
+        found = con.execute(f"SELECT month, min(source_row) FROM {name} GROUP BY month ORDER BY 1").fetchall() \
+            if has_months(fmt) else []
         months = [parse_period(m, grain="month") for m, _ in found]
         first_rows = [row for _, row in found]
+        if fmt.name == "population":
+            # One figure per area, age group and year: two would leave the rate undefined.
+            for row, first, key in con.execute(
+                    f"SELECT source_row, min(source_row) OVER (PARTITION BY lower(code), lower(age_group), year) "
+                    f"AS first, concat_ws(' / ', code, age_group, year) FROM {name} QUALIFY source_row <> first "
+                    f"ORDER BY source_row LIMIT 50").fetchall():
+                probs.add(file, row, None, key, f"duplicate row: the same code, age_group and year as row {first}",
+                          "keep one population per area, age group and year")
     for k in _months_outside(cat, months):
         # The first row of that month (long format), or the header that names it (wide format).
         probs.add(file, 1 if fmt.wide else first_rows[k], month_cols[k] if fmt.wide else "month",

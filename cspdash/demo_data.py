@@ -42,6 +42,7 @@ LONDON_BOROUGHS = (
     "Westminster",
 )  # fmt: skip  # the 32 boroughs policed by the MPS, spelled as in every London Datastore MPS file
 
+POPULATION_FILE = "london-population-2018-based-projections.csv"  # from ../ons-population beside SRC_DIR
 VAWG_FILE = "b5-vawg-offences.csv"
 KNIFE_FILE = "d9-knife-crime.csv"
 RESTATEMENT_FILE = "synthetic-asb-restatement.csv"
@@ -341,6 +342,8 @@ def synthetic_filename(subgroup: str) -> str:
 def build_manifest(returns: dict[str, Sequence[str]]) -> list[dict]:
     """The ordered uploads of the ``demo`` command; ``returns`` maps each subgroup to its synthetic indicator ids."""
     items: list[dict] = [
+        {"file": POPULATION_FILE, "dataset": "population", "user": ANALYST,
+         "note": "London population by borough, mid-2018 to mid-2030 (real, ONS 2018-based projections)"},
         {"file": "recorded-crime-borough-historical.parquet", "dataset": "borough_crime", "user": ANALYST,
          "note": "MPS recorded crime by borough, Apr 2010 to Feb 2024 (real, London Datastore)"},
         # The CSV is the older release: loaded before the newer parquet, it restates Jan-Feb 2024 of the historical
@@ -395,6 +398,8 @@ def write_all(src_dir: Path | str, out_dir: Path | str, catalogue_path: Path | s
         for name in REAL_FILES:
             shutil.copyfile(src / name, out / name)
             log(f"copied {name}")
+        shutil.copyfile(src.parent / "ons-population" / POPULATION_FILE, out / POPULATION_FILE)
+        log(f"copied {POPULATION_FILE}")
         files[VAWG_FILE] = to_csv_text(build_vawg(src))
         files[KNIFE_FILE] = to_csv_text(build_knife(src))
     synthetic = build_synthetic(catalogue_path)

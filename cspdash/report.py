@@ -84,6 +84,9 @@ class PackItem:
     range_display: str = ""  # the figure's 95% range in its unit, e.g. "604-705"; "" when it has none
     target_source: str = NOT_RECORDED  # where the target's level came from
     target_agreed: str = NOT_RECORDED  # who agreed it and when
+    # Rates per resident against London (indicators with compare:): sentence, note, per, benchmark, rows (rate_frame
+    # records) and funnel (funnel_frame records); {"note": why} alone when there is no comparison; None if not compared.
+    comparison: dict | None = None
 
     @property
     def label(self) -> str:
@@ -246,12 +249,31 @@ def build_pack(store: Store, period: Period | str | None = None, meeting_date: d
             assurance_text=ASSURANCE_WORDS.get(s.assurance or "", "Not assessed (no fixed target)"),
             commentary=tuple(comments.get((ind.id, rated), ())), history=history,
             range_display="" if s.lower is None else views.range_shown(ind, s.lower, s.upper),
-            target_source=ind.target.source_text, target_agreed=ind.target.agreed_text))
+            target_source=ind.target.source_text, target_agreed=ind.target.agreed_text,
+            comparison=_comparison_data(store, ind, quarter)))
     return PackData(
         partnership=cat.name, area=cat.area, marking=cat.marking, period=quarter.label,
         data_as_at=views.data_as_at(store), generated_at=datetime.now(UTC).strftime("%d %b %Y %H:%M UTC"),
         rollup_rule=cat.rollup, priorities=tuple(PriorityInfo(p.id, p.title, p.description) for p in cat.priorities),
         items=tuple(items), meeting_date=parse_meeting_date(meeting_date))
+
+
+def _comparison_data(store: Store, ind: Indicator, quarter: Period) -> dict | None:
+    """What the pack shows of an indicator's rate comparison (see ``PackItem.comparison``)."""
+    from cspdash import compare, views
+
+    if ind.compare is None:
+        return None
+    try:
+        c = compare.compare_areas(store, ind.id, quarter)
+    except CspdashError as e:
+        return {"note": f"No rate comparison: {e}."}
+    if len(c.rows) < 2:
+        return {"note": f"No rate comparison: fewer than two areas have a rate for {c.period}."}
+    records = [{k: _plain(v) for k, v in r.items()} for r in views.rate_frame(c).to_dict("records")]
+    funnel = [{k: _plain(v) for k, v in r.items()} for r in views.funnel_frame(c).to_dict("records")]
+    return {"sentence": compare.sentence(c), "note": c.note, "per": c.per, "benchmark": c.benchmark,
+            "period": c.period, "rows": records, "funnel": funnel}
 
 
 def _plain(v: Any) -> Any:
@@ -351,6 +373,61 @@ def chart_alt(item: PackItem) -> str:
     else:
         parts.append("Every point shows common-cause variation.")
     return latin1(" ".join(parts))
+
+
+def comparison_pngs(item: PackItem, own_area: str) -> tuple[bytes, bytes] | None:
+    """The funnel plot and the ranked rates of an item's comparison as PNGs; None without a comparison."""
+    cmp = item.comparison
+    if not cmp or not cmp.get("rows"):
+        return None
+    import pandas as pd
+    import vl_convert as vlc
+
+    from cspdash import charts
+    from cspdash.compare import per_text
+
+    title = f"Rate {per_text(cmp['per'])}"
+    out = []
+    for chart in (charts.funnel_chart(pd.DataFrame(cmp["funnel"]), own_area, y_title=title, height=230),
+                  charts.rate_chart(pd.DataFrame(cmp["rows"]), own_area, x_title=title, row_height=11)):
+        spec = chart.to_dict(validate=False)
+        spec["width"] = CHART_WIDTH_PX
+        spec["background"] = "white"
+        out.append(vlc.vegalite_to_png(spec, scale=1.5))  # two charts an indicator: lighter than the SPC chart
+    return out[0], out[1]
+
+
+def comparison_alts(item: PackItem, own_area: str) -> tuple[str, str]:
+    """Descriptions of the funnel plot and of the ranked rates for people who cannot see them."""
+    from cspdash.compare import rate_text
+
+    cmp = item.comparison or {}
+    rows, funnel = cmp.get("rows") or [], [r for r in cmp.get("funnel") or [] if r.get("area")]
+    bench = rate_text(cmp.get("benchmark"))
+    own = next((r for r in funnel if r.get("own")), None)
+    beyond = [r["area"] for r in funnel if r.get("beyond") == "beyond 99.8% limits"]
+    f = (f"Funnel plot of {item.label}: the rates {_per(cmp)} of {len(funnel)} areas against their residents, with "
+         f"95% and 99.8% limits around the London rate of {bench}. ")
+    if own:
+        f += f"{own_area}: {rate_text(own['rate'])} with {own['population']:,.0f} residents, {own['beyond']}. "
+    f += (f"{len(beyond)} areas beyond the 99.8% limits" + (f": {', '.join(beyond)}." if beyond else "."))
+    counts = {w: sum(1 for r in rows if r.get("comparison") == w) for w in ("better", "similar", "worse")}
+    r = (f"Ranked rates of {item.label} with 95% intervals, highest first: {rows[0]['area']} "
+         f"{rate_text(rows[0]['rate'])} to {rows[-1]['area']} {rate_text(rows[-1]['rate'])}; London {bench}. "
+         if rows else f"No ranked rates for {item.label}. ")
+    own_row = next((x for x in rows if x.get("own")), None)
+    if own_row:
+        r += f"{own_area} is {own_row['rank']} of {len(rows)}. "
+    if rows and rows[0].get("comparison") != "not_compared":
+        r += (f"Against London: {counts['better']} better, {counts['similar']} similar, {counts['worse']} worse "
+              "(95% interval wholly on one side).")
+    return latin1(f), latin1(r)
+
+
+def _per(cmp: dict) -> str:
+    from cspdash.compare import per_text
+
+    return per_text(cmp.get("per") or 1000.0)
 
 
 def _formatter(item: PackItem):
@@ -873,6 +950,39 @@ def _priority(w: _Writer, pack: PackData, p: PriorityInfo, roll: Rollup) -> None
                 w.para(c.text, size=9.5, indent=4)
         else:
             w.para("No commentary was submitted for this quarter.", size=9.5, colour=(60, 60, 60))
+        if it.comparison:
+            _comparison(w, pack, it)
+
+
+RATE_HEADERS = ("Rank", "Area", "Count", "Residents", "Rate", "95% interval", "Against London")
+RATE_WIDTHS = (11, 55, 18, 24, 18, 30, 24)
+
+
+def _comparison(w: _Writer, pack: PackData, it: PackItem) -> None:
+    """An indicator's rates against the other London boroughs: sentence, funnel plot, ranked rates, table."""
+    from cspdash.compare import rate_text
+
+    cmp = it.comparison or {}
+    title = f"{it.indicator} compared with the other London boroughs ({_per(cmp)})"
+    w.need(w.text_height(title, 10, 1, "B") + 30)
+    w.para(title, size=10, style="B", gap=1)
+    if cmp.get("sentence"):
+        w.para(cmp["sentence"], size=9.5, gap=1)
+    if cmp.get("note"):
+        w.para(cmp["note"], size=8.5, colour=(60, 60, 60), gap=1)
+    pngs = comparison_pngs(it, pack.area)
+    if pngs is None:
+        return
+    alts = comparison_alts(it, pack.area)
+    for png, alt in zip(pngs, alts, strict=True):
+        w.figure(png, alt)
+    rows = [[_Cell(str(r["rank"]), align="R"),
+             _Cell(r["area"] + (" (this partnership)" if r["own"] else " (most-similar group)" if r["similar"] else ""),
+                   bold=bool(r["own"])),
+             _Cell(f"{r['value']:,.0f}", align="R"), _Cell(f"{r['population']:,.0f}", align="R"),
+             _Cell(rate_text(r["rate"]), align="R"), _Cell(r["interval"]),
+             _Cell(r["comparison"].replace("_", " "))] for r in cmp["rows"]]
+    w.table(RATE_HEADERS, RATE_WIDTHS, rows, size=7.5)
 
 
 def _value_range(it: PackItem) -> str:

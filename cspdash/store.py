@@ -419,6 +419,17 @@ class Store:
                 out.append({"area": area, "value": f.value, "complete": f.complete, "own": area == self.cat.area})
         return sorted(out, key=lambda r: -r["value"])
 
+    def population_rows(self, dataset: str, year: int) -> list[tuple[str, str, str, float]]:
+        """(code, area, age_group, population) of a population dataset for mid-``year``, as it counts now: each
+        area's age group from the newest active upload holding it."""
+        if self._dataset(dataset).format != "population":
+            raise CspdashError(f"the dataset {dataset!r} is not of format population")
+        return self.cursor().execute(
+            f"SELECT code, area, age_group, population FROM {ds.table_name(dataset)} WHERE year = ? AND upload_id IN "
+            "(SELECT upload_id FROM uploads WHERE state = 'active' AND kind = 'dataset' AND dataset = ?) "
+            "QUALIFY row_number() OVER (PARTITION BY lower(code), lower(age_group) ORDER BY upload_id DESC) = 1 "
+            "ORDER BY area, age_group", [str(year), dataset]).fetchall()
+
     def events(self, limit: int = 200) -> list[dict]:
         """The audit trail, newest first."""
         rel = self.cursor().execute("SELECT * FROM events ORDER BY event_id DESC LIMIT ?", [limit])
@@ -695,6 +706,8 @@ class Store:
         last = {m: max(k for k, st in enumerate(staged) if m in st.months) for m in months}
         for src, _sha, payload in prepared:
             result.facts[src.display_name] = self._file_facts(cur, dset, src.display_name, payload, result)
+        if not ds.has_months(ds.FORMATS[dset.format]):
+            return []  # a population: denominators, from which no measure is computed
         obs = self._measure_months(cur, dset, months, staged, names, result)
         return [(iid, p, area, v, None, None, None, last.get(p, len(staged) - 1)) for iid, p, area, v in obs]
 
@@ -839,6 +852,8 @@ class Store:
         withdrawn upload's own figures stop counting with it)."""
         name = cur.execute("SELECT dataset FROM uploads WHERE upload_id = ?", [upload_id]).fetchone()[0]
         dset = self._dataset(name)
+        if not ds.has_months(ds.FORMATS[dset.format]):
+            return  # a population: no figures were computed from it
         table = ds.table_name(dset.name)
         months = [parse_period(m, grain="month") for (m,) in cur.execute(
             f"SELECT DISTINCT month FROM {table} WHERE upload_id = ?", [upload_id]).fetchall()]

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import pandas as pd
 import streamlit as st
 
-from cspdash import auth, backups, charts, status, views
+from cspdash import auth, backups, charts, compare, status, views
 from cspdash.auth import User
 from cspdash.config import load_catalogue
 from cspdash.errors import ConfigError, CspdashError
@@ -560,9 +560,24 @@ def indicator_card(card: views.IndicatorCard, period: Period, own_area: str) -> 
                 st.text(f"— {c['user']}, {views.when(c['uploaded_at'])}")
         else:
             st.caption("No commentary for this period.")
-        if card.areas is not None:
+        if card.comparison is not None:
+            c = card.comparison
+            with st.expander(f"Compare with the other London boroughs ({len(c.rows)} areas, rates per resident)"):
+                st.text(compare.sentence(c))
+                if card.comparison_note:
+                    st.caption(md(card.comparison_note))
+                y_title = f"Rate {compare.per_text(c.per)}"
+                st.markdown("**Funnel plot**: rate against residents, with the 95% and 99.8% limits around London")
+                cached_chart("funnel_chart", card.funnel, own_area=own_area, y_title=y_title)
+                st.dataframe(views.funnel_table(card.funnel), hide_index=True)
+                st.markdown("**Ranked rates** with their 95% intervals")
+                cached_chart("rate_chart", card.areas, own_area=own_area, x_title=y_title)
+                st.dataframe(views.rate_table(card.areas, c.per), hide_index=True)
+        elif card.areas is not None:
             with st.expander(f"Compare with the other London boroughs ({len(card.areas)} areas)"):
                 st.text(views.area_summary(card.areas, own_area))
+                if card.comparison_note:
+                    st.caption(md(card.comparison_note))
                 cached_chart("area_chart", card.areas, own_area=own_area, x_title=views.unit_title(card.unit))
                 st.dataframe(views.area_table(card.areas), hide_index=True)
 

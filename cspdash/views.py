@@ -20,6 +20,7 @@ import pandas as pd
 
 from cspdash import auth
 from cspdash.auth import User
+from cspdash.compare import FUNNEL_LEVELS, Comparison, compare_areas, funnel_limits, rate_text
 from cspdash.config import Catalogue, Indicator
 from cspdash.errors import ConfigError, CspdashError
 from cspdash.ingest import ValidationError
@@ -422,6 +423,9 @@ class IndicatorCard:
     table: pd.DataFrame
     commentary: list[dict]
     areas: pd.DataFrame | None
+    comparison: Comparison | None = None  # rates per resident against London (indicators with compare:)
+    funnel: pd.DataFrame | None = None  # funnel_frame(comparison)
+    comparison_note: str = ""  # why an indicator with compare: has no comparison, or which areas were left out
 
 
 def indicator_card(store: Store, indicator: str, period: Period,
@@ -431,7 +435,14 @@ def indicator_card(store: Store, indicator: str, period: Period,
     s = next(x for x in (statuses or store.statuses(period)) if x.indicator == indicator)
     h = history_frame(store, indicator, period)
     rated = period.at(rated_grain(ind))
-    areas = area_frame(store, indicator, period)
+    comparison, note = None, ""
+    if ind.compare is not None:
+        try:
+            comparison = compare_areas(store, indicator, period)
+            note = comparison.note
+        except CspdashError as e:
+            note = f"No rate comparison: {e}."
+    areas = rate_frame(comparison) if comparison is not None else area_frame(store, indicator, period)
     return IndicatorCard(
         id=ind.id, title=ind.title, unit=ind.unit, definition=ind.definition, rationale=ind.rationale,
         source=ind.source, synthetic=store.synthetic_figure(indicator, period),
@@ -445,6 +456,9 @@ def indicator_card(store: Store, indicator: str, period: Period,
         change=change_text(ind, s),
         variation=variation_words(s.variation), assurance=assurance_words(s.assurance), history=h, table=chart_table(h, ind),
         commentary=store.commentary(indicator, rated), areas=areas if len(areas) > 1 else None,
+        comparison=comparison if comparison is not None and len(comparison.rows) > 1 else None,
+        funnel=funnel_frame(comparison) if comparison is not None and len(comparison.rows) > 1 else None,
+        comparison_note=note,
     )
 
 
@@ -472,11 +486,85 @@ def area_table(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def area_summary(df: pd.DataFrame, area: str) -> str:
-    """``Tower Hamlets ranks 5th highest of 32 areas.``"""
+    """``Tower Hamlets has the 5th highest figure of 32 areas ...``: for an indicator not compared on rates."""
     own = df[df["own"]]
     if own.empty:
         return f"No figure for {area} in this period."
-    return f"{area} ranks {_ordinal(int(own['rank'].iloc[0]))} highest of {len(df)} areas."
+    return (f"{area} has the {_ordinal(int(own['rank'].iloc[0]))} highest figure of {len(df)} areas. These are counts, "
+            "not rates per resident: add compare: to the indicator in the catalogue to compare areas fairly.")
+
+
+# --- area comparisons on rates (cspdash.compare) ------------------------------------------------------------------
+
+COMPARISON_WORDS = {"better": "better", "similar": "similar", "worse": "worse", "not_compared": "not compared"}
+
+
+def rate_frame(c: Comparison) -> pd.DataFrame:
+    """Every compared area, highest rate first: area, value, population, rate, lower, upper, comparison, own,
+    similar, rank, shown (the rate as text), interval (as text), who (own / similar / other, in words)."""
+    df = pd.DataFrame([{"area": r.area, "value": r.value, "population": r.population, "rate": r.rate,
+                        "lower": r.lower, "upper": r.upper, "comparison": r.comparison, "own": r.own,
+                        "similar": r.similar} for r in c.rows],
+                      columns=["area", "value", "population", "rate", "lower", "upper", "comparison", "own", "similar"])
+    df["complete"] = True
+    df["rank"] = range(1, len(df) + 1)
+    df["shown"] = [rate_text(v) for v in df["rate"]]
+    df["interval"] = [f"{rate_text(lo)} to {rate_text(hi)}" for lo, hi in zip(df["lower"], df["upper"], strict=True)]
+    df["who"] = ["This partnership" if o else "Most-similar group" if s else "Other areas"
+                 for o, s in zip(df["own"], df["similar"], strict=True)]
+    df["benchmark"] = c.benchmark
+    return df
+
+
+def funnel_frame(c: Comparison, steps: int = 60) -> pd.DataFrame:
+    """The funnel plot's data: one row per compared area (``area`` set) and per point of a population grid
+    (``area`` empty), each with the benchmark and its 95% and 99.8% limits (as rates) at that population, and for an
+    area where it falls (``beyond``: within, beyond 95% or beyond 99.8%)."""
+    pops = [r.population for r in c.rows]
+    bench = c.benchmark or 0.0
+    lo, hi = min(pops) * 0.8, max(pops) * 1.1
+    grid = [lo * (hi / lo) ** (k / (steps - 1)) for k in range(steps)]
+    rows = [{"area": r.area, "population": r.population, "rate": r.rate, "own": r.own, "similar": r.similar,
+             "comparison": r.comparison} for r in c.rows]
+    rows += [{"area": None, "population": p, "rate": None, "own": False, "similar": False, "comparison": None}
+             for p in grid]
+    for row in rows:
+        row["benchmark"] = bench
+        (row["lower95"], row["upper95"]), (row["lower998"], row["upper998"]) = (
+            funnel_limits(bench, row["population"], c.per, level) for level in FUNNEL_LEVELS)
+        if row["area"] is not None:
+            r = row["rate"]
+            row["beyond"] = ("beyond 99.8% limits" if not row["lower998"] <= r <= row["upper998"] else
+                             "beyond 95% limits" if not row["lower95"] <= r <= row["upper95"] else "within limits")
+        else:
+            row["beyond"] = None
+    return pd.DataFrame(rows).sort_values(["population", "area"], na_position="first", ignore_index=True)
+
+
+def _area_name(area: str, own: bool, similar: bool) -> str:
+    return f"{area} (this partnership)" if own else f"{area} (most-similar group)" if similar else area
+
+
+def rate_table(df: pd.DataFrame, per: float) -> pd.DataFrame:
+    """The table view of the ranked rates."""
+    return pd.DataFrame({
+        "Rank": df["rank"],
+        "Area": [_area_name(a, o, s) for a, o, s in zip(df["area"], df["own"], df["similar"], strict=True)],
+        "Count": [f"{v:,.0f}" for v in df["value"]], "Residents": [f"{p:,.0f}" for p in df["population"]],
+        f"Rate per {per:,.0f}": df["shown"], "95% interval": df["interval"],
+        "Against London": [COMPARISON_WORDS[c] for c in df["comparison"]]})
+
+
+def funnel_table(funnel: pd.DataFrame) -> pd.DataFrame:
+    """The table view of the funnel plot: each area's rate against the limits at its population."""
+    df = funnel[funnel["area"].notna()].sort_values("population", ascending=False)
+    return pd.DataFrame({
+        "Area": [_area_name(a, o, s) for a, o, s in zip(df["area"], df["own"], df["similar"], strict=True)],
+        "Residents": [f"{p:,.0f}" for p in df["population"]], "Rate": [rate_text(r) for r in df["rate"]],
+        "95% limits": [f"{rate_text(lo)} to {rate_text(hi)}" for lo, hi in zip(df["lower95"], df["upper95"], strict=True)],
+        "99.8% limits": [f"{rate_text(lo)} to {rate_text(hi)}"
+                         for lo, hi in zip(df["lower998"], df["upper998"], strict=True)],
+        "Where it falls": df["beyond"]})
 
 
 def _ordinal(n: int) -> str:

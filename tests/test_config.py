@@ -71,7 +71,7 @@ def test_shipped_details(shipped):
     assert shipped.indicator("A1").small_numbers == 20
     assert shipped.indicator("A2").small_numbers == 10  # the default
     assert (shipped.indicator("C1").decimals, shipped.indicator("A1").decimals) == (1, 0)
-    assert {d.name for d in shipped.datasets} == {"street_crime", "borough_crime"}
+    assert {d.name for d in shipped.datasets} == {"street_crime", "borough_crime", "population"}
     assert [i.id for i in shipped.indicators_of(owner="asb")] == ["A1", "A2", "A4"]
     assert shipped.subgroup("hate").priority == ("C",)
 
@@ -127,7 +127,7 @@ def _add_b2(**kw):
     return mod
 
 
-INDICATOR_KEYS = ("decimals, definition, direction, frequency, id, measure, owner, paired_with, per, priority, "
+INDICATOR_KEYS = ("compare, decimals, definition, direction, frequency, id, measure, owner, paired_with, per, priority, "
                   "rationale, small_numbers, source, spc, target, title, unit")
 
 BAD = [

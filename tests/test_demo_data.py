@@ -246,14 +246,15 @@ def test_manifest_lists_existing_files_in_order() -> None:
         assert set(item) == {"file", "dataset", "user", "note"} | ({"synthetic"} if synthetic else set()), item
         assert item.get("synthetic", False) is synthetic  # the demo's invented returns are marked on upload
         assert (DEMO / item["file"]).is_file(), item["file"]
-        assert item["dataset"] in ("borough_crime", None)
+        assert item["dataset"] in ("borough_crime", "population", None)
         assert item["note"] and "\n" not in item["note"]
     files = [i["file"] for i in items]
     assert len(files) == len(set(files))
     subgroup_files = [demo_data.synthetic_filename(s) for s in dict.fromkeys(i["owner"] for i in SYNTHETIC.values())]
     assert files == [
-        # the older CSV release before the newer parquet, so the newest figures are the current ones
-        "recorded-crime-borough-historical.parquet", "mps-borough-level-crime-2024-01-to-2025-12.csv",
+        # the population first (the denominators of area comparisons); the older CSV release before the newer
+        # parquet, so the newest figures are the current ones
+        demo_data.POPULATION_FILE, "recorded-crime-borough-historical.parquet", "mps-borough-level-crime-2024-01-to-2025-12.csv",
         "recorded-crime-borough.parquet", "b5-vawg-offences.csv", "d9-knife-crime.csv", *subgroup_files,
         "synthetic-asb-restatement.csv",
     ]

@@ -120,8 +120,17 @@ def test_priority_page_compares_areas(demo_db):
     at = run_app("pages/priority_b.py")
     compare = [e for e in at.expander if e.label.startswith("Compare with the other London boroughs")]
     assert compare, "B3 and B5 have figures for other boroughs"
-    assert any("Tower Hamlets ranks" in t.value for t in at.text)
-    assert any("Tower Hamlets (this partnership)" in d.value.to_string() for d in at.dataframe)
+    assert not any("ranks" in t.value and "highest" in t.value for t in at.text)  # no raw-count ranking
+    sentences = [t.value for t in at.text if t.value.startswith("Tower Hamlets: ") and "per 1,000 residents" in t.value]
+    assert len(sentences) >= 2 and all("London (" in t for t in sentences)
+    assert any("beyond chance" in t or "within chance" in t for t in sentences)
+    tables = [d.value for d in at.dataframe]
+    ranked = [t for t in tables if "Against London" in t.columns]
+    funnels = [t for t in tables if "99.8% limits" in t.columns]
+    assert ranked and funnels  # each chart has its table view
+    assert any("Tower Hamlets (this partnership)" in set(t["Area"]) for t in ranked)
+    assert any("Hackney (most-similar group)" in set(t["Area"]) for t in funnels)
+    assert any("Unknown" in c.value and "no population" in c.value for c in at.caption)
 
 
 def test_priority_page_shows_commentary_as_plain_text(demo_db):

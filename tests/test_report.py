@@ -204,10 +204,17 @@ def test_pdf_charts_are_figures_with_alternative_text(built_pdf, pack):
     reader = PdfReader(io.BytesIO(built_pdf[0]))
     figures = [e for e in _struct_elems(reader) if e["/S"] == "/Figure"]
     charted = [i for i in pack.items if i.history]
-    assert len(figures) == len(charted)
-    for fig, item in zip(figures, charted, strict=True):
+    compared = [i for i in pack.items if i.comparison and i.comparison.get("rows")]
+    assert compared, "the demo compares B3, B5, C3, D8, D9 and D10 on rates"
+    spc = [f for f in figures if str(f["/Alt"]).startswith("SPC chart of ")]
+    assert len(spc) == len(charted) and len(figures) == len(charted) + 2 * len(compared)
+    for fig, item in zip(spc, charted, strict=True):
         alt = str(fig["/Alt"])
         assert alt.startswith(f"SPC chart of {item.indicator} ") and "Latest value" in alt
+    alts = [str(f["/Alt"]) for f in figures]
+    for item in compared:  # the funnel plot and the ranked rates, each described
+        assert any(a.startswith(f"Funnel plot of {item.indicator} ") for a in alts)
+        assert any(a.startswith(f"Ranked rates of {item.indicator} ") for a in alts)
 
 
 def test_pdf_every_text_and_image_is_tagged_or_an_artifact(built_pdf):

@@ -229,15 +229,38 @@ def test_priority_cards(store, period):
 
 
 def test_area_comparison(store, period):
+    """An indicator without compare: keeps the count comparison, saying that counts are not rates."""
     df = views.area_frame(store, "D8", period)
     assert list(df["rank"]) == list(range(1, len(df) + 1))
     assert list(df["value"]) == sorted(df["value"], reverse=True)
     own = df[df["own"]]
     assert list(own["area"]) == ["Tower Hamlets"]
     rank = int(own["rank"].iloc[0])
-    assert views.area_summary(df, "Tower Hamlets").startswith(f"Tower Hamlets ranks {rank}")
+    summary = views.area_summary(df, "Tower Hamlets")
+    assert summary.startswith(f"Tower Hamlets has the {views._ordinal(rank)} highest figure") and "not rates" in summary
     table = views.area_table(df)
     assert "Tower Hamlets (this partnership)" in set(table["Area"])
+
+
+def test_rate_comparison_on_the_card(store, period):
+    card = next(c for c in views.priority_cards(store, "D", period) if c.id == "D8")
+    c = card.comparison
+    assert c is not None and c.own is not None and len(c.rows) == 32
+    assert "Unknown" in card.comparison_note and "no population" in card.comparison_note
+    df = card.areas
+    assert list(df["rate"]) == sorted(df["rate"], reverse=True) and list(df["rank"]) == list(range(1, 33))
+    assert df["own"].sum() == 1 and df["similar"].sum() == len(store.cat.similar_areas)
+    table = views.rate_table(df, c.per)
+    assert list(table.columns) == ["Rank", "Area", "Count", "Residents", "Rate per 1,000", "95% interval",
+                                   "Against London"]
+    assert "Tower Hamlets (this partnership)" in set(table["Area"])
+    assert set(table["Against London"]) <= {"better", "similar", "worse"}
+    funnel = card.funnel
+    areas = funnel[funnel["area"].notna()]
+    assert len(areas) == 32 and len(funnel) > 32  # the areas and a grid for the limit lines
+    assert (areas["lower998"] < areas["lower95"]).all() and (areas["upper95"] < areas["upper998"]).all()
+    ft = views.funnel_table(funnel)
+    assert set(ft["Where it falls"]) <= {"within limits", "beyond 95% limits", "beyond 99.8% limits"}
 
 
 def test_series_shows_restatements(store):
