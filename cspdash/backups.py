@@ -258,7 +258,7 @@ def _check_backup(src: Path, cat: Catalogue) -> tuple[int, dict[str, list[str]],
     try:
         found = read_schema(con)
         current = expected_schema(SCHEMA_VERSION, cat)
-        if found.tables.get("schema_version") != current.tables["schema_version"] or "uploads" not in found.tables:
+        if found.tables.get("schema_version") != current.tables["schema_version"]:
             raise CspdashError(f"{src} is not a cspdash backup (no cspdash tables in it); nothing was changed")
         version = con.execute("SELECT max(version) FROM schema_version").fetchone()[0]
         if version is None or not 1 <= version <= SCHEMA_VERSION:
@@ -332,7 +332,8 @@ def restore(backup: str | Path, db: str | Path, cat: Catalogue) -> Path | None:
     lock = _hold(dst)
     tmp = dst.with_name(f".{dst.name}.restore-{os.getpid()}.part")
     try:
-        _discard(tmp)
+        for stale in dst.parent.glob(f".{dst.name}.restore-*.part"):  # left by a restore that was killed
+            _discard(stale)
         _copy_data(src, tmp, version, tables, sequences, cat)
         for path in to_copy:
             here.mkdir(parents=True, exist_ok=True)
