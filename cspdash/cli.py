@@ -495,16 +495,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 def unexpected(e: Exception, db: str) -> str:
     """An exception cspdash did not raise on purpose, in one line: the disk or database file's failure in words
     (``store.storage_cause``), anything else by its type and first line, with where to report it."""
+    from pathlib import Path
+
     import duckdb
 
-    from cspdash.store import damaged, storage_cause, storage_failure
+    from cspdash.store import damaged, damaged_error, storage_cause, storage_failure
 
-    folder = os.path.dirname(os.path.abspath(db))
+    folder = Path(db).resolve().parent
     if isinstance(e, duckdb.Error) and damaged(e):
-        return (f"the database {db} is damaged ({storage_cause(e, folder)}). Fix: restore the newest backup with "
-                f"`python -m cspdash --db {db} restore BACKUP`")
-    if (isinstance(e, duckdb.Error) and storage_failure(e)) or isinstance(e, OSError):
+        return str(damaged_error(Path(db), e))
+    if isinstance(e, duckdb.Error) and storage_failure(e):
         return f"the storage failed: {storage_cause(e, folder)}"
+    if isinstance(e, OSError):
+        return f"the storage failed: {e.strerror or e} ({e.filename or folder})"
     first = (str(e).strip().splitlines() or [""])[0]
     return (f"unexpected {type(e).__name__}: {first} (a fault in cspdash: please report it with the command that "
             "caused it; see SECURITY.md for how)")

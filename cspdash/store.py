@@ -171,6 +171,13 @@ class Store:
             with contextlib.suppress(duckdb.Error):
                 self._con.close()
             raise self._open_error(e) from None
+        if str(path) != ":memory:" and self.path.with_name(self.path.name + ".wal").exists():
+            try:  # a checkpoint that failed before (a full disk): retried now that the log has been replayed
+                self._con.execute("CHECKPOINT")
+            except duckdb.TransactionException:
+                pass
+            except duckdb.Error:
+                self._failed = True  # still failing: the connection is reopened at its first use
 
     # --- connection ---------------------------------------------------------------------------
     @property
@@ -193,20 +200,15 @@ class Store:
             return CspdashError(f"cannot open the database {self.path}: another process holds it ({cause}); stop "
                                 "the app or the other cspdash command first, or do this in the app")
         if damaged(e):
-            from cspdash.backups import newest_backup  # backups imports this module
-
-            newest = newest_backup(self.path)
-            where = (f"the newest backup is {newest}: python -m cspdash --db {self.path} restore {newest}" if newest
-                     else f"python -m cspdash --db {self.path} restore BACKUP (no backup was found in "
-                     "$CSPDASH_BACKUP_DIR or a backups folder beside the database)")
-            return CspdashError(f"the database {self.path} is damaged ({cause}). Fix: stop the app and restore the "
-                                f"newest backup; {where}")
+            return damaged_error(self.path, e)
         if disk_full(e):
             return StorageError(f"cannot open the database {self.path}: {storage_cause(e, self.folder)}")
         return CspdashError(f"cannot open the database {self.path}: {cause}; is it a cspdash database?")
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """This thread's cursor (a DuckDB connection is not thread-safe; cursors are)."""
+        if self._failed:
+            self.revive()
         held = getattr(self._local, "cur", None)
         if held is None or held[0] != self._generation:
             held = (self._generation, self._con.cursor())
@@ -629,7 +631,8 @@ class Store:
         finally:
             for _src, _sha, payload in prepared:
                 if isinstance(payload, ds.Staged):
-                    ds.unstage(cur, payload)
+                    with contextlib.suppress(duckdb.Error):  # never hides why the import failed
+                        ds.unstage(cur, payload)
 
     def _import_direct(self, cur: duckdb.DuckDBPyConnection, files: Sequence[SourceFile], actor: User,
                        dset: Dataset) -> ImportResult | None:
@@ -1231,6 +1234,19 @@ def disk_full(e: BaseException) -> bool:
 def damaged(e: BaseException) -> bool:
     """Whether an error says the database file is damaged."""
     return any(w in str(e).lower() for w in _DAMAGED)
+
+
+def damaged_error(db: Path, e: BaseException) -> CspdashError:
+    """A damaged database file, in words: what DuckDB found and the ``restore`` of the newest backup, named when
+    ``CSPDASH_BACKUP_DIR`` or a ``backups`` folder beside the database holds one."""
+    from cspdash.backups import newest_backup  # backups imports this module
+
+    newest = newest_backup(db)
+    where = (f"the newest backup is {newest}: python -m cspdash --db {db} restore {newest}" if newest
+             else f"python -m cspdash --db {db} restore BACKUP (no backup was found in $CSPDASH_BACKUP_DIR or a "
+             "backups folder beside the database)")
+    return CspdashError(f"the database {db} is damaged ({ds._first_line(e)}). Fix: stop the app and restore the "
+                        f"newest backup; {where}")
 
 
 def storage_failure(e: duckdb.Error) -> bool:

@@ -310,7 +310,7 @@ def test_a_write_that_fails_before_the_rename_leaves_the_old_database(live, tmp_
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
     done = subprocess.run(_restore_cmd(live, backup), cwd=ROOT, capture_output=True, text=True, timeout=120,
-                          preexec_fn=small_files)  # noqa: PLW1509  (the limit must apply to the child only)
+                          preexec_fn=small_files)
     assert done.returncode == 1, done
     assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1, done.stderr
     assert "not restored" in done.stderr or "restore failed" in done.stderr, done.stderr
