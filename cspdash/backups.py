@@ -27,7 +27,16 @@ from cspdash import datasets as ds
 from cspdash import snapshots
 from cspdash.config import Catalogue
 from cspdash.errors import CspdashError
-from cspdash.store import MIGRATIONS, ORIGINALS_DIR, SCHEMA_VERSION, SCHEMA_VERSION_TABLE, Store, _fsync_dir, storage_cause
+from cspdash.store import (
+    MIGRATIONS,
+    ORIGINALS_DIR,
+    SCHEMA_VERSION,
+    SCHEMA_VERSION_TABLE,
+    Store,
+    _fsync_dir,
+    held_elsewhere,
+    storage_cause,
+)
 
 log = logging.getLogger(__name__)
 
@@ -292,8 +301,7 @@ def _hold(db: Path) -> duckdb.DuckDBPyConnection | None:
     try:
         con = duckdb.connect(str(db), config={"access_mode": "READ_WRITE"})
     except duckdb.Error as e:
-        text = str(e)
-        if "lock" in text.lower() or "different configuration" in text:
+        if held_elsewhere(e):
             raise CspdashError(f"the database {db} is in use by another process: the app is running, or another "
                                "cspdash command; stop it first, then restore. Nothing was changed") from None
         return None  # damaged: the reason to restore

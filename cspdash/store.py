@@ -196,7 +196,7 @@ class Store:
     def _open_error(self, e: duckdb.Error) -> CspdashError:
         """Why the database cannot be opened, in words: held by another process, damaged, or out of disk space."""
         cause = ds._first_line(e)
-        if "lock" in cause.lower():
+        if held_elsewhere(e):
             return CspdashError(f"cannot open the database {self.path}: another process holds it ({cause}); stop "
                                 "the app or the other cspdash command first, or do this in the app")
         if damaged(e):
@@ -230,7 +230,8 @@ class Store:
             if not self._failed:
                 return
             try:
-                self._con.cursor().execute("SELECT 1").fetchall()
+                with contextlib.closing(self._con.cursor()) as probe:
+                    probe.execute("SELECT 1").fetchall()
                 self._failed = False
                 return
             except duckdb.Error:
@@ -1229,6 +1230,12 @@ _DAMAGED = ("corrupt", "checksum", "not a valid duckdb database file", "could no
 def disk_full(e: BaseException) -> bool:
     """Whether an error says the disk is full."""
     return any(w in str(e).lower() for w in _FULL)
+
+
+def held_elsewhere(e: BaseException) -> bool:
+    """Whether an error says another process (DuckDB's file lock) or this one (another configuration) holds the file."""
+    text = str(e).lower()
+    return "could not set lock" in text or "conflicting lock" in text or "different configuration" in text
 
 
 def damaged(e: BaseException) -> bool:

@@ -191,8 +191,9 @@ def test_the_app_shows_the_data_again_once_the_space_is_freed(db, files, monkeyp
 
 @pytest.mark.parametrize("damage, on_open", [
     (lambda b: bytes(200) + b[200:], True),  # the header: found when the file is opened
+    (lambda b: b[:4096] + bytes(8192) + b[12288:], True),  # a block zeroed: its checksum fails
     (lambda b: b[: len(b) // 3], False),  # cut short: found when the lost part is read
-], ids=["header overwritten", "truncated"])
+], ids=["header overwritten", "block zeroed", "truncated"])
 def test_a_damaged_database_names_restore_and_the_newest_backup(db, tmp_path, monkeypatch, damage, on_open):
     folder = tmp_path / "daily"
     s = Store(db, load_catalogue(CONFIG))
