@@ -352,14 +352,19 @@ def restore(backup: str | Path, db: str | Path, cat: Catalogue) -> Path | None:
         _fsync(tmp)
         kept = None
         if dst.exists():
-            kept = dst.with_name(f"{dst.name}.before-restore-{datetime.now():%Y%m%d-%H%M%S}")
+            stamp = f"{dst.name}.before-restore-{datetime.now():%Y%m%d-%H%M%S}"
+            kept = dst.with_name(stamp)
+            n = 1
+            while kept.exists():  # two restores within a second: keep both replaced databases
+                n += 1
+                kept = dst.with_name(f"{stamp}-{n}")
             try:
                 os.link(dst, kept)  # the replaced database stays whole under its new name
             except OSError:
                 shutil.copyfile(dst, kept)
         wal = dst.with_name(dst.name + ".wal")
-        if wal.exists():  # a damaged database's log: it must not be replayed into the restored one
-            os.replace(wal, (kept or dst).with_name((kept or dst).name + ".wal-before-restore"))
+        if wal.exists():  # a damaged database's log: it goes with it, and must not be replayed into the new one
+            os.replace(wal, dst.with_name((kept.name if kept else f"{dst.name}.before-restore") + ".wal"))
         os.replace(tmp, dst)
         _fsync_dir(dst.parent)
     except OSError as e:

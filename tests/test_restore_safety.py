@@ -182,6 +182,13 @@ def test_a_clean_backup_restores_exactly_the_expected_schema(live, tmp_path, cat
         s.close()
 
 
+def test_each_replaced_database_is_kept(live, tmp_path, cat):
+    first = restore(tmp_path / "clean.duckdb", live, cat)
+    second = restore(tmp_path / "clean.duckdb", live, cat)  # within the same second, often
+    assert first != second and first.exists() and second.exists()
+    assert rows(first, "SELECT count(*) FROM uploads") == [(4,)] and rows(second, "SELECT count(*) FROM uploads") == [(3,)]
+
+
 def test_a_backup_of_schema_version_1_is_restored_and_upgraded(tmp_path, cat):
     old = tmp_path / "v1.duckdb"
     con = duckdb.connect(str(old))
