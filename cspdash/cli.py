@@ -18,6 +18,7 @@ from cspdash.errors import ConfigError, CspdashError
 DEFAULT_DB = "data/csp.duckdb"
 DEFAULT_CONFIG = "indicators.yaml"
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130  # Ctrl-C, as a shell reports a process stopped by SIGINT
 
 
 def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
@@ -382,10 +383,10 @@ def cmd_backup(args: argparse.Namespace, out: Callable[[str], None]) -> int:
 
 
 def cmd_restore(args: argparse.Namespace, out: Callable[[str], None]) -> int:
-    from cspdash.store import restore
+    from cspdash.backups import restore
 
-    db, _ = resolve_paths(args)
-    kept = restore(args.file, db)
+    db, config = resolve_paths(args)
+    kept = restore(args.file, db, load_catalogue(config))
     out(f"restored {args.file} to {db}" + (f"; the previous database is kept as {kept}" if kept else ""))
     return EXIT_OK
 
@@ -520,7 +521,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Callable[[str], None]], int]] 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; return the exit code."""
+    """Run the CLI; return the exit code. Every error ends here as one message on stderr, never a traceback."""
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args, print)
@@ -530,3 +531,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CspdashError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_PROBLEMS
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as e:  # the boundary: a failure nobody foresaw is still one line in words
+        print(f"error: {unexpected(e, resolve_paths(args)[0])}", file=sys.stderr)
+        return EXIT_PROBLEMS
+
+
+def unexpected(e: Exception, db: str) -> str:
+    """An exception cspdash did not raise on purpose, in one line: the disk or database file's failure in words
+    (``store.storage_cause``), anything else by its type and first line, with where to report it."""
+    from pathlib import Path
+
+    import duckdb
+
+    from cspdash.store import damaged, damaged_error, storage_cause, storage_failure
+
+    folder = Path(db).resolve().parent
+    if isinstance(e, duckdb.Error) and damaged(e):
+        return str(damaged_error(Path(db), e))
+    if isinstance(e, duckdb.Error) and storage_failure(e):
+        return f"the storage failed: {storage_cause(e, folder)}"
+    if isinstance(e, OSError):
+        return f"the storage failed: {e.strerror or e} ({e.filename or folder})"
+    first = (str(e).strip().splitlines() or [""])[0]
+    return (f"unexpected {type(e).__name__}: {first} (a fault in cspdash: please report it with the command that "
+            "caused it; see SECURITY.md for how)")

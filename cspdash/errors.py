@@ -19,3 +19,12 @@ class ConfigError(CspdashError):
         self.source = source
         lines = "\n".join(f"  - {p}" for p in self.problems)
         super().__init__(f"{source}: {len(self.problems)} problem(s):\n{lines}")
+
+
+class StorageError(CspdashError):
+    """The disk or the database file failed. ``stored`` says whether the change was committed before it did (a
+    commit kept in the write-ahead log whose checkpoint failed) or not (nothing was changed)."""
+
+    def __init__(self, message: str, stored: bool = False) -> None:
+        self.stored = stored
+        super().__init__(message)

@@ -18,7 +18,7 @@ from cspdash.errors import CspdashError
 from cspdash.periods import Period, parse_period
 from cspdash.report import PackData, SnapshotInfo, build_pack, parse_meeting_date, with_snapshot
 from cspdash.status import Status
-from cspdash.store import Store, _checkpoint
+from cspdash.store import Store
 
 SCHEMA = (
     "CREATE SEQUENCE IF NOT EXISTS snapshot_seq START 1",
@@ -113,8 +113,7 @@ def freeze(store: Store, period: Period | str | None, meeting_date: date | str, 
         version = store.data_version()
         cur = store.cursor()
         now = _now()
-        cur.execute("BEGIN TRANSACTION")
-        try:
+        with store._transaction(cur):
             sid = int(cur.execute("SELECT nextval('snapshot_seq')").fetchone()[0])
             info = SnapshotInfo(sid, user, now.strftime("%d %b %Y %H:%M UTC"))
             frozen = with_snapshot(pack, info, when)
@@ -129,11 +128,7 @@ def freeze(store: Store, period: Period | str | None, meeting_date: date | str, 
                   "\n\n".join(c.text for c in it.commentary) or None] for k, it in enumerate(pack.items)])
             store._event(cur, user, "freeze", None, f"snapshot {sid}: {pack.period} for the meeting on {when.isoformat()}",
                          now)
-            cur.execute("COMMIT")
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
-        _checkpoint(cur)
+        store._checkpoint(cur)
     return sid
 
 

@@ -13,7 +13,7 @@ import os
 import shutil
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,7 +26,7 @@ from cspdash import auth, ingest
 from cspdash import datasets as ds
 from cspdash.auth import PermissionDenied, User
 from cspdash.config import Catalogue, Dataset
-from cspdash.errors import CspdashError
+from cspdash.errors import CspdashError, StorageError
 from cspdash.ingest import Problem, SourceFile, ValidationError, parse_return
 from cspdash.periods import Period, parse_period
 from cspdash.status import Figure, Observation, Rollup, Status, evaluate, figures_for, rated_grain, rollup
@@ -36,6 +36,7 @@ SCHEMA_VERSION = 3
 #: the ``content`` column: writing a 250 MB extract into a BLOB took longer than reading the extract itself.
 INLINE_ORIGINAL_BYTES = 4 * 1024 * 1024
 ORIGINALS_DIR = "uploads"  # beside the database file; content-addressed, so databases in one folder may share it
+SCHEMA_VERSION_TABLE = "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_at TIMESTAMP)"
 DATA_ACTIONS = ("upload", "withdraw", "commentary", "restore", "freeze")  # events that change what the dashboard shows
 
 MIGRATIONS: dict[int, list[str]] = {
@@ -166,47 +167,149 @@ class Store:
         self.cat = catalogue
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._con = duckdb.connect(str(path))
-        except duckdb.Error as e:
-            raise CspdashError(f"cannot open the database {path}: {ds._first_line(e)}; "
-                               "is another cspdash process using it, or is it not a cspdash database?") from None
         self._write = threading.RLock()
         self._local = threading.local()
+        self._generation = 0  # counts the connections opened: a thread's cursor of an earlier one is replaced
+        self._failed = False  # a failure of the disk may have invalidated the connection: check before the next use
         self._figures: tuple[int, dict[str, dict[Period, Figure]]] | None = None  # (data_version, figures)
-        self._migrate()
+        self._con = self._connect()
+        try:
+            self._migrate()
+        except duckdb.Error as e:
+            with contextlib.suppress(duckdb.Error):
+                self._con.close()
+            raise self._open_error(e) from None
+        if str(path) != ":memory:" and self.path.with_name(self.path.name + ".wal").exists():
+            try:  # a checkpoint that failed before (a full disk): retried now that the log has been replayed
+                self._con.execute("CHECKPOINT")
+            except duckdb.TransactionException:
+                pass
+            except duckdb.Error:
+                self._failed = True  # still failing: the connection is reopened at its first use
 
     # --- connection ---------------------------------------------------------------------------
+    @property
+    def folder(self) -> Path:
+        """The folder of the database file (where a full disk needs space)."""
+        return Path.cwd() if str(self.path) == ":memory:" else self.path.parent.resolve()
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        try:
+            con = duckdb.connect(str(self.path))
+        except duckdb.Error as e:
+            raise self._open_error(e) from None
+        self._generation += 1
+        return con
+
+    def _open_error(self, e: duckdb.Error) -> CspdashError:
+        """Why the database cannot be opened, in words: held by another process, damaged, or out of disk space."""
+        cause = ds._first_line(e)
+        if held_elsewhere(e):
+            return CspdashError(f"cannot open the database {self.path}: another process holds it ({cause}); stop "
+                                "the app or the other cspdash command first, or do this in the app")
+        if damaged(e):
+            return damaged_error(self.path, e)
+        if disk_full(e):
+            return StorageError(f"cannot open the database {self.path}: {storage_cause(e, self.folder)}")
+        return CspdashError(f"cannot open the database {self.path}: {cause}; is it a cspdash database?")
+
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """This thread's cursor (a DuckDB connection is not thread-safe; cursors are)."""
-        cur = getattr(self._local, "cur", None)
-        if cur is None:
-            cur = self._con.cursor()
-            self._local.cur = cur
-        return cur
+        if self._failed:
+            self.revive()
+        held = getattr(self._local, "cur", None)
+        if held is None or held[0] != self._generation:
+            held = (self._generation, self._con.cursor())
+            self._local.cur = held
+        return held[1]
 
     def close(self) -> None:
-        """Close the database."""
-        self._con.close()
+        """Close the database (a checkpoint that fails here is retried when it is next opened)."""
+        with contextlib.suppress(duckdb.Error):
+            self._con.close()
+
+    def revive(self) -> None:
+        """Open the database again when a failure of the disk has invalidated the connection (DuckDB then refuses
+        every query until it is reopened; reopening replays the committed changes from the write-ahead log). A
+        no-op while nothing has failed; a StorageError, in words, while the cause (a full disk) remains."""
+        if not self._failed:
+            return
+        with self._write:
+            if not self._failed:
+                return
+            try:
+                with contextlib.closing(self._con.cursor()) as probe:
+                    probe.execute("SELECT 1").fetchall()
+                self._failed = False
+                return
+            except duckdb.Error:
+                pass
+            with contextlib.suppress(duckdb.Error):
+                self._con.close()  # closes every cursor of it too
+            self._con = self._connect()
+            self._failed = False
+            self._figures = None
+
+    def _writer(self) -> duckdb.DuckDBPyConnection:
+        """A cursor for a write, taken under the write lock (reopening the database first if it has failed)."""
+        self.revive()
+        return self._con.cursor()
+
+    @contextlib.contextmanager
+    def _transaction(self, cur: duckdb.DuckDBPyConnection, begun: bool = False) -> Iterator[None]:
+        """``BEGIN`` (unless ``begun``) ... ``COMMIT``; on an error ``ROLLBACK``, whose own failure ("no transaction
+        is active" after a failed commit) never hides the cause. A failed commit, or a failure of the disk inside
+        the transaction, is raised as a StorageError that says whether the change was stored."""
+        if not begun:
+            cur.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException as e:
+            with contextlib.suppress(duckdb.Error):
+                cur.execute("ROLLBACK")
+            if isinstance(e, duckdb.Error) and storage_failure(e):
+                raise self._storage_error(e, stored=False) from None
+            raise
+        try:
+            cur.execute("COMMIT")
+        except duckdb.Error as e:
+            with contextlib.suppress(duckdb.Error):
+                cur.execute("ROLLBACK")
+            # DuckDB may checkpoint at commit, after the change is in the write-ahead log: then it is stored.
+            raise self._storage_error(e, stored="checkpoint" in str(e).lower()) from None
+
+    def _checkpoint(self, cur: duckdb.DuckDBPyConnection) -> None:
+        """Fold the write-ahead log into the database file, when no other transaction is open.
+
+        The commit is already durable in the log. A reader on another cursor (another session of the app, or a
+        result not yet fetched) makes CHECKPOINT fail: then DuckDB checkpoints by itself later, and the write is no
+        error. A failure of the disk is: it is raised as "stored, but the checkpoint failed" (the database is
+        reopened, and the log checkpointed, at its next use).
+        """
+        try:
+            cur.execute("CHECKPOINT")
+        except duckdb.TransactionException:
+            pass
+        except duckdb.Error as e:
+            raise self._storage_error(e, stored=True) from None
+
+    def _storage_error(self, e: duckdb.Error, stored: bool) -> StorageError:
+        self._failed = True  # look at the connection before its next use
+        return storage_error(e, self.folder, stored)
 
     def _migrate(self) -> None:
         with self._write:
-            cur = self._con.cursor()
-            cur.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_at TIMESTAMP)")
+            cur = self._writer()
+            cur.execute(SCHEMA_VERSION_TABLE)
             have = cur.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
             if have > SCHEMA_VERSION:
                 raise CspdashError(f"{self.path} was written by a newer cspdash (schema {have}, this one knows "
                                    f"{SCHEMA_VERSION}); upgrade cspdash")
             for v in range(have + 1, SCHEMA_VERSION + 1):
-                cur.execute("BEGIN TRANSACTION")
-                try:
+                with self._transaction(cur):
                     for stmt in MIGRATIONS[v]:
                         cur.execute(stmt)
                     cur.execute("INSERT INTO schema_version VALUES (?, ?)", [v, _now()])
-                    cur.execute("COMMIT")
-                except BaseException:
-                    cur.execute("ROLLBACK")
-                    raise
             for d in self.cat.datasets:
                 cur.execute(ds.create_table_sql(d))
             cur.close()
@@ -453,9 +556,13 @@ class Store:
             auth.require(actor, "import_dataset", what=f"the {dset.name} dataset (it feeds several subgroups' figures)",
                          outcome="nothing was stored")
         with self._write:
-            cur = self._con.cursor()
+            cur = self._writer()
             try:
                 return self._import(cur, files, actor, dset, dry_run, synthetic)
+            except duckdb.Error as e:
+                if storage_failure(e):  # the disk filled while the files were read or checked
+                    raise self._storage_error(e, stored=False) from None
+                raise
             finally:
                 cur.close()
 
@@ -555,11 +662,13 @@ class Store:
                                            **result.facts.get(src.display_name, {})})
                 return result
             self._commit(cur, prepared, new_obs, comments, actor.label, dset, result, synthetic=synthetic)
+            self._checkpoint(cur)
             return result
         finally:
             for _src, _sha, payload in prepared:
                 if isinstance(payload, ds.Staged):
-                    ds.unstage(cur, payload)
+                    with contextlib.suppress(duckdb.Error):  # never hides why the import failed
+                        ds.unstage(cur, payload)
 
     def _import_direct(self, cur: duckdb.DuckDBPyConnection, files: Sequence[SourceFile], actor: User,
                        dset: Dataset, synthetic: bool = False) -> ImportResult | None:
@@ -608,15 +717,22 @@ class Store:
             self._check_owners(actor, new_obs, [], measured=True)
             result.changes = self._preview(new_obs)
             result.other_area_figures = sum(1 for o in new_obs if o[2])
-            self._commit(cur, loaded, new_obs, [], actor.label, dset, result, begun=True, synthetic=synthetic)
+            try:
+                self._commit(cur, loaded, new_obs, [], actor.label, dset, result, begun=True, synthetic=synthetic)
+            except StorageError as e:
+                committed = e.stored  # DuckDB's own checkpoint at the commit failed: the upload is stored
+                raise
             committed = True
+            self._checkpoint(cur)
             return result
         except _Staging:
             cur.execute("ROLLBACK")
             return None
-        except BaseException:
+        except BaseException as e:
             with contextlib.suppress(duckdb.Error):  # _commit has rolled back already when it raised
                 cur.execute("ROLLBACK")
+            if isinstance(e, duckdb.Error) and storage_failure(e):
+                raise self._storage_error(e, stored=False) from None
             raise
         finally:
             pool.shutdown(wait=True)
@@ -643,8 +759,8 @@ class Store:
 
     def _commit(self, cur: duckdb.DuckDBPyConnection, prepared: list, new_obs: list, comments: list, user: str,
                 dset: Dataset | None, result: ImportResult, begun: bool = False, synthetic: bool = False) -> None:
-        """Store the prepared files in one transaction (already open when ``begun``), then checkpoint. A record-level
-        dataset's months are police data: those still recent now are stored as provisional."""
+        """Store the prepared files in one transaction (already open when ``begun``); the caller checkpoints. A
+        record-level dataset's months are police data: those still recent now are stored as provisional."""
         now = _now()
         # Large originals are copied to their files (written whole, then renamed) while the records are inserted,
         # and the commit waits for them: it only ever refers to a complete file. A failed commit leaves an
@@ -653,47 +769,47 @@ class Store:
         pool = ThreadPoolExecutor(max_workers=1)
         copying = pool.submit(lambda: [self._keep_original(src, sha) for src, sha in outside])
         on_disk = {sha for _, sha in outside}
-        if not begun:
-            cur.execute("BEGIN TRANSACTION")
         try:
-            ids: list[int] = []
-            for src, sha, payload in prepared:
-                stored_as = payload.stored_as if isinstance(payload, ds.Staged) else None
-                uid = stored_as if stored_as is not None else cur.execute("SELECT nextval('upload_seq')").fetchone()[0]
-                ids.append(uid)
-                cur.execute("INSERT INTO uploads (upload_id, kind, dataset, file_name, sha256, size_bytes, content, "
-                            "user_name, uploaded_at, rows, state, synthetic) "
-                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?)",
-                            [uid, "dataset" if dset else "return", dset.name if dset else None, src.display_name, sha,
-                             src.size, None if sha in on_disk else src.read(), user, now, _rows(payload), synthetic])
-                if isinstance(payload, ds.Staged) and stored_as is None:
-                    cols = ", ".join(ds.FORMATS[dset.format].table_columns)
-                    cur.execute(f"INSERT INTO {ds.table_name(dset.name)} (upload_id, source_row, {cols}) "
-                                f"SELECT ?, source_row, {cols} FROM {payload.table}", [uid])
-                self._event(cur, user, "upload", uid, f"{src.display_name} ({_rows(payload)} rows)", now)
-                result.uploads.append({"file_name": src.display_name, "sha256": sha, "upload_id": uid,
-                                       "rows": _rows(payload), "duplicate_of": None, "synthetic": synthetic,
-                                       **result.facts.get(src.display_name, {})})
-            if new_obs:
-                # Bulk insert through a registered frame: executemany inserts row by row and is ~100x slower.
-                recent = self._recent_months(now) if dset is not None else frozenset()
-                _bulk_insert(cur, "observations", pd.DataFrame(
-                    [(ids[k], iid, p.label, p.grain, p.start, area, v, num, den, row, p in recent)
-                     for iid, p, area, v, num, den, row, k in new_obs],
-                    columns=["upload_id", "indicator", "period", "grain", "period_start", "area", "value", "numerator",
-                             "denominator", "source_row", "provisional"]))
-            if comments:
-                _bulk_insert(cur, "commentary", pd.DataFrame(
-                    [(ids[k], iid, p.label, p.grain, text, row) for iid, p, text, row, k in comments],
-                    columns=["upload_id", "indicator", "period", "grain", "text", "source_row"]))
-            copying.result()  # every original kept outside is in its file before the rows referring to it commit
-            cur.execute("COMMIT")
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
+            with self._transaction(cur, begun):
+                self._insert_uploads(cur, prepared, new_obs, comments, user, dset, result, now, on_disk, synthetic)
+                copying.result()  # every original kept outside is in its file before the rows referring to it commit
         finally:
             pool.shutdown(wait=True)
-        _checkpoint(cur)
+
+    def _insert_uploads(self, cur: duckdb.DuckDBPyConnection, prepared: list, new_obs: list, comments: list,
+                        user: str, dset: Dataset | None, result: ImportResult, now: datetime, on_disk: set[str],
+                        synthetic: bool = False) -> None:
+        """Inside the import's transaction: the uploads rows, their records, figures, commentary and events."""
+        ids: list[int] = []
+        for src, sha, payload in prepared:
+            stored_as = payload.stored_as if isinstance(payload, ds.Staged) else None
+            uid = stored_as if stored_as is not None else cur.execute("SELECT nextval('upload_seq')").fetchone()[0]
+            ids.append(uid)
+            cur.execute("INSERT INTO uploads (upload_id, kind, dataset, file_name, sha256, size_bytes, content, "
+                        "user_name, uploaded_at, rows, state, synthetic) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?)",
+                        [uid, "dataset" if dset else "return", dset.name if dset else None, src.display_name, sha,
+                         src.size, None if sha in on_disk else src.read(), user, now, _rows(payload), synthetic])
+            if isinstance(payload, ds.Staged) and stored_as is None:
+                cols = ", ".join(ds.FORMATS[dset.format].table_columns)
+                cur.execute(f"INSERT INTO {ds.table_name(dset.name)} (upload_id, source_row, {cols}) "
+                            f"SELECT ?, source_row, {cols} FROM {payload.table}", [uid])
+            self._event(cur, user, "upload", uid, f"{src.display_name} ({_rows(payload)} rows)", now)
+            result.uploads.append({"file_name": src.display_name, "sha256": sha, "upload_id": uid,
+                                   "rows": _rows(payload), "duplicate_of": None, "synthetic": synthetic,
+                                   **result.facts.get(src.display_name, {})})
+        if new_obs:
+            # Bulk insert through a registered frame: executemany inserts row by row and is ~100x slower.
+            recent = self._recent_months(now) if dset is not None else frozenset()
+            _bulk_insert(cur, "observations", pd.DataFrame(
+                [(ids[k], iid, p.label, p.grain, p.start, area, v, num, den, row, p in recent)
+                 for iid, p, area, v, num, den, row, k in new_obs],
+                columns=["upload_id", "indicator", "period", "grain", "period_start", "area", "value", "numerator",
+                         "denominator", "source_row", "provisional"]))
+        if comments:
+            _bulk_insert(cur, "commentary", pd.DataFrame(
+                [(ids[k], iid, p.label, p.grain, text, row) for iid, p, text, row, k in comments],
+                columns=["upload_id", "indicator", "period", "grain", "text", "source_row"]))
 
     def _dataset_obs(self, cur: duckdb.DuckDBPyConnection, dset: Dataset, prepared: list,
                      result: ImportResult) -> list[tuple]:
@@ -819,7 +935,7 @@ class Store:
         actor = self.actor(user)
         user = actor.label
         with self._write:
-            cur = self._con.cursor()
+            cur = self._writer()
             try:
                 row = cur.execute("SELECT state, file_name, kind FROM uploads WHERE upload_id = ?", [upload_id]).fetchone()
                 if row is None:
@@ -829,19 +945,14 @@ class Store:
                 auth.require(actor, "import_dataset" if row[2] == "dataset" else "withdraw",
                              [] if row[2] == "dataset" else self.upload_owners(upload_id),
                              what=f"upload {upload_id} ({row[1]})")
-                cur.execute("BEGIN TRANSACTION")
-                try:
+                with self._transaction(cur):
                     now = _now()
                     cur.execute("UPDATE uploads SET state = 'withdrawn', withdrawn_at = ?, withdrawn_by = ?, "
                                 "withdraw_reason = ? WHERE upload_id = ?", [now, user, reason or None, upload_id])
                     if row[2] == "dataset":
                         self._recompute_after_withdrawal(cur, upload_id)
                     self._event(cur, user, "withdraw", upload_id, reason or row[1], now)
-                    cur.execute("COMMIT")
-                except BaseException:
-                    cur.execute("ROLLBACK")
-                    raise
-                _checkpoint(cur)
+                self._checkpoint(cur)
             finally:
                 cur.close()
         return next(h for h in self.history() if h["upload_id"] == upload_id)
@@ -895,10 +1006,9 @@ class Store:
 
         body = text.encode("utf-8")
         with self._write:
-            cur = self._con.cursor()
+            cur = self._writer()
             try:
-                cur.execute("BEGIN TRANSACTION")
-                try:
+                with self._transaction(cur):
                     now = _now()
                     uid = cur.execute("SELECT nextval('upload_seq')").fetchone()[0]
                     cur.execute("INSERT INTO uploads (upload_id, kind, file_name, sha256, size_bytes, content, "
@@ -909,11 +1019,7 @@ class Store:
                     cur.execute("INSERT INTO commentary VALUES (?, ?, ?, ?, ?, NULL)",
                                 [uid, indicator, rated.label, rated.grain, text])
                     self._event(cur, user, "commentary", uid, f"{indicator} {rated.label}", now)
-                    cur.execute("COMMIT")
-                except BaseException:
-                    cur.execute("ROLLBACK")
-                    raise
-                _checkpoint(cur)
+                self._checkpoint(cur)
             finally:
                 cur.close()
         return uid
@@ -1083,17 +1189,12 @@ class Store:
 
     def _write_users(self, sql: str, params: list, by: str, action: str, detail: str) -> None:
         with self._write:
-            cur = self._con.cursor()
+            cur = self._writer()
             try:
-                cur.execute("BEGIN TRANSACTION")
-                try:
+                with self._transaction(cur):
                     cur.execute(sql, params)
                     self._event(cur, by, action, None, detail)
-                    cur.execute("COMMIT")
-                except BaseException:
-                    cur.execute("ROLLBACK")
-                    raise
-                _checkpoint(cur)
+                self._checkpoint(cur)
             finally:
                 cur.close()
 
@@ -1105,18 +1206,21 @@ class Store:
             raise CspdashError(f"{target} already exists; choose a new file name for the backup")
         target.parent.mkdir(parents=True, exist_ok=True)
         with self._write:
-            cur = self._con.cursor()
+            cur = self._writer()
             try:
-                _checkpoint(cur)
+                self._checkpoint(cur)
                 cur.execute("ATTACH ? AS backup_db", [str(target)])
                 try:
                     cur.execute("COPY FROM DATABASE " + _db_name(cur) + " TO backup_db")
                     self._inline_originals(cur)
                 finally:
                     cur.execute("DETACH backup_db")
-            except BaseException:
+            except BaseException as e:
                 target.unlink(missing_ok=True)  # never leave half a backup behind
                 target.with_name(target.name + ".wal").unlink(missing_ok=True)
+                if isinstance(e, duckdb.Error) and storage_failure(e):
+                    self._failed = True
+                    raise StorageError(f"no backup was written: {storage_cause(e, target.parent.resolve())}") from None
                 raise
             finally:
                 cur.close()
@@ -1169,65 +1273,72 @@ def _fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
-def _checkpoint(cur: duckdb.DuckDBPyConnection) -> None:
-    """Fold the write-ahead log into the database file, when no other transaction is open.
+#: Words of DuckDB's errors when the disk (or the file size the process may write) is full.
+_FULL = ("no space left on device", "file too large", "disk quota exceeded", "not enough space")
+#: Words of DuckDB's errors when a database file is damaged.
+_DAMAGED = ("corrupt", "checksum", "not a valid duckdb database file", "could not read enough bytes")
 
-    Best effort: the commit is already durable in the WAL, and a reader on another cursor (another session of the
-    app, or a result not yet fetched) makes CHECKPOINT fail; that must not turn a committed write into an error.
-    DuckDB checkpoints by itself later.
-    """
-    with contextlib.suppress(duckdb.TransactionException):
-        cur.execute("CHECKPOINT")
+
+def disk_full(e: BaseException) -> bool:
+    """Whether an error says the disk is full."""
+    return any(w in str(e).lower() for w in _FULL)
+
+
+def held_elsewhere(e: BaseException) -> bool:
+    """Whether an error says another process (DuckDB's file lock) or this one (another configuration) holds the file."""
+    text = str(e).lower()
+    return "could not set lock" in text or "conflicting lock" in text or "different configuration" in text
+
+
+def damaged(e: BaseException) -> bool:
+    """Whether an error says the database file is damaged."""
+    return any(w in str(e).lower() for w in _DAMAGED)
+
+
+def damaged_error(db: Path, e: BaseException) -> CspdashError:
+    """A damaged database file, in words: what DuckDB found and the ``restore`` of the newest backup, named when
+    ``CSPDASH_BACKUP_DIR`` or a ``backups`` folder beside the database holds one."""
+    from cspdash.backups import newest_backup  # backups imports this module
+
+    newest = newest_backup(db)
+    where = (f"the newest backup is {newest}: python -m cspdash --db {db} restore {newest}" if newest
+             else f"python -m cspdash --db {db} restore BACKUP (no backup was found in $CSPDASH_BACKUP_DIR or a "
+             "backups folder beside the database)")
+    return CspdashError(f"the database {db} is damaged ({ds._first_line(e)}). Fix: stop the app and restore the "
+                        f"newest backup; {where}")
+
+
+def storage_failure(e: duckdb.Error) -> bool:
+    """Whether a DuckDB error is a failure of the disk or the database file rather than of a statement."""
+    return (isinstance(e, duckdb.IOException | duckdb.FatalException) or disk_full(e)
+            or "invalidated" in str(e) or damaged(e))
+
+
+def storage_cause(e: BaseException, folder: Path) -> str:
+    """The cause of a storage failure in words: "the disk is full (free space at FOLDER)" or DuckDB's own words
+    (the original error, not "database has been invalidated")."""
+    if disk_full(e):
+        return f"the disk is full (free space at {folder})"
+    text = str(e)
+    if "Original error:" in text:  # "database has been invalidated ... Original error: ..."
+        text = text.split("Original error:", 1)[1].strip().strip('"')
+    for prefix in ("FATAL Error: ", "TransactionContext Error: ", "IO Error: ", "Failed to commit: ",
+                   "Failed to create checkpoint because of error: "):
+        text = text.replace(prefix, "")
+    return text.strip().splitlines()[0] if text.strip() else type(e).__name__
+
+
+def storage_error(e: BaseException, folder: Path, stored: bool) -> StorageError:
+    """"stored, but the checkpoint failed: CAUSE; it will be retried" or "not stored: CAUSE"."""
+    cause = storage_cause(e, folder)
+    if stored:
+        return StorageError(f"stored, but the checkpoint failed: {cause}; it will be retried", stored=True)
+    return StorageError(f"not stored: {cause}", stored=False)
 
 
 def _db_name(cur: duckdb.DuckDBPyConnection) -> str:
     name = cur.execute("SELECT current_database()").fetchone()[0]
     return '"' + name.replace('"', '""') + '"'
-
-
-def restore(backup: str | Path, db: str | Path) -> Path | None:
-    """Replace the database file ``db`` with ``backup`` (checked first); the old file is kept beside it."""
-    src, dst = Path(backup), Path(db)
-    if not src.is_file():
-        raise CspdashError(f"{src} does not exist")
-    try:
-        con = duckdb.connect(str(src), read_only=True)
-        try:
-            version = con.execute("SELECT max(version) FROM schema_version").fetchone()[0]
-            con.execute("SELECT count(*) FROM uploads").fetchone()
-            outside = con.execute("SELECT upload_id, file_name, sha256 FROM uploads WHERE content IS NULL "
-                                  "AND size_bytes > 0 ORDER BY upload_id").fetchall()
-        finally:
-            con.close()
-    except duckdb.Error:
-        raise CspdashError(f"{src} is not a cspdash backup (no cspdash tables in it)") from None
-    if version is None or version > SCHEMA_VERSION:
-        raise CspdashError(f"{src} has schema version {version}; this cspdash reads up to {SCHEMA_VERSION}")
-    # A backup made by `backup` holds every original. A database file copied by hand may refer to originals kept
-    # beside it (uploads/<sha256>): they must be beside the restored database too, or its files could not be shown.
-    here, there = dst.parent / ORIGINALS_DIR, src.parent / ORIGINALS_DIR
-    to_copy = [there / sha for _u, _n, sha in outside if not (here / sha).is_file() and (there / sha).is_file()]
-    missing = [f"upload {u} ({n})" for u, n, sha in outside if not (here / sha).is_file() and not (there / sha).is_file()]
-    if missing:
-        raise CspdashError(f"{src} refers to original files kept beside it that are not in {there} or {here}: "
-                           f"{', '.join(missing[:5])}{' and more' if len(missing) > 5 else ''}. Fix: copy the "
-                           f"{ORIGINALS_DIR} folder from beside the database that was copied, or restore a backup made "
-                           "with `backup` (it holds every original)")
-    kept = None
-    if dst.exists():
-        kept = dst.with_name(f"{dst.name}.before-restore-{datetime.now():%Y%m%d-%H%M%S}")
-        dst.rename(kept)
-        wal = dst.with_name(dst.name + ".wal")
-        if wal.exists():
-            wal.rename(kept.with_name(kept.name + ".wal"))
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(src, dst)
-    for path in to_copy:
-        here.mkdir(parents=True, exist_ok=True)
-        tmp = here / f".{path.name}.part"
-        shutil.copyfile(path, tmp)
-        os.replace(tmp, here / path.name)
-    return kept
 
 
 def _period_parser() -> Callable[[str, str], Period]:

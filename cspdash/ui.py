@@ -99,9 +99,12 @@ def _open_store(db: str, config: str) -> Store:
 
 
 def store() -> Store:
-    """The one Store of this process for the configured database and catalogue (every page starts here)."""
+    """The one Store of this process for the configured database and catalogue (every page starts here); reopened
+    once the cause is gone when a failure of the disk invalidated it (``Store.revive``)."""
     _within_app()
-    return _open_store(*paths())
+    s = _open_store(*paths())
+    s.revive()
+    return s
 
 
 def _within_app() -> None:

@@ -26,10 +26,11 @@ from tests_config import CONFIG, ROOT
 
 from cspdash import backups, snapshots
 from cspdash.auth import SignInError
+from cspdash.backups import restore
 from cspdash.config import load_catalogue
 from cspdash.errors import CspdashError
 from cspdash.ingest import SourceFile
-from cspdash.store import Store, restore
+from cspdash.store import Store
 
 ADMIN = "analyst@towerhamlets.gov.uk"
 PASSWORD = "correct horse battery staple"
@@ -90,7 +91,7 @@ def live(tmp_path_factory) -> Path:
 
 def _round_trip(live: Path, backup: Path, target: Path) -> dict:
     """Restore ``backup`` to ``target`` and compare it with ``live``; return the comparison's figures."""
-    restore(backup, target)
+    restore(backup, target, load_catalogue(CONFIG))
     a, b = Store(live, load_catalogue(CONFIG)), Store(target, load_catalogue(CONFIG))
     try:
         before, after = contents(a), contents(b)
@@ -147,7 +148,7 @@ def test_restore_over_a_database_keeps_the_replaced_one(live, tmp_path):
         out = s.backup(tmp_path / "b.duckdb")
     finally:
         s.close()
-    kept = restore(out, db)
+    kept = restore(out, db, load_catalogue(CONFIG))
     assert kept is not None and kept.exists() and kept.read_bytes() == live.read_bytes()
 
 

@@ -9,11 +9,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from cspdash.backups import restore
 from cspdash.config import load_catalogue
 from cspdash.errors import CspdashError
 from cspdash.ingest import SourceFile, ValidationError
 from cspdash.periods import parse_period
-from cspdash.store import SCHEMA_VERSION, Store, restore
+from cspdash.store import SCHEMA_VERSION, Store
 
 DATA = Path(__file__).resolve().parent / "data"
 CATALOGUE = DATA / "catalogues" / "returns.yaml"
@@ -292,7 +293,7 @@ def test_backup_and_restore_round_trip(tmp_path, cat):
     s.close()
     assert dump(backup) == original
 
-    kept = restore(backup, tmp_path / "csp.duckdb")
+    kept = restore(backup, tmp_path / "csp.duckdb", cat)
     assert kept is not None and kept.exists() and kept.name.startswith("csp.duckdb.before-restore-")
     s = Store(tmp_path / "csp.duckdb", cat)
     try:
@@ -312,7 +313,7 @@ def test_restore_into_a_new_path(tmp_path, cat):
     original = dump(s)
     s.backup(tmp_path / "b.duckdb")
     s.close()
-    assert restore(tmp_path / "b.duckdb", tmp_path / "new" / "csp.duckdb") is None
+    assert restore(tmp_path / "b.duckdb", tmp_path / "new" / "csp.duckdb", cat) is None
     assert dump(tmp_path / "new" / "csp.duckdb") == original
 
 
@@ -322,7 +323,7 @@ def test_backup_will_not_overwrite(store, tmp_path):
         store.backup(tmp_path / "exists.duckdb")
 
 
-def test_restore_refuses_what_is_not_a_backup(tmp_path):
+def test_restore_refuses_what_is_not_a_backup(tmp_path, cat):
     (tmp_path / "notes.duckdb").write_bytes(b"not a database")
     duckdb.connect(str(tmp_path / "other.duckdb")).close()
     target = tmp_path / "csp.duckdb"
@@ -330,7 +331,7 @@ def test_restore_refuses_what_is_not_a_backup(tmp_path):
     for bad, words in [(tmp_path / "missing.duckdb", "does not exist"), (tmp_path / "notes.duckdb", "not a cspdash backup"),
                        (tmp_path / "other.duckdb", "not a cspdash backup")]:
         with pytest.raises(CspdashError, match=words):
-            restore(bad, target)
+            restore(bad, target, cat)
     assert target.read_bytes() == b"current"
 
 
@@ -460,7 +461,7 @@ def test_a_backup_holds_every_original_and_restores_anywhere(tmp_path, cat, outs
     finally:
         con.close()
     assert not (tmp_path / "backups" / "uploads").exists()
-    restore(backup, tmp_path / "elsewhere" / "csp.duckdb")
+    restore(backup, tmp_path / "elsewhere" / "csp.duckdb", cat)
     s = Store(tmp_path / "elsewhere" / "csp.duckdb", cat)
     try:
         assert s.upload_content(1) == ("street.csv", path.read_bytes())
@@ -478,12 +479,12 @@ def test_restoring_a_copied_database_brings_or_needs_its_originals(tmp_path, cat
     copied.write_bytes((tmp_path / "live" / "csp.duckdb").read_bytes())  # a file copied by hand, not `backup`
     target = tmp_path / "new" / "csp.duckdb"
     with pytest.raises(CspdashError, match=r"refers to original files kept beside it .*upload 1 \(street.csv\).*Fix"):
-        restore(copied, target)
+        restore(copied, target, cat)
     assert not target.exists()
     (tmp_path / "copy" / "uploads").mkdir()
     for f in (tmp_path / "live" / "uploads").iterdir():
         (tmp_path / "copy" / "uploads" / f.name).write_bytes(f.read_bytes())
-    restore(copied, target)
+    restore(copied, target, cat)
     s = Store(target, cat)
     try:
         assert s.upload_content(1)[1] == path.read_bytes()
