@@ -173,7 +173,6 @@ def catalogue_yaml(path: Path) -> Path:
             f"    frequency: {freq}",
             f"    direction: {direction}",
             f"    target: {target}",
-            "    synthetic: true",
         ]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -49,9 +49,12 @@ def browser(server):
 
 
 def status_of(page, indicator: str) -> str:
-    """The Status cell of an indicator's row in the overview's tables."""
-    row = page.locator('[data-testid="stTable"] tr', has_text=re.compile(rf"^\s*{indicator} ")).first
-    return row.locator("td").nth(2).inner_text().replace("\u00a0", " ").strip()
+    """The Status cell of an indicator's row in the first of the overview's tables that lists it."""
+    table = page.locator('[data-testid="stTable"]').filter(
+        has=page.locator("tr", has_text=re.compile(rf"^\s*{indicator} "))).first
+    column = [h.strip() for h in table.locator("thead th").all_inner_texts()].index("Status")  # the index is hidden
+    row = table.locator("tr", has_text=re.compile(rf"^\s*{indicator} ")).first
+    return row.locator("td").nth(column).inner_text().replace("\u00a0", " ").strip()
 
 
 def shoot(page, url: str, name: str, height: int) -> None:
