@@ -13,6 +13,8 @@ import hmac
 import os
 import re
 import secrets
+import threading
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,6 +32,9 @@ GLOBAL_ACTIONS = ("import_dataset", "freeze", "manage_users", "backup", "restore
 ACTIONS = (*SCOPED_ACTIONS, *GLOBAL_ACTIONS)
 MAX_FAILED_SIGNINS = 5
 LOCKOUT = timedelta(minutes=15)
+#: Sign-in attempts one client (a browser session, or an IP address) may make in a LOCKOUT window, over all
+#: accounts: the per-account lock-out alone lets one client try five passwords on every account in turn.
+MAX_CLIENT_ATTEMPTS = 20
 SESSION_LIFETIME = timedelta(hours=8)
 MIN_PASSWORD_LENGTH = 12
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -161,6 +166,35 @@ def verify_password(stored_hash: str | None, password: str) -> bool:
 def locked(failed: int, last_failed_at: datetime | None, now: datetime) -> bool:
     """Whether an account is locked out after too many failed sign-ins."""
     return failed >= MAX_FAILED_SIGNINS and last_failed_at is not None and now - last_failed_at < LOCKOUT
+
+
+def lockout_ticket(ticket: int) -> bool:
+    """Whether a sign-in attempt that drew ``ticket`` (the account's failure counter after this attempt was added
+    to it, in one statement, before its password is checked) is refused unchecked: only the first
+    MAX_FAILED_SIGNINS attempts since the last success or the end of a lock-out are ever checked."""
+    return ticket > MAX_FAILED_SIGNINS
+
+
+class AttemptLimiter:
+    """At most ``limit`` sign-in attempts per client key in any ``window``; thread-safe (the app's sessions are
+    threads sharing one store). Held in memory: a restart forgets it, while the per-account lock-out is stored."""
+
+    def __init__(self, limit: int = MAX_CLIENT_ATTEMPTS, window: timedelta = LOCKOUT) -> None:
+        self.limit = limit
+        self.window = window
+        self._lock = threading.Lock()
+        self._seen: dict[str, deque[datetime]] = {}
+
+    def allow(self, key: str, now: datetime) -> bool:
+        """Record an attempt by ``key`` at ``now``; False (recorded all the same) once it is over the limit."""
+        with self._lock:
+            for k in [k for k, q in self._seen.items() if q and now - q[-1] >= self.window]:
+                del self._seen[k]  # forget clients quiet for a whole window: the table stays small
+            seen = self._seen.setdefault(key, deque())
+            while seen and now - seen[0] >= self.window:
+                seen.popleft()
+            seen.append(now)
+            return len(seen) <= self.limit
 
 
 def session_expired(signed_in_at: datetime | None, now: datetime) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -380,12 +381,21 @@ def sign_in_form(s: Store) -> None:
                                  autocomplete="current-password")
         if c3.form_submit_button("Sign in", type="primary", icon=":material/login:"):
             try:
-                user = s.sign_in(email, password)
+                user = s.sign_in(email, password, client=client_key())
             except CspdashError as e:
                 st.error(md(_sentence(str(e))), icon="⛔")
             else:
                 start_session(s, user)
                 st.rerun()
+
+
+def client_key() -> str:
+    """Who is asking, for the per-client limit on sign-in attempts: the connection's address, or (on localhost,
+    where Streamlit gives none) a random key kept for this browser session."""
+    ip = st.context.ip_address
+    if ip:
+        return f"ip:{ip}"
+    return "session:" + st.session_state.setdefault("csp_client_key", secrets.token_hex(8))
 
 
 def may_manage_accounts(s: Store) -> bool:
