@@ -15,7 +15,7 @@ $(VENV)/.installed: requirements.txt requirements.lock
 
 run: install
 	$(PY) -m cspdash demo --if-empty
-	$(VENV)/bin/streamlit run dashboard.py
+	CSPDASH_OPEN_MODE=1 $(VENV)/bin/streamlit run dashboard.py
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -137,6 +137,55 @@ def _require(user: User, action: str, owners: Iterable[str], what: str) -> None:
 
 
 # ------------------------------------------------------------------------------------------------
+# Who may read: open mode, sign-in, and a public dashboard
+# ------------------------------------------------------------------------------------------------
+
+OPEN_MODE_ENV = "CSPDASH_OPEN_MODE"
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+#: What a browser session of the app may see (``access``): the closed vocabulary of the app's gate.
+ACCESS = {
+    "open": "no accounts yet and open mode is on (CSPDASH_OPEN_MODE=1, served on 127.0.0.1 only): anyone may read "
+            "and, naming an e-mail, change data",
+    "setup": "no accounts yet and open mode is off: only how to create the first admin is shown",
+    "member": "signed in with an account: what the role allows",
+    "public": "accounts exist, nobody is signed in and the catalogue says partnership.public: statuses and figures, "
+              "never uploaders' e-mails or original files",
+    "closed": "accounts exist and nobody is signed in: only the sign-in form is shown",
+}
+
+
+def loopback(address: str | None) -> bool:
+    """Whether a server bound to ``address`` (Streamlit's ``server.address``; unset = every interface) is reachable
+    from this machine only."""
+    a = (address or "").strip().lower().strip("[]")
+    return a in LOOPBACK or a.startswith("127.")
+
+
+def open_mode_refusal(setting: str | None, address: str | None) -> str | None:
+    """None when open mode may be used (``CSPDASH_OPEN_MODE`` is ``1`` and the server listens on a loopback address
+    only); otherwise why it may not, in words."""
+    if (setting or "").strip() != "1":
+        return f"open mode is off ({OPEN_MODE_ENV} is not set to 1)"
+    if not loopback(address):
+        where = f"address {address}" if (address or "").strip() else "every network interface (server.address unset)"
+        return (f"{OPEN_MODE_ENV}=1 is refused because the app listens on {where}: open mode lets anyone who reaches "
+                "the app change data, so it is served on 127.0.0.1 only. Set server.address = \"127.0.0.1\" in "
+                ".streamlit/config.toml (or --server.address 127.0.0.1), or create the first admin")
+    return None
+
+
+def access(has_accounts: bool, signed_in: bool, open_refusal: str | None, public: bool) -> str:
+    """The key of ``ACCESS`` for a session: whether accounts exist, whether it is signed in, why open mode is refused
+    (None when allowed) and the catalogue's ``partnership.public``."""
+    if not has_accounts:
+        return "open" if open_refusal is None else "setup"
+    if signed_in:
+        return "member"
+    return "public" if public else "closed"
+
+
+# ------------------------------------------------------------------------------------------------
 # Passwords and lock-out
 # ------------------------------------------------------------------------------------------------
 

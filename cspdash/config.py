@@ -138,6 +138,7 @@ class Catalogue:
     marking: str = "OFFICIAL"
     complete_share: float = DEFAULT_COMPLETE_SHARE
     police_force: str = DEFAULT_POLICE_FORCE
+    public: bool = False  # statuses and figures readable without signing in (never e-mails or original files)
     _by_id: dict[str, Indicator] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -368,9 +369,9 @@ def parse_catalogue(data: Any, source: str = "indicators.yaml") -> Catalogue:
 
     part = data.get("partnership") or {}
     name, area, rollup, marking = "", "", "worst", "OFFICIAL"
-    share, force = DEFAULT_COMPLETE_SHARE, DEFAULT_POLICE_FORCE
-    if _keys(part, "partnership", {"name", "area", "rollup", "marking", "complete_share", "police_force"}, {"name"},
-             probs):
+    share, force, public = DEFAULT_COMPLETE_SHARE, DEFAULT_POLICE_FORCE, False
+    if _keys(part, "partnership", {"name", "area", "rollup", "marking", "complete_share", "police_force", "public"},
+             {"name"}, probs):
         name = _text(part, "name", "partnership", probs)
         area = _text(part, "area", "partnership", probs) or name
         rollup = _choice(part, "rollup", "partnership", ROLLUP_RULES, probs, default="worst") or "worst"
@@ -381,6 +382,11 @@ def parse_catalogue(data: Any, source: str = "indicators.yaml") -> Catalogue:
                       "write 0.5 for half the indicators")
         share = DEFAULT_COMPLETE_SHARE if share is None else share
         force = _text(part, "police_force", "partnership", probs, DEFAULT_POLICE_FORCE) or DEFAULT_POLICE_FORCE
+        public = part.get("public", False)
+        if not isinstance(public, bool):
+            hint = "; remove the quotes" if str(public).strip().lower() in ("true", "false") else ""
+            probs.add("partnership.public", f"expected true or false, got {public!r}{hint}")
+            public = False
 
     first = last = None
     if data.get("periods") is not None and _keys(data["periods"], "periods", {"first", "last"}, set(), probs):
@@ -441,7 +447,7 @@ def parse_catalogue(data: Any, source: str = "indicators.yaml") -> Catalogue:
     if probs.items:
         raise ConfigError(probs.items, source)
     return Catalogue(name, area, tuple(priorities), tuple(subgroups), tuple(indicators), tuple(datasets),
-                     rollup, first, last, marking, share, force)
+                     rollup, first, last, marking, share, force, public)
 
 
 def _indicator(raw: Any, n: int, pids: set[str], sids: set[str], dnames: set[str], all_ids: set[str],

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import shlex
 import shutil
 import threading
 from collections import defaultdict
@@ -1264,3 +1265,19 @@ def source_files(paths: Iterable[str | Path]) -> list[SourceFile]:
             raise CspdashError(f"{p}: no such file")
         out.append(SourceFile.from_path(path))
     return out
+
+
+class DatabaseMissing(CspdashError):
+    """The database file named does not exist; the app and most commands never create one (they fail closed)."""
+
+
+def require_database(db: str | Path) -> None:
+    """Raise DatabaseMissing, saying which commands make one, unless the database ``db`` exists (or is in memory)."""
+    if str(db) == ":memory:" or Path(db).exists():
+        return
+    opt = f" --db {shlex.quote(str(db))}"
+    raise DatabaseMissing(
+        f"there is no database at {db}: cspdash never makes one by accident. Check --db or $CSPDASH_DB; "
+        f"or make an empty one with `python -m cspdash{opt} init` and add the first admin with "
+        f"`python -m cspdash{opt} user add EMAIL --role admin`, or one with the demo data with "
+        f"`python -m cspdash{opt} demo`")
