@@ -164,6 +164,7 @@ def cli(db: Path, *args: str, stdin: str = "") -> tuple[int, str, str]:
 def test_cli_chair_cannot_import_another_priority(tmp_path):
     db = tmp_path / "csp.duckdb"
     (tmp_path / "b-return.csv").write_bytes(B_RETURN)
+    assert cli(db, "init")[0] == 0
     assert cli(db, "user", "add", "chair-a@example.org", "--role", "chair", "--subgroup", "asb",
                "--password-stdin", stdin=PASSWORD + "\n")[0] == 0
     before = db.read_bytes()
