@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 from e2e_helpers import app_env, demo_copy, server_address
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
+from test_pages import _navigation_mode  # noqa: F401  (AppTest must run dashboard.py in navigation mode)
 
 from cspdash import auth
 from cspdash.cli import main
@@ -34,19 +34,6 @@ ADMIN = "admin@example.org"
 #: Element types that carry data: none may appear before sign-in on a closed dashboard.
 DATA_ELEMENTS = {"dataframe", "table", "metric", "arrow_vega_lite_chart", "vega_lite_chart", "download_button",
                  "selectbox", "file_uploader", "text_area", "code"}
-
-
-class _NavigationPages(PagesManager):
-    """As in tests/test_pages.py: leave Streamlit's old multipage mode, as the server does."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        PagesManager.uses_pages_directory = False
-        super().__init__(*args, **kwargs)
-
-
-@pytest.fixture(autouse=True)
-def _navigation_mode(monkeypatch):
-    monkeypatch.setattr("streamlit.testing.v1.app_test.PagesManager", _NavigationPages)
 
 
 def elements(node) -> list:
