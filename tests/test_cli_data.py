@@ -239,10 +239,11 @@ def test_errors_exit_1_with_a_message_on_stderr(cli, argv, words):
 
 
 @pytest.mark.parametrize("command", [["status"], ["history"], ["withdraw", "1"], ["backup", "--out", "b.duckdb"]])
-def test_commands_that_read_refuse_a_missing_database(cli, command):
-    code, out, err = cli(*command)
+def test_commands_that_read_refuse_a_missing_database(tmp_path, capsys, command):
+    missing = tmp_path / "missing.duckdb"  # tests/test_fail_closed.py checks every other command too
+    code, out, err = run(capsys, "--db", missing, "--config", RETURNS_CATALOGUE, *command)
     assert code == 1 and "there is no database at" in err and out == ""
-    assert not cli.db.exists()
+    assert not missing.exists()
 
 
 def test_usage_errors_exit_2(cli):
