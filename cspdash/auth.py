@@ -15,7 +15,7 @@ import re
 import secrets
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -183,6 +183,33 @@ def access(has_accounts: bool, signed_in: bool, open_refusal: str | None, public
     if signed_in:
         return "member"
     return "public" if public else "closed"
+
+
+# ------------------------------------------------------------------------------------------------
+# Sign-in through an OpenID Connect identity provider (Entra ID): its claims mapped to an account
+# ------------------------------------------------------------------------------------------------
+
+def provider_account(claims: Mapping[str, object], account: Callable[[str], User | None]) -> tuple[User | None, str]:
+    """The enabled account whose e-mail the identity provider vouches for in ``claims`` (the ID token's), looked up
+    by ``account``, with ''; or None with why it is refused, in words the person signing in can act on.
+
+    The ``email`` claim is the key (case-insensitive, as accounts are stored); an ``email_verified`` claim of false
+    refuses it, since an unverified address proves nothing. Entra ID sends no ``email_verified``: it is trusted
+    for the tenant's own users, whose addresses the council's IT set (docs/auth.md).
+    """
+    email = normalise_email(str(claims.get("email") or ""))
+    if not email:
+        return None, ("your identity provider did not say your e-mail address, so this dashboard cannot tell who you "
+                      "are; ask the CSP analyst to have the sign-in send the email claim")
+    if claims.get("email_verified") is False or str(claims.get("email_verified")).lower() == "false":
+        return None, (f"your identity provider says {email} is not verified, so it cannot be used to sign in here; "
+                      "ask the CSP analyst")
+    user = account(email)
+    if user is None:
+        return None, f"there is no account for {email} on this dashboard; ask the CSP analyst to add one"
+    if user.disabled:
+        return None, f"the account {email} is disabled; ask the CSP analyst if you still need it"
+    return user, ""
 
 
 # ------------------------------------------------------------------------------------------------

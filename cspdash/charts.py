@@ -34,7 +34,8 @@ def history_chart(h: pd.DataFrame, title: str = "", y_title: str = "Value", heig
     """The XmR chart of an indicator's history: values, mean, process limits, target and special-cause points.
 
     ``h`` has the columns of ``views.history_frame``: period, value, shown, mean, lpl, upl, target, point, rule and
-    optionally phase; each phase's mean and limits are drawn as separate lines, never joined across a rebase.
+    optionally phase, lower and upper; each phase's mean and limits are drawn as separate lines, never joined across
+    a rebase, and each figure's 95% range (lower to upper) as a thin bar through its point.
     """
     order = list(h["period"])
     phase = h["phase"] if "phase" in h.columns else pd.Series(1, index=h.index)
@@ -60,6 +61,11 @@ def history_chart(h: pd.DataFrame, title: str = "", y_title: str = "Value", heig
             strokeDash=alt.StrokeDash("line:N", title="Lines", scale=alt.Scale(
                 domain=present, range=[LINE_STYLE[n][1] for n in present])),
             detail="series:N"))
+    if "lower" in h.columns and h["lower"].notna().any():
+        # each figure's 95% range as a thin vertical bar behind its point
+        ranges = h.dropna(subset=["lower", "upper"])
+        layers.append(alt.Chart(ranges).mark_rule(color="#6f6f6f", strokeWidth=1.5, opacity=0.7).encode(
+            x=x, y=alt.Y("lower:Q", scale=y_scale, title=y_title), y2="upper:Q"))
     layers.append(alt.Chart(h).mark_line(color="#1a1a1a", strokeWidth=1.5).encode(
         x=x, y=alt.Y("value:Q", scale=y_scale, title=y_title)))
     kinds = [v for v in POINT_STYLE.values() if v[0] in set(h["point"])]

@@ -294,8 +294,8 @@ def cmd_status(args: argparse.Namespace, out: Callable[[str], None]) -> int:
             cols = ["priority", "period", "overall", "green", "amber", "red", "no_data", "monitor", "reason"]
         else:
             records = [s.as_dict() for s in statuses]
-            cols = ["indicator", "priority", "period", "value", "target", "comparator", "rag", "complete",
-                    "variation", "assurance", "reason"]
+            cols = ["indicator", "priority", "period", "value", "lower", "upper", "target", "comparator", "rag",
+                    "amber_reason", "complete", "variation", "assurance", "reason"]
     finally:
         store.close()
     emit(records, cols, args.format, out)

@@ -22,6 +22,7 @@ DIRECTIONS = ("increase", "decrease", "neutral")
 TARGET_TYPES = ("fixed", "change", "cumulative", "none")
 BASELINES = ("same_quarter_last_year", "previous_quarter", "previous_year_average", "fixed")
 ROLLUP_RULES = ("worst", "majority")
+RATINGS = ("target", "mdc")  # partnership.rating: against the target with intervals, or Making Data Count
 DATASET_FORMATS = ("police_uk_street", "mps_borough", "mps_ward")
 DEFAULT_SMALL_NUMBERS = 10
 DEFAULT_COMPLETE_SHARE = 0.5  # a quarter is the default once half the indicators have a complete figure for it
@@ -138,6 +139,7 @@ class Catalogue:
     marking: str = "OFFICIAL"
     complete_share: float = DEFAULT_COMPLETE_SHARE
     police_force: str = DEFAULT_POLICE_FORCE
+    rating: str = "target"
     public: bool = False  # statuses and figures readable without signing in (never e-mails or original files)
     _by_id: dict[str, Indicator] = field(default_factory=dict, repr=False, compare=False)
 
@@ -369,8 +371,9 @@ def parse_catalogue(data: Any, source: str = "indicators.yaml") -> Catalogue:
 
     part = data.get("partnership") or {}
     name, area, rollup, marking = "", "", "worst", "OFFICIAL"
-    share, force, public = DEFAULT_COMPLETE_SHARE, DEFAULT_POLICE_FORCE, False
-    if _keys(part, "partnership", {"name", "area", "rollup", "marking", "complete_share", "police_force", "public"},
+    share, force, rating, public = DEFAULT_COMPLETE_SHARE, DEFAULT_POLICE_FORCE, "target", False
+    if _keys(part, "partnership", {"name", "area", "rollup", "marking", "complete_share", "police_force", "rating",
+                                   "public"},
              {"name"}, probs):
         name = _text(part, "name", "partnership", probs)
         area = _text(part, "area", "partnership", probs) or name
@@ -382,6 +385,7 @@ def parse_catalogue(data: Any, source: str = "indicators.yaml") -> Catalogue:
                       "write 0.5 for half the indicators")
         share = DEFAULT_COMPLETE_SHARE if share is None else share
         force = _text(part, "police_force", "partnership", probs, DEFAULT_POLICE_FORCE) or DEFAULT_POLICE_FORCE
+        rating = _choice(part, "rating", "partnership", RATINGS, probs, default="target") or "target"
         public = part.get("public", False)
         if not isinstance(public, bool):
             hint = "; remove the quotes" if str(public).strip().lower() in ("true", "false") else ""
@@ -447,7 +451,7 @@ def parse_catalogue(data: Any, source: str = "indicators.yaml") -> Catalogue:
     if probs.items:
         raise ConfigError(probs.items, source)
     return Catalogue(name, area, tuple(priorities), tuple(subgroups), tuple(indicators), tuple(datasets),
-                     rollup, first, last, marking, share, force, public)
+                     rollup, first, last, marking, share, force, rating, public)
 
 
 def _indicator(raw: Any, n: int, pids: set[str], sids: set[str], dnames: set[str], all_ids: set[str],

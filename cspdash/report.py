@@ -27,7 +27,7 @@ from typing import IO, Any
 from cspdash.config import Indicator
 from cspdash.errors import CspdashError
 from cspdash.periods import Period, parse_period
-from cspdash.status import RAG_WORDS, Rollup, Status, fmt, headline, rated_grain, rollup
+from cspdash.status import AMBER_WORDS, RAG_WORDS, Rollup, Status, fmt, headline, rated_grain, rollup
 from cspdash.store import Store
 from cspdash.views import ASSURANCE_WORDS, VARIATION_WORDS
 
@@ -80,7 +80,8 @@ class PackItem:
     variation_text: str
     assurance_text: str
     commentary: tuple[Comment, ...] = ()
-    history: tuple[dict, ...] = ()  # chart rows: period, value, shown, mean, lpl, upl, target, point_type, point, rule, phase
+    history: tuple[dict, ...] = ()  # chart rows: period, value, shown, lower, upper, mean, lpl, upl, target, point_type, ...
+    range_display: str = ""  # the figure's 95% range in its unit, e.g. "604-705"; "" when it has none
 
     @property
     def label(self) -> str:
@@ -240,7 +241,8 @@ def build_pack(store: Store, period: Period | str | None = None, meeting_date: d
             target_display=_target_display(ind, s), travel=_travel(ind, s),
             variation_text=VARIATION_WORDS.get(s.variation or "", "Not judged (no SPC for this period)"),
             assurance_text=ASSURANCE_WORDS.get(s.assurance or "", "Not assessed (no fixed target)"),
-            commentary=tuple(comments.get((ind.id, rated), ())), history=history))
+            commentary=tuple(comments.get((ind.id, rated), ())), history=history,
+            range_display="" if s.lower is None else views.range_shown(ind, s.lower, s.upper)))
     return PackData(
         partnership=cat.name, area=cat.area, marking=cat.marking, period=quarter.label,
         data_as_at=views.data_as_at(store), generated_at=datetime.now(UTC).strftime("%d %b %Y %H:%M UTC"),
@@ -784,9 +786,11 @@ def _cover(w: _Writer, pack: PackData) -> None:
 
 def _key(w: _Writer) -> None:
     w.para("How to read the status: each status is a word and a shape, never a colour alone.", size=9, gap=0.8)
-    rows = [[_Cell("GREEN", rag="green", bold=True), _Cell("on or better than the target")],
-            [_Cell("AMBER", rag="amber", bold=True), _Cell("close to the target, or a change that could be chance")],
-            [_Cell("RED", rag="red", bold=True), _Cell("off the target by more than its tolerance")],
+    rows = [[_Cell("GREEN", rag="green", bold=True), _Cell("the target is met beyond chance (its 95% range is wholly on "
+                                                          "the good side)")],
+            [_Cell("AMBER", rag="amber", bold=True), _Cell("within tolerance (close to the target), could be chance (the "
+                                                          "95% range includes the target) or too small to tell")],
+            [_Cell("RED", rag="red", bold=True), _Cell("off the target by more than its tolerance, beyond chance")],
             [_Cell("NO DATA", rag="no_data", bold=True), _Cell("the figure (or its comparator) is missing or incomplete")],
             [_Cell("MONITOR", rag="monitor", bold=True), _Cell("no target: shown for information")]]
     w.table(("Status", "Meaning"), (30, 150), rows, size=8.5)
@@ -832,9 +836,11 @@ def _priority(w: _Writer, pack: PackData, p: PriorityInfo, roll: Rollup) -> None
     for it in pack.items_of(p.id):
         png = chart_png(it)
         s = it.status
-        status_headers = ("Status", "Value", "Target", "Direction of travel", "Variation (SPC)", "Assurance")
-        status_widths = (22, 20, 33, 35, 36, 34)
-        status_row = [_Cell(RAG_WORDS.get(s.rag, s.rag), rag=s.rag, bold=True), _Cell(it.value_text, align="R"),
+        status_headers = ("Status", "Value (95% range)", "Target", "Direction of travel", "Variation (SPC)",
+                          "Assurance")
+        status_widths = (24, 27, 31, 33, 34, 31)
+        word = RAG_WORDS.get(s.rag, s.rag) + (f" ({AMBER_WORDS[s.amber_reason]})" if s.amber_reason else "")
+        status_row = [_Cell(word, rag=s.rag, bold=True), _Cell(_value_range(it), align="R"),
                       _Cell(it.target_display), _Cell(it.travel), _Cell(it.variation_text), _Cell(it.assurance_text)]
         owner = f"Owner: {it.owner}. Figure for {s.rated_period or s.period}."
         if it.synthetic:
@@ -864,11 +870,23 @@ def _priority(w: _Writer, pack: PackData, p: PriorityInfo, roll: Rollup) -> None
             w.para("No commentary was submitted for this quarter.", size=9.5, colour=(60, 60, 60))
 
 
+def _value_range(it: PackItem) -> str:
+    """``653 (604-705)``: the value and its 95% range, or the value alone when it has none."""
+    return f"{it.value_text} ({it.range_display})" if it.range_display else it.value_text
+
+
 def _about(w: _Writer, pack: PackData) -> None:
     w.heading("About this pack", 2, keep=30)
     for text in (
-        "Status rules: each indicator is judged against its target in the partnership plan; a change too small to be "
-        "distinguished from chance, or based on small numbers, is rated AMBER rather than GREEN or RED.",
+        "Status rules: each indicator is judged against its target in the partnership plan. Every figure has a 95% "
+        "range: exact Poisson (Garwood) for counts, Wilson score for percentages of a known number of cases. GREEN "
+        "means the target is met beyond chance (the whole range is on the good side of the target, or the figure is "
+        "the best possible, such as 0 against at most 0); RED means the target is missed by more than the tolerance "
+        "and beyond chance (the whole range is on the bad side). Otherwise the status is AMBER, of one of three kinds: "
+        "'within tolerance' (short of the target by less than the tolerance), 'could be chance' (met or missed on its "
+        "face, but the range includes the target), or 'too small to tell' (too few cases to rate).",
+        "RAG and SPC together: when a GREEN or RED disagrees with the SPC chart (for example RED on common-cause "
+        "variation), the reason says so in one more sentence.",
         "Statistical process control (SPC): the charts are XmR charts in the NHS 'Making Data Count' style. The middle "
         "line is the mean; the dashed lines are the process limits, within which figures vary by chance alone. Points "
         "marked as special cause show a real change: an improvement, a concern, or an unusual value.",

@@ -7,22 +7,26 @@ in docs/status.md.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
-from scipy.stats import binom
+from scipy.stats import chi2
 
 from cspdash import spc
-from cspdash.config import Catalogue, Indicator
+from cspdash.config import RATINGS, Catalogue, Indicator
 from cspdash.periods import Period
 
 RAGS = ("green", "amber", "red", "no_data", "monitor")
 RAG_WORDS = {"green": "GREEN", "amber": "AMBER", "red": "RED", "no_data": "NO DATA", "monitor": "MONITOR"}
 _SEVERITY = {"red": 3, "amber": 2, "green": 1}
-CHANCE_ALPHA = 0.05  # a change with a two-sided exact Poisson p-value at or above this could be chance
+Z95 = 1.959963984540054  # the normal quantile of a two-sided 95% interval
+AMBER_REASONS = ("within_tolerance", "could_be_chance", "too_small_to_tell")
+AMBER_WORDS = {"within_tolerance": "within tolerance", "could_be_chance": "could be chance",
+               "too_small_to_tell": "too small to tell"}
+POISSON, WILSON = "exact Poisson (Garwood)", "Wilson score"
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,12 @@ class Status:
     small_numbers: bool = False
     notes: tuple[str, ...] = ()
     spc_points: int = 0
+    lower: float | None = None  # the figure's 95% interval (see ``interval``); None when it has none
+    upper: float | None = None
+    interval_method: str | None = None  # "exact Poisson (Garwood)" or "Wilson score"
+    amber_reason: str | None = None  # for amber: within_tolerance | could_be_chance | too_small_to_tell
+    disagreement: str | None = None  # the sentence saying how the RAG and the SPC chart disagree, if they do
+    rating: str = "target"  # the rule that rated it: target (the catalogue's target) or mdc (Making Data Count)
 
     def as_dict(self) -> dict:
         """A JSON-ready mapping of every field."""
@@ -200,11 +210,166 @@ def target_text(ind: Indicator) -> str:
 
 
 # ------------------------------------------------------------------------------------------------
+# Uncertainty: a 95% interval for every figure
+# ------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Interval:
+    """A figure's 95% interval in the indicator's unit, the method, and the cases it rests on."""
+
+    lower: float
+    upper: float
+    method: str  # POISSON or WILSON
+    cases: float | None = None  # the denominator of a percentage (Wilson); None for counts, rates and ratios
+
+
+def garwood(k: float) -> tuple[float, float]:
+    """Exact (Garwood) 95% Poisson interval for a count ``k``: chi-squared quantiles, 0 as the lower end of 0."""
+    lower = 0.0 if k <= 0 else float(chi2.ppf(0.025, 2 * k)) / 2
+    return lower, float(chi2.ppf(0.975, 2 * k + 2)) / 2
+
+
+def wilson(x: float, n: float) -> tuple[float, float]:
+    """Wilson score 95% interval for the proportion ``x`` of ``n`` (as proportions, 0-1)."""
+    p, z2 = x / n, Z95 * Z95
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = Z95 * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def interval(ind: Indicator, value: float | None, numerator: float | None = None,
+             denominator: float | None = None) -> Interval | None:
+    """The figure's 95% interval: Garwood for counts; Wilson for a percentage given as numerator of denominator;
+    Garwood on the numerator, scaled, for rates, ratios and percentages above 100%. None when it cannot be had
+    (no figure, a negative count, a percentage or rate without numerator and denominator)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if ind.has_ratio:
+        if numerator is None or denominator is None or denominator <= 0 or numerator < 0:
+            return None
+        if ind.unit == "percent" and numerator <= denominator:
+            lo, hi = wilson(numerator, denominator)
+            return Interval(lo * 100, hi * 100, WILSON, denominator)
+        lo, hi = garwood(numerator)
+        return Interval(lo * ind.scale / denominator, hi * ind.scale / denominator, POISSON)
+    if ind.unit != "count" or value < 0:
+        return None
+    lo, hi = garwood(value)
+    return Interval(lo, hi, POISSON)
+
+
+def range_text(ind: Indicator, iv: Interval, target: float | None = None) -> str:
+    """``24%-50%``, ``604-705``, ``4.1-5.2 per 1,000``: an interval in the indicator's unit.
+
+    Shown to the indicator's decimals, with up to three more where rounding would put an end on the ``target``
+    (0.24-7.2 against a target of 0 reads ``0.2-7.2``, not ``0-7``, which would seem to contain it).
+    """
+    d = ind.decimals
+    while target is not None and d < ind.decimals + 3 and round(target, d) in (round(iv.lower, d), round(iv.upper, d)) \
+            and target not in (iv.lower, iv.upper):
+        d += 1
+    pct = "%" if ind.unit == "percent" else ""
+    per = f" per {ind.per:,.0f}" if ind.unit == "rate" else ""
+    return f"{iv.lower:,.{d}f}{pct}-{iv.upper:,.{d}f}{pct}{per}"
+
+
+def level_text(ind: Indicator, level: float, value: float | None = None) -> str:
+    """A target level in the unit, to the indicator's decimals, or up to two more where rounding would make it look
+    equal to the ``value`` (a 5% fall on 50 against a figure of 48 reads ``at most 47.5``, not ``48``)."""
+    d = ind.decimals
+    while value is not None and level != value and d < ind.decimals + 2 and round(level, d) == round(value, d):
+        d += 1
+    if ind.unit == "count":
+        return f"{round(level, d):,.{d}f}"
+    return fmt(dataclasses.replace(ind, decimals=d), round(level, d))
+
+
+def _iv_fields(iv: Interval | None) -> dict:
+    if iv is None:
+        return {"lower": None, "upper": None, "interval_method": None}
+    return {"lower": iv.lower, "upper": iv.upper, "interval_method": iv.method}
+
+
+def _best_possible(ind: Indicator, value: float, target: float) -> bool:
+    """A figure at the end of its scale that meets a target set there (0 of a harm, 100% of a good) cannot do better,
+    so it meets the target whatever its interval."""
+    if ind.direction == "decrease":
+        return target <= 0 and value <= 0
+    return ind.unit == "percent" and target >= 100 and value >= 100
+
+
+def judge(ind: Indicator, face: str, value: float, target: float, iv: Interval | None,
+          too_small: str = "") -> tuple[str, str | None, str]:
+    """The rule of docs/status.md: a figure's status from its status on its face and its 95% interval.
+
+    ``face`` is green (the target is met), amber (short within the tolerance) or red (short by more). Returns
+    (rag, amber_reason, words): green or red stand only when the target lies outside the figure's interval on the
+    matching side, and not on too few cases; otherwise the status is amber and ``amber_reason`` says which amber.
+    ``words`` is the clause for the reason, beginning with its own connector (``", but ..."`` or ``"; ..."``).
+    """
+    if face == "amber":
+        return "amber", "within_tolerance", ": short of the target, but within the tolerance"
+    verb = "met" if face == "green" else "missed"
+    if too_small:
+        return "amber", "too_small_to_tell", f"; {too_small}: too small to tell, so not rated {face}"
+    if face == "green" and _best_possible(ind, value, target):
+        return "green", None, "; the best possible figure"
+    if iv is None:
+        return ("amber", "could_be_chance", f", {verb} on its face, but with no numerator and denominator there is "
+                f"no 95% range, so it could be chance; not rated {face}")
+    up = ind.direction == "increase"
+    # beyond chance: the target lies outside the interval, on the good side for a green, the bad side for a red
+    beyond = (target < iv.lower if up else target > iv.upper) if face == "green" else (
+        target > iv.upper if up else target < iv.lower)
+    on = f"on {iv.cases:,.0f} cases " if iv.cases is not None else ""
+    rng = range_text(ind, iv, target)
+    if beyond:
+        return face, None, f"; 95% range {rng}, so {verb} beyond chance"
+    return "amber", "could_be_chance", f", {verb} on its face, but {on}that could be chance: 95% range {rng}"
+
+
+def _face(gap: float, tolerance: float) -> str:
+    """green when the target is met (gap >= 0), amber when short within the tolerance, else red."""
+    return "green" if gap >= 0 else "amber" if gap >= -tolerance else "red"
+
+
+def disagreement(rag: str, variation: str | None, assurance: str | None, mdc: bool = False) -> str | None:
+    """One sentence when the RAG and the SPC chart tell different stories; None when they agree or cannot.
+
+    With ``mdc`` (the status was rated from the chart itself) only a latest point pulling the other way disagrees.
+    """
+    if mdc:
+        assurance = None
+        variation = variation if variation in ("special_cause_improvement", "special_cause_concern") else None
+    if rag == "red":
+        if variation == "common_cause":
+            return ("The SPC chart shows only common-cause variation, so this miss is part of the usual pattern: "
+                    "the service, not this quarter, needs to change.")
+        if variation == "special_cause_improvement":
+            return "The SPC chart shows special-cause improvement: it is getting better, although the target is missed."
+        if assurance == "consistent_pass":
+            return "The SPC chart's limits lie wholly on the target's good side: the target is usually met."
+    if rag == "green":
+        if variation == "special_cause_concern":
+            return "The SPC chart shows special-cause concern: something has changed for the worse, although the target is met."
+        if assurance == "consistent_fail":
+            return ("The SPC chart's limits lie wholly on the wrong side of the target: meeting it this time is "
+                    "unusual and should not be relied on.")
+    return None
+
+
+# ------------------------------------------------------------------------------------------------
 # Evaluation
 # ------------------------------------------------------------------------------------------------
 
-def evaluate(ind: Indicator, period: Period, figures: dict[Period, Figure]) -> Status:
-    """Judge ``ind`` for the quarter ``period`` from its rolled-up ``figures`` (see ``figures_for``)."""
+def evaluate(ind: Indicator, period: Period, figures: dict[Period, Figure], rating: str = "target") -> Status:
+    """Judge ``ind`` for the quarter ``period`` from its rolled-up ``figures`` (see ``figures_for``).
+
+    ``rating`` is the catalogue's ``partnership.rating``: ``target`` judges the figure against its target with its
+    95% interval; ``mdc`` rates fixed and change targets from the SPC chart's variation and assurance.
+    """
+    if rating not in RATINGS:
+        raise ValueError(f"rating must be one of {'|'.join(RATINGS)}, got {rating!r}")
     grain = rated_grain(ind)
     rated = period.at(grain)
     notes: list[str] = []
@@ -226,6 +391,11 @@ def evaluate(ind: Indicator, period: Period, figures: dict[Period, Figure]) -> S
                       denominator=fig.denominator if fig else None, target=None, comparator=None,
                       complete=fig.complete if fig else False, rag=rag, reason=reason, notes=tuple(notes))
         fields.update(kw)
+        if fields["rag"] in ("green", "red") and fields["spc_points"] >= spc.TRIAL_LIMIT_POINTS:
+            fields["disagreement"] = disagreement(fields["rag"], fields["variation"], fields["assurance"],
+                                                  fields.get("rating") == "mdc")
+            if fields["disagreement"]:
+                fields["reason"] = f"{fields['reason']} {fields['disagreement']}"
         return Status(**fields)
 
     if fig is None or (fig.value is None and not fig.missing):
@@ -240,9 +410,11 @@ def evaluate(ind: Indicator, period: Period, figures: dict[Period, Figure]) -> S
         return status("no_data", f"No figure for {rated.label} ({fig.note}); NO DATA.")
 
     t = ind.target
+    iv = interval(ind, fig.value, fig.numerator, fig.denominator)
+    base.update(_iv_fields(iv))
     if t.type == "cumulative":
         return _cumulative(ind, rated, figures, status)
-    comp_p, comp_v, comp_exposure = _comparator(ind, rated, figures)
+    comp_p, comp_v, _exposure = _comparator(ind, rated, figures)
     change = None if comp_v in (None, 0) else (fig.value - comp_v) / comp_v * 100
     travel = _travel(ind, fig.value, comp_v, comp_p)
     trend_kw = dict(comparator=comp_v, comparator_period=comp_p, change_pct=change, **_trend(ind, fig.value, comp_v))
@@ -252,32 +424,36 @@ def evaluate(ind: Indicator, period: Period, figures: dict[Period, Figure]) -> S
         return status("monitor", f"Monitor only: {fmt(ind, fig.value)}{trav}; MONITOR.",
                       **trend_kw)
     if t.type == "fixed":
-        return _fixed(ind, fig, travel, trend_kw, status, spc_res)
-    # change target
-    if comp_v is None:
+        level: float | None = t.value or 0.0
+    elif comp_v is None:
         return status("no_data", f"{fmt(ind, fig.value)}, but no comparator: no figure for {comp_p}; NO DATA.",
                       **trend_kw)
-    goal = t.value or 0.0
-    target_v = comp_v * (1 + goal / 100)
-    sign = 1 if ind.direction == "increase" else -1
-    if change is None:
-        rag = "no_data"
-    elif sign * (change - goal) >= 0:
-        rag = "green"
-    elif sign * (change - goal) >= -t.tolerance:
-        rag = "amber"
+    elif change is None:
+        return status("no_data", f"{fmt(ind, fig.value)} against 0 in {comp_p}: a % change cannot be computed; "
+                                 "NO DATA.", target=comp_v * (1 + (t.value or 0.0) / 100), **trend_kw)
     else:
-        rag = "red"
-    reason = f"{travel}; target {target_text(ind)}"
-    small = False
-    if rag in ("green", "red"):
-        why_not = _noise(ind, fig, comp_v, comp_exposure, figures.get(rated), t.baseline == "fixed")
-        if why_not:
-            small, rag = True, "amber"
-            reason += f"; {why_not}, so not rated {'green' if sign * (change - goal) >= 0 else 'red'}"
-    if change is None:
-        reason = f"{fmt(ind, fig.value)} against 0 in {comp_p}: a % change cannot be computed"
-    return status(rag, f"{reason}; {RAG_WORDS[rag]}.", target=target_v, small_numbers=small, **trend_kw)
+        level = comp_v * (1 + (t.value or 0.0) / 100)
+    if rating == "mdc":
+        return _mdc(ind, fig, level, travel, trend_kw, spc_res, spc_n, status)
+    if t.type == "fixed":
+        return _fixed(ind, fig, iv, travel, trend_kw, status)
+    # change target
+    goal = t.value or 0.0
+    sign = 1 if ind.direction == "increase" else -1
+    face = _face(sign * (change - goal), t.tolerance)  # type: ignore[operator]
+    small = _too_small(ind, fig, comp_v)
+    rag, why, words = judge(ind, face, fig.value, level, iv, small)  # type: ignore[arg-type]
+    words_t, lvl = target_text(ind), _level_words(ind, level, fig.value)  # type: ignore[arg-type]
+    goal_text = f"{words_t[:-1]}; {lvl})" if words_t.endswith(")") else f"{words_t} ({lvl})"
+    reason = f"{travel}; target {goal_text}{words}"
+    return status(rag, f"{reason}; {RAG_WORDS[rag]}.", target=level, small_numbers=why == "too_small_to_tell",
+                  amber_reason=why, **trend_kw)
+
+
+def _level_words(ind: Indicator, level: float, value: float | None = None) -> str:
+    """``at most 566``: the level that would just meet a change target (see ``level_text``)."""
+    word = {"increase": "at least", "decrease": "at most"}.get(ind.direction, "about")
+    return f"{word} {level_text(ind, level, value)}"
 
 
 def _comparator(ind: Indicator, rated: Period, figures: dict[Period, Figure]) -> tuple[str | None, float | None, float]:
@@ -330,58 +506,32 @@ def _travel(ind: Indicator, value: float, comp: float | None, comp_p: str | None
     return f"{word}{'' if ch == 0 else ' ' + _pct(ch)} on {comp_p} {pair}"
 
 
-def chance_p(k: int, n: int, p: float) -> float:
-    """Two-sided exact binomial p-value of ``k`` successes in ``n`` trials: ``scipy.stats.binomtest(k, n, p).pvalue``.
-
-    The same definition (the probability of every outcome no more likely than ``k``, with scipy's relative tolerance
-    of 1e-7), from one vectorised pmf rather than binomtest's search: binomtest's overhead was half the time of
-    rating every indicator for every quarter.
-    """
-    if k == p * n:
-        return 1.0
-    pmf = binom.pmf(np.arange(n + 1), n, p)
-    return float(min(1.0, pmf[pmf <= pmf[k] * (1 + 1e-7)].sum()))
-
-
-def _noise(ind: Indicator, fig: Figure, comp: float, exposure: float, _f: Figure | None, fixed_base: bool) -> str:
-    """Why a change must not be rated on its face (small numbers or chance), or ''."""
+def _too_small(ind: Indicator, fig: Figure, comp: float | None) -> str:
+    """Why a figure rests on too few cases to rate (the catalogue's ``small_numbers``), or ''."""
     threshold = ind.small_numbers
     if ind.has_ratio:
         if fig.denominator is not None and fig.denominator < threshold:
             return f"based on only {fig.denominator:,.0f} cases (fewer than {threshold:g})"
         return ""
-    if ind.unit != "count":
-        return ""
-    if threshold and fig.value < threshold and comp < threshold:
+    if ind.unit == "count" and comp is not None and threshold and fig.value < threshold and comp < threshold:  # type: ignore[operator]
         return f"numbers too small to rate (both below {threshold:g})"
-    if fixed_base:
-        return ""
-    a, b = round(fig.value), round(comp * exposure)
-    if a + b == 0:
-        return ""
-    p = chance_p(a, a + b, 1 / (1 + exposure))
-    if p >= CHANCE_ALPHA:
-        return f"the change could be chance (exact Poisson test p = {p:.2f})"
     return ""
 
 
-def _fixed(ind: Indicator, fig: Figure, travel: str, trend_kw: dict, status, spc_res) -> Status:
+def _fixed(ind: Indicator, fig: Figure, iv: Interval | None, travel: str, trend_kw: dict, status) -> Status:
     t = ind.target
     goal = t.value or 0.0
     sign = 1 if ind.direction == "increase" else -1
-    gap = sign * (fig.value - goal)  # type: ignore[operator]
-    rag = "green" if gap >= 0 else "amber" if gap >= -t.tolerance else "red"
+    face = _face(sign * (fig.value - goal), t.tolerance)  # type: ignore[operator]
+    small = _too_small(ind, fig, None)
+    rag, why, words = judge(ind, face, fig.value, goal, iv, small)  # type: ignore[arg-type]
     amber_from = goal - sign * t.tolerance
     band = f" (amber to {fmt(ind, amber_from)})" if t.tolerance else ""
-    reason = f"{fmt(ind, fig.value)} against a target of {target_text(ind)}{band}"
+    reason = f"{fmt(ind, fig.value)} against a target of {target_text(ind)}{band}{words}"
     if travel:
         reason += f"; {travel[0].lower()}{travel[1:]}"
-    small = False
-    if rag in ("green", "red") and ind.has_ratio and fig.denominator is not None and fig.denominator < ind.small_numbers:
-        small = True
-        reason += f"; based on only {fig.denominator:,.0f} cases (fewer than {ind.small_numbers:g}), so not rated {rag}"
-        rag = "amber"
-    return status(rag, f"{reason}; {RAG_WORDS[rag]}.", target=goal, small_numbers=small, **trend_kw)
+    return status(rag, f"{reason}; {RAG_WORDS[rag]}.", target=goal, small_numbers=why == "too_small_to_tell",
+                  amber_reason=why, **trend_kw)
 
 
 def _cumulative(ind: Indicator, rated: Period, figures: dict[Period, Figure], status) -> Status:
@@ -393,14 +543,44 @@ def _cumulative(ind: Indicator, rated: Period, figures: dict[Period, Figure], st
     due = (t.value or 0.0) * sum(q.n_months for q in quarters) / 12
     if gaps:
         return status("no_data", f"No figure for {', '.join(gaps)}, so the year to date cannot be totalled; NO DATA.",
-                      target=due)
+                      target=due, **_iv_fields(None))
     ytd = float(sum(f.value for f in figs))  # type: ignore[union-attr,misc]
     sign = 1 if ind.direction == "increase" else -1
     short_pct = 0.0 if due == 0 else sign * (ytd - due) / due * 100
-    rag = "green" if sign * (ytd - due) >= 0 else "amber" if short_pct >= -t.tolerance else "red"
+    face = "green" if sign * (ytd - due) >= 0 else _face(short_pct, t.tolerance)
+    iv = interval(ind, ytd)
+    rag, why, words = judge(ind, face, ytd, due, iv)
     by = "the year end" if rated.grain == "year" else f"Q{rated.q} ({fmt(ind, t.value)} by the year end)"
-    reason = f"{fmt(ind, ytd)} so far in {rated.fy_label} against {fmt(ind, due)} due by {by}; {RAG_WORDS[rag]}."
-    return status(rag, reason, value=ytd, target=due, comparator=None)
+    reason = f"{fmt(ind, ytd)} so far in {rated.fy_label} against {fmt(ind, due)} due by {by}{words}; {RAG_WORDS[rag]}."
+    return status(rag, reason, value=ytd, target=due, comparator=None, amber_reason=why, **_iv_fields(iv))
+
+
+def _mdc(ind: Indicator, fig: Figure, level: float | None, travel: str, trend_kw: dict, spc_res, spc_n: int,
+         status) -> Status:
+    """``partnership.rating: mdc``: rate from the SPC chart's assurance and variation, as Making Data Count does."""
+    head = f"{fmt(ind, fig.value)} against a target of {_level_words(ind, level, fig.value) if level is not None else 'none'}"
+    trav = f"; {travel[0].lower()}{travel[1:]}" if travel else ""
+    if spc_res is None or spc_n < spc.TRIAL_LIMIT_POINTS:
+        return status("amber", f"{head}{trav}; only {spc_n} points on the SPC chart (fewer than "
+                               f"{spc.TRIAL_LIMIT_POINTS}): too small to tell; AMBER.", target=level,
+                      amber_reason="too_small_to_tell", rating="mdc", **trend_kw)
+    assur = spc.assurance(level, spc_res.lpl, spc_res.upl, ind.direction)
+    var = spc_res.variation
+    d, pct = max(ind.decimals, 1), "%" if ind.unit == "percent" else ""
+    limits = f"process limits {spc_res.lpl:,.{d}f}{pct}-{spc_res.upl:,.{d}f}{pct}"
+    if assur == "consistent_fail":
+        rag, words = "red", f"the {limits} lie wholly on the wrong side of the target, so it will not be met without a change"
+    elif assur == "consistent_pass":
+        rag, words = "green", f"the {limits} lie wholly on the good side of the target, so it is reliably met"
+    elif var == "special_cause_concern":
+        rag, words = "red", "the SPC chart shows special-cause concern"
+    elif var == "special_cause_improvement":
+        rag, words = "green", "the SPC chart shows special-cause improvement"
+    else:
+        rag, words = "amber", (f"common-cause variation, and the target lies within the {limits}, so it will be met "
+                               "in some periods and missed in others by chance")
+    return status(rag, f"{head}{trav}; {words}; {RAG_WORDS[rag]}.", target=level, assurance=assur,
+                  amber_reason="could_be_chance" if rag == "amber" else None, rating="mdc", **trend_kw)
 
 
 def rebase_positions(periods: Sequence[Period], rebase: Sequence[Period]) -> tuple[int, ...]:
@@ -438,7 +618,7 @@ def _spc(ind: Indicator, rated: Period, figures: dict[Period, Figure], notes: li
 
 def evaluate_all(cat: Catalogue, period: Period, observations: dict[str, Sequence[Observation]]) -> list[Status]:
     """Status of every indicator in the catalogue for ``period`` (observations keyed by indicator id)."""
-    return [evaluate(i, period, figures_for(i, observations.get(i.id, ()))) for i in cat.indicators]
+    return [evaluate(i, period, figures_for(i, observations.get(i.id, ())), cat.rating) for i in cat.indicators]
 
 
 # ------------------------------------------------------------------------------------------------

@@ -250,14 +250,14 @@ class Store:
         figures = self.current_figures()
         if period is None:
             period = Period.containing(datetime.now().date()).previous()
-        return [evaluate(i, period.at("quarter"), figures[i.id]) for i in self.cat.indicators]
+        return [evaluate(i, period.at("quarter"), figures[i.id], self.cat.rating) for i in self.cat.indicators]
 
     def statuses_by_quarter(self, quarters: Iterable[Period] | None = None) -> dict[Period, list[Status]]:
         """Every indicator's status for each of ``quarters`` (default: every quarter with a complete figure),
         from one read of the figures: the trend of a whole history, or a pack covering several quarters."""
         figures = self.current_figures()
         quarters = list(self.quarter_coverage()) if quarters is None else quarters
-        return {q: [evaluate(i, q.at("quarter"), figures[i.id]) for i in self.cat.indicators] for q in quarters}
+        return {q: [evaluate(i, q.at("quarter"), figures[i.id], self.cat.rating) for i in self.cat.indicators] for q in quarters}
 
     def rollups(self, statuses: Sequence[Status]) -> list[Rollup]:
         """Each priority's roll-up of ``statuses`` by the catalogue's rule."""
@@ -765,7 +765,7 @@ class Store:
             old_figs, new_figs = figures_for(ind, old_obs), figures_for(ind, replaced.values())
             for p in sorted(periods):
                 q = p if p.grain == "quarter" else Period.quarter(p.fy, 4)
-                old, new = evaluate(ind, q, old_figs), evaluate(ind, q, new_figs)
+                old, new = evaluate(ind, q, old_figs, self.cat.rating), evaluate(ind, q, new_figs, self.cat.rating)
                 changes.append(Change(iid, p.label, old.value if old_figs.get(p) else None, new.value,
                                       old.rag, new.rag))
         return changes

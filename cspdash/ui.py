@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import pandas as pd
 import streamlit as st
 
-from cspdash import auth, backups, charts, views
+from cspdash import auth, backups, charts, status, views
 from cspdash.auth import User
 from cspdash.config import load_catalogue
 from cspdash.errors import ConfigError, CspdashError
@@ -265,10 +265,7 @@ def signed_in_user(s: Store) -> User | None:
     """The signed-in account (identity provider, local password, or a genuine sign-in cookie from an earlier visit),
     or None; expired sessions and disabled accounts are signed out."""
     if oidc_configured():
-        if not getattr(st.user, "is_logged_in", False):
-            return None
-        email = str(st.user.get("email") or "")
-        return s.user(email) if email else None
+        return _provider_account(s)[0]
     info = st.session_state.get(KEY_SIGNED_IN) or _from_cookie(s)
     if not info:
         return None
@@ -281,6 +278,13 @@ def signed_in_user(s: Store) -> User | None:
         _sign_out()
         return None
     return user
+
+
+def _provider_account(s: Store) -> tuple[User | None, str]:
+    """The account the identity provider's sign-in maps to (or None and why not); (None, '') when not signed in."""
+    if not getattr(st.user, "is_logged_in", False):
+        return None, ""
+    return auth.provider_account(st.user.to_dict(), s.user)
 
 
 def _from_cookie(s: Store) -> dict | None:
@@ -365,8 +369,9 @@ def account_panel(s: Store) -> None:
             st.rerun()
         return
     if oidc_configured():
-        if getattr(st.user, "is_logged_in", False):
-            st.error("Your account has no access to this dashboard; ask the CSP analyst to add it.", icon="⛔")
+        refused = _provider_account(s)[1]
+        if refused:
+            st.error(md(_sentence(refused) + "."), icon="⛔")
             if st.button("Sign out", key="csp_sign_out_unknown"):
                 st.logout()
             return
@@ -583,7 +588,11 @@ def indicator_card(card: views.IndicatorCard, period: Period, own_area: str) -> 
         st.subheader(f"{md(card.id)} {md(card.title)}", anchor=False)
         c1, c2, c3 = st.columns([1.2, 1, 2])
         c1.markdown(f"#### {rag_badge_md(s['rag'])}")
+        if s["amber_reason"]:
+            c1.caption(md(status.AMBER_WORDS[s["amber_reason"]].capitalize()))
         c2.metric("Value", card.value_text, help=f"Rated period: {s['rated_period']}")
+        if card.range_text:
+            c2.caption(md(card.range_text))
         c3.markdown(f"**Change:** {md(card.change)}  \n**Target:** {md(s['target_text'])}")
         st.text(s["reason"])
         st.caption(md(f"SPC variation: {card.variation}. Assurance: {card.assurance}. Owner: {card.owner}."))

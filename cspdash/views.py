@@ -24,7 +24,20 @@ from cspdash.config import Catalogue, Indicator
 from cspdash.errors import CspdashError
 from cspdash.ingest import ValidationError
 from cspdash.periods import Period, parse_period
-from cspdash.status import RAG_WORDS, Status, evaluate, fmt, headline, indicator_spc, rated_grain
+from cspdash.status import (
+    AMBER_REASONS,
+    AMBER_WORDS,
+    RAG_WORDS,
+    Interval,
+    Status,
+    evaluate,
+    fmt,
+    headline,
+    indicator_spc,
+    interval,
+    range_text,
+    rated_grain,
+)
 from cspdash.store import ImportResult, Store
 
 # --- the status vocabulary (one place) -----------------------------------------------------------
@@ -81,6 +94,31 @@ def variation_words(variation: str | None) -> str:
 def assurance_words(assurance: str | None) -> str:
     """Whether the process will meet its target, in words."""
     return ASSURANCE_WORDS.get(assurance or "", "Not assessed")
+
+
+def range_shown(ind: Indicator, lower: float | None, upper: float | None) -> str:
+    """A figure's 95% interval in its unit (``604-705``, ``24.1%-49.9%``), or the dash when it has none."""
+    if lower is None or upper is None or (isinstance(lower, float) and math.isnan(lower)):
+        return NONE
+    return range_text(ind, Interval(float(lower), float(upper), ""))
+
+
+def status_label(s: Status) -> str:
+    """``🟠 AMBER (could be chance)``: the status's icon and word, and for an amber which kind of amber."""
+    kind = AMBER_WORDS.get(s.amber_reason or "")
+    return rag_label(s.rag) + (f" ({kind})" if kind else "")
+
+
+def amber_counts(statuses: Sequence[Status]) -> dict[str, int]:
+    """How many ambers of each kind (``AMBER_REASONS`` order)."""
+    counts = Counter(s.amber_reason for s in statuses if s.rag == "amber")
+    return {k: counts.get(k, 0) for k in AMBER_REASONS}
+
+
+def amber_summary(counts: dict[str, int]) -> str:
+    """``Amber: 2 within tolerance · 5 could be chance``, or '' when there is no amber."""
+    parts = [f"{n} {AMBER_WORDS[k]}" for k, n in counts.items() if n]
+    return f"Amber: {' · '.join(parts)}" if parts else ""
 
 
 def change_text(ind: Indicator, s: Status) -> str:
@@ -169,9 +207,9 @@ def quarter(label: str) -> Period:
 
 # --- overview ------------------------------------------------------------------------------------
 
-STATUS_CSV_COLUMNS = ("indicator", "priority", "title", "owner", "period", "rated_period", "value", "target",
-                      "comparator", "comparator_period", "change_pct", "rag", "complete", "variation", "assurance",
-                      "reason")
+STATUS_CSV_COLUMNS = ("indicator", "priority", "title", "owner", "period", "rated_period", "value", "lower", "upper",
+                      "interval_method", "target", "comparator", "comparator_period", "change_pct", "rag",
+                      "amber_reason", "complete", "variation", "assurance", "reason")
 
 
 def status_frame(store: Store, period: Period) -> pd.DataFrame:
@@ -190,7 +228,8 @@ def _status_frame(cat: Catalogue, statuses: Sequence[Status]) -> pd.DataFrame:
             "owner_name": cat.subgroup(ind.owner).name,
             "Indicator": f"{ind.id} {ind.title}",
             "Value": shown(ind, s.value),
-            "Status": rag_label(s.rag),
+            "95% range": range_shown(ind, s.lower, s.upper),
+            "Status": status_label(s),
             "Change": change_text(ind, s),
             "Target": s.target_text,
             "Variation": variation_words(s.variation),
@@ -238,6 +277,7 @@ class Overview:
     rollups: list[dict]
     data_as_at: str | None
     missing: pd.DataFrame = field(default_factory=pd.DataFrame)
+    ambers: dict[str, int] = field(default_factory=dict)  # ambers of each kind (``amber_counts``)
 
     def rows(self, priority: str) -> pd.DataFrame:
         """The status table's rows of one priority."""
@@ -263,7 +303,8 @@ def overview(store: Store, period: Period) -> Overview:
         "Comes from": [expected_source(store.cat, i) for i in missing["indicator"]], "Reason": missing["Reason"],
     }) if len(missing) else pd.DataFrame(columns=["Indicator", "Owner", "Comes from", "Reason"])
     return Overview(period.label, headline(statuses), {k: counts.get(k, 0) for k in RAG_WORDS},
-                    table, _rollup_records(store, statuses), data_as_at(store), missing.reset_index(drop=True))
+                    table, _rollup_records(store, statuses), data_as_at(store), missing.reset_index(drop=True),
+                    amber_counts(statuses))
 
 
 # --- indicator history and SPC ---------------------------------------------------------------------
@@ -279,7 +320,8 @@ def history_frame(store: Store, indicator: str, period: Period | None = None) ->
     figures = store.current_figures()[indicator]
     last = period.at(rated_grain(ind)) if period is not None else None
     series = [(p, f) for p, f in figures.items() if f.complete and f.value is not None and (last is None or p <= last)]
-    cols = ["period", "start", "value", "shown", "mean", "lpl", "upl", "target", "point_type", "point", "rule", "phase"]
+    cols = ["period", "start", "value", "shown", "lower", "upper", "mean", "lpl", "upl", "target", "point_type", "point",
+            "rule", "phase"]
     if not series:
         return pd.DataFrame(columns=cols)
     res = indicator_spc(ind, [p for p, _ in series], [f.value for _, f in series])
@@ -287,8 +329,10 @@ def history_frame(store: Store, indicator: str, period: Period | None = None) ->
     rows = []
     for k, (p, f) in enumerate(series):
         pt = res.points.iloc[k]
+        iv = interval(ind, f.value, f.numerator, f.denominator)
         rows.append({
             "period": p.label, "start": p.start.isoformat(), "value": f.value, "shown": fmt(ind, f.value),
+            "lower": iv.lower if iv else None, "upper": iv.upper if iv else None,
             "mean": _num(pt["mean"]), "lpl": _num(pt["lpl"]), "upl": _num(pt["upl"]),
             "target": _target_at(ind, p, figures), "point_type": pt["point_type"],
             "point": POINT_STYLE[pt["point_type"]][0], "rule": res.special_cause_types[k], "phase": phase_of[k],
@@ -325,7 +369,7 @@ def spc_detail(store: Store, indicator: str, period: Period | None = None) -> tu
     table = pd.DataFrame({
         "Period": h["period"], "Value": h["shown"],
         "Mean": [fmt(ind, v) for v in h["mean"]], "Lower limit": [fmt(ind, v) for v in h["lpl"]],
-        "Upper limit": [fmt(ind, v) for v in h["upl"]], "Point": h["point"], "Rule": h["rule"],
+        "Upper limit": [fmt(ind, v) for v in h["upl"]], "Point": h["point"], "Rule": h["rule"], "Phase": h["phase"],
     })
     return table, notes
 
@@ -333,7 +377,9 @@ def spc_detail(store: Store, indicator: str, period: Period | None = None) -> tu
 def chart_table(h: pd.DataFrame, ind: Indicator) -> pd.DataFrame:
     """The table view of an indicator's chart: the same numbers, formatted in its unit."""
     return pd.DataFrame({
-        "Period": h["period"], "Value": h["shown"], "Target": [fmt(ind, v) for v in h["target"]],
+        "Period": h["period"], "Value": h["shown"],
+        "95% range": [range_shown(ind, lo, hi) for lo, hi in zip(h["lower"], h["upper"], strict=True)],
+        "Target": [fmt(ind, v) for v in h["target"]],
         "Mean": [fmt(ind, v) for v in h["mean"]], "Lower limit": [fmt(ind, v) for v in h["lpl"]],
         "Upper limit": [fmt(ind, v) for v in h["upl"]], "Point": h["point"],
     })
@@ -356,6 +402,7 @@ class IndicatorCard:
     status: dict
     label: str
     value_text: str
+    range_text: str  # the figure's 95% range and how it was worked out, or "" without one
     change: str
     variation: str
     assurance: str
@@ -376,7 +423,11 @@ def indicator_card(store: Store, indicator: str, period: Period,
     return IndicatorCard(
         id=ind.id, title=ind.title, unit=ind.unit, definition=ind.definition, rationale=ind.rationale,
         source=ind.source, synthetic=ind.synthetic, owner=store.cat.subgroup(ind.owner).name, status=s.as_dict(),
-        label=rag_label(s.rag), value_text=shown(ind, s.value), change=change_text(ind, s),
+        label=status_label(s), value_text=shown(ind, s.value),
+        range_text=(f"95% range {range_shown(ind, s.lower, s.upper)} ({s.interval_method})"
+                    if s.interval_method else "No 95% range (no numerator and denominator)"
+                    if s.value is not None else ""),
+        change=change_text(ind, s),
         variation=variation_words(s.variation), assurance=assurance_words(s.assurance), history=h, table=chart_table(h, ind),
         commentary=store.commentary(indicator, rated), areas=areas if len(areas) > 1 else None,
     )

@@ -17,6 +17,8 @@ if period is not None:
     status = card.status
     st.markdown(f"**{ui.md(status['period'])}** {ui.rag_badge_md(status['rag'])} · value {ui.md(card.value_text)}"
                 f" · {ui.md(card.change)}")
+    if card.range_text:
+        st.caption(ui.md(card.range_text))
     st.text(status["reason"])
 
     st.header("History", anchor=False)

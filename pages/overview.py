@@ -15,6 +15,10 @@ if period is not None:
     st.header(ui.md(ov.headline), anchor=False)
     for col, rag in zip(st.columns(len(ov.counts)), ov.counts, strict=True):
         col.metric(views.rag_label(rag), ov.counts[rag], border=True)
+    if views.amber_summary(ov.ambers):
+        st.caption(ui.md(views.amber_summary(ov.ambers)) + ": *within tolerance* is short of the target by less "
+                   "than the tolerance; *could be chance* met or missed it on its face, but the figure's 95% range "
+                   "includes the target; *too small to tell* rests on too few cases.")
 
     st.subheader("To discuss", anchor=False)
     st.caption("Every red status, every statistical concern (an unusual change for the worse, or a target we will "
@@ -33,7 +37,8 @@ if period is not None:
     for roll in ov.rollups:
         part = table[table["priority"] == roll["priority"]]
         ui.priority_heading(roll)
-        ui.status_table(part, ("Indicator", "Value", "Status", "Change", *views.PLAIN_COLUMNS.values()))
+        ui.status_table(part, ("Indicator", "Value", "95% range", "Status", "Change",
+                                *views.PLAIN_COLUMNS.values()))
         with st.expander(f"Why these statuses (priority {roll['priority']})"):
             ui.reasons(part)
 

@@ -264,18 +264,18 @@ def test_config_errors_exit_1(tmp_path, capsys):
 
 
 def test_dry_run_prints_old_and_new_and_stores_nothing(cli):
-    write(cli.tmp / "q1.csv", "indicator,period,value\nA1,2018/19 Q1,95\n")
+    write(cli.tmp / "q1.csv", "indicator,period,value\nA1,2018/19 Q1,60\n")
     cli("import", cli.tmp / "q1.csv", "--user", "u")
     before = cli("history", "--format", "json")[1]
-    write(cli.tmp / "q1b.csv", "indicator,period,value\nA1,2018/19 Q1,120\n")
+    write(cli.tmp / "q1b.csv", "indicator,period,value\nA1,2018/19 Q1,150\n")
     code, out, _ = cli("import", cli.tmp / "q1b.csv", "--user", "u", "--dry-run", "--format", "json")
     assert code == 0
     res = json.loads(out)
     assert res["dry_run"] is True
-    assert res["changes"] == [{"indicator": "A1", "period": "2018/19 Q1", "old_value": 95.0, "new_value": 120.0,
+    assert res["changes"] == [{"indicator": "A1", "period": "2018/19 Q1", "old_value": 60.0, "new_value": 150.0,
                                "old_rag": "green", "new_rag": "red"}]
     code, out, _ = cli("import", cli.tmp / "q1b.csv", "--user", "u", "--dry-run")
-    assert "would import 1 rows" in out and "dry run: nothing was stored" in out and "95.0" in out and "red" in out
+    assert "would import 1 rows" in out and "dry run: nothing was stored" in out and "60.0" in out and "red" in out
     assert cli("history", "--format", "json")[1] == before
 
 
@@ -307,7 +307,7 @@ def test_restatement_and_withdrawal_show_in_history(cli):
 
 
 def test_status_formats_and_rollup(cli):
-    write(cli.tmp / "r.csv", "indicator,period,value,numerator,denominator\nA1,2018/19 Q1,95,,\nB1,2018/19 Q1,,20,60\n")
+    write(cli.tmp / "r.csv", "indicator,period,value,numerator,denominator\nA1,2018/19 Q1,60,,\nB1,2018/19 Q1,,20,60\n")
     cli("import", cli.tmp / "r.csv", "--user", "u")
     code, out, _ = cli("status", "--period", "2018/19 Q1", "--format", "json")
     records = json.loads(out)
@@ -329,8 +329,9 @@ def test_status_formats_and_rollup(cli):
 
     code, out, _ = cli("status", "--period", "Q1 2018-19", "--format", "csv")
     rows = list(csv.DictReader(out.splitlines()))
-    assert code == 0 and list(rows[0]) == ["indicator", "priority", "period", "value", "target", "comparator", "rag",
-                                           "complete", "variation", "assurance", "reason"]
+    assert code == 0 and list(rows[0]) == ["indicator", "priority", "period", "value", "lower", "upper", "target",
+                                           "comparator", "rag", "amber_reason", "complete", "variation", "assurance",
+                                           "reason"]
     assert rows[0]["indicator"] == "A1" and rows[0]["rag"] == "green"
     code, out, _ = cli("status", "--period", "2018/19 Q1", "--format", "table")
     assert code == 0 and out.splitlines()[0].split()[:3] == ["indicator", "priority", "period"]

@@ -38,7 +38,7 @@ def test_report_freeze_restate_and_diff(db, tmp_path, capsys):
     assert run(capsys, db, "import", str(tmp_path / "r.csv"), "--user", "analyst@example.org")[0] == 0
     code, out, _ = run(capsys, db, "snapshots", "--format", "json")
     snaps = json.loads(out)
-    assert [(s["snapshot_id"], s["meeting_date"], s["red"]) for s in snaps] == [(1, "2026-01-15", 2)]
+    assert [(s["snapshot_id"], s["meeting_date"], s["red"]) for s in snaps] == [(1, "2026-01-15", 3)]
     code, out, _ = run(capsys, db, "snapshot-diff", "1", "--format", "json")
     changes = {(c["indicator"], c["field"]): (c["before"], c["after"]) for c in json.loads(out)}
     assert changes[("A1", "value")] == (4556.0, 3000.0) and changes[("A1", "rag")] == ("red", "green")

@@ -74,7 +74,8 @@ def test_overview_exception_list_names_every_red_concern_and_missing_return(demo
 def test_overview_status_tables_speak_plainly(demo_db):
     at = run_app()
     status = at.table[1].value  # priority A (the exception list comes first)
-    assert list(status.columns) == ["Indicator", "Value", "Status", "Change", "Variation", "Will we meet the target?"]
+    assert list(status.columns) == ["Indicator", "Value", "95% range", "Status", "Change", "Variation",
+                                    "Will we meet the target?"]
     assert not status.map(lambda v: "ause" in str(v)).any().any()  # no "common cause" / "special cause"
     assert any("Will we meet the target?" in e.label for e in at.expander)
     assert "common cause" in plain(" ".join(m.value for m in at.markdown))  # the jargon is explained, once
@@ -149,3 +150,12 @@ def test_meeting_css_gives_every_status_block_its_colours():
     for rag, colour in views.RAG_COLOUR.items():
         assert f".st-key-csp_meeting_rag_{rag} {{ background: {colour};" in css
         assert f".st-key-csp_meeting_rag_{rag} p {{ color: {views.RAG_TEXT[rag]} !important; }}" in css
+
+
+def test_overview_counts_each_kind_of_amber_and_shows_ranges(demo_db):
+    at = run_app()
+    summary = next(plain(c.value) for c in at.caption if plain(c.value).startswith("Amber: "))
+    assert "within tolerance" in summary and "could be chance" in summary
+    status = at.table[1].value
+    assert status["95% range"].str.match(r"^(–|[\d,.]+%?-[\d,.]+%?)$").all()
+    assert status["Status"].str.contains(r"AMBER\u00a0\(|AMBER \(|GREEN|RED|NO|MONITOR").all()

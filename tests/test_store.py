@@ -120,11 +120,11 @@ def test_values_go_in_as_parameters(store):
 
 def test_restatement_supersedes_and_both_stay_queryable(store):
     store.import_files([ret("q1.csv", b"A1,2018/19 Q1,95,\nA1,2018/19 Q2,80,\n")], "first@example.org")
-    store.import_files([ret("q1-restated.csv", b"A1,2018/19 Q1,120,\n")], "second@example.org")
+    store.import_files([ret("q1-restated.csv", b"A1,2018/19 Q1,150,\n")], "second@example.org")
     series = store.series("A1")
     q1 = [(r["value"], r["upload_id"], r["current"]) for r in series if r["period"] == "2018/19 Q1"]
-    assert q1 == [(95.0, 1, False), (120.0, 2, True)]
-    assert status(store, "A1").value == 120.0 and status(store, "A1").rag == "red"
+    assert q1 == [(95.0, 1, False), (150.0, 2, True)]
+    assert status(store, "A1").value == 150.0 and status(store, "A1").rag == "red"  # 95% range 127-176 vs at most 100
     assert status(store, "A1", parse_period("2018/19 Q2")).value == 80.0  # untouched by the restatement
     prov = store.provenance("A1", Q1)
     assert [(p["file_name"], p["user"]) for p in prov] == [("q1-restated.csv", "second@example.org")]
@@ -152,15 +152,15 @@ def test_identical_files_in_one_import_are_stored_once(store):
 
 
 def test_withdrawal_falls_back_to_the_earlier_figure(store):
-    store.import_files([ret("q1.csv", b"A1,2018/19 Q1,95,first\n")], "u")
+    store.import_files([ret("q1.csv", b"A1,2018/19 Q1,60,first\n")], "u")
     store.import_files([ret("q1-wrong.csv", b"A1,2018/19 Q1,500,oops\n")], "u")
     assert status(store, "A1").value == 500.0
-    h = store.withdraw(2, "manager@example.org", "typed 500 for 95")
-    assert (h["state"], h["withdrawn_by"], h["withdraw_reason"]) == ("withdrawn", "manager@example.org", "typed 500 for 95")
-    assert status(store, "A1").value == 95.0 and status(store, "A1").rag == "green"
+    h = store.withdraw(2, "manager@example.org", "typed 500 for 60")
+    assert (h["state"], h["withdrawn_by"], h["withdraw_reason"]) == ("withdrawn", "manager@example.org", "typed 500 for 60")
+    assert status(store, "A1").value == 60.0 and status(store, "A1").rag == "green"  # 95% range 46-77 vs at most 100
     assert store.commentary("A1")[0]["text"] == "first"
     # nothing deleted: the figure, the commentary and the bytes are still there
-    assert [(r["value"], r["state"]) for r in store.series("A1")] == [(95.0, "active"), (500.0, "withdrawn")]
+    assert [(r["value"], r["state"]) for r in store.series("A1")] == [(60.0, "active"), (500.0, "withdrawn")]
     assert store.upload_content(2)[1].endswith(b"oops\n")
     assert [e["action"] for e in store.events()] == ["withdraw", "upload", "upload"]
 
@@ -237,13 +237,13 @@ def test_commentary_without_a_value(store):
 # --- dry run -----------------------------------------------------------------------------------------------------
 
 def test_dry_run_stores_nothing_and_previews_old_and_new(store):
-    store.import_files([ret("q1.csv", b"A1,2018/19 Q1,95,\nA1,2017/18 Q4,100,\n")], "u")
+    store.import_files([ret("q1.csv", b"A1,2018/19 Q1,60,\nA1,2017/18 Q4,100,\n")], "u")
     before = dump(store)
-    res = store.import_files([ret("q1-restated.csv", b"A1,2018/19 Q1,120,\nA1,2018/19 Q2,105,\n")], "u", dry_run=True)
+    res = store.import_files([ret("q1-restated.csv", b"A1,2018/19 Q1,150,\nA1,2018/19 Q2,105,\n")], "u", dry_run=True)
     assert dump(store) == before
     assert res.dry_run and res.uploads[0]["upload_id"] is None and res.uploads[0]["rows"] == 2
     assert [c.as_dict() for c in res.changes] == [
-        {"indicator": "A1", "period": "2018/19 Q1", "old_value": 95.0, "new_value": 120.0, "old_rag": "green",
+        {"indicator": "A1", "period": "2018/19 Q1", "old_value": 60.0, "new_value": 150.0, "old_rag": "green",
          "new_rag": "red"},
         {"indicator": "A1", "period": "2018/19 Q2", "old_value": None, "new_value": 105.0, "old_rag": "no_data",
          "new_rag": "amber"},

@@ -210,7 +210,7 @@ def test_history_frame_stops_at_the_chosen_period(store):
 def test_spc_detail_notes(store, period):
     table, notes = views.spc_detail(store, "C5", period)  # annual: nine points
     assert any(n.startswith("Fewer than 12 points") for n in notes)
-    assert list(table.columns) == ["Period", "Value", "Mean", "Lower limit", "Upper limit", "Point", "Rule"]
+    assert list(table.columns) == ["Period", "Value", "Mean", "Lower limit", "Upper limit", "Point", "Rule", "Phase"]
 
 
 # --- cards, areas, series ---------------------------------------------------------------------
@@ -220,10 +220,12 @@ def test_priority_cards(store, period):
     assert [c.id for c in cards] == [i.id for i in store.cat.indicators_of(priority="B")]
     b3 = next(c for c in cards if c.id == "B3")
     assert b3.areas is not None and b3.areas["own"].sum() == 1
-    assert b3.label == views.rag_label(b3.status["rag"])
+    assert b3.label.startswith(views.rag_label(b3.status["rag"]))
+    assert b3.range_text.startswith("95% range ") and b3.range_text.endswith("(exact Poisson (Garwood))")
     b1 = next(c for c in cards if c.id == "B1")
     assert b1.areas is None and b1.commentary and b1.commentary[0]["text"].startswith("SYNTHETIC")
-    assert list(b1.table.columns) == ["Period", "Value", "Target", "Mean", "Lower limit", "Upper limit", "Point"]
+    assert list(b1.table.columns) == ["Period", "Value", "95% range", "Target", "Mean", "Lower limit", "Upper limit",
+                                      "Point"]
 
 
 def test_area_comparison(store, period):
