@@ -13,9 +13,11 @@ $(VENV)/.installed: requirements.txt requirements.lock
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
+# The demo runs in open mode (no accounts: anyone using the app may change data), which the app allows only on
+# 127.0.0.1 (server.address in .streamlit/config.toml).
 run: install
 	$(PY) -m cspdash demo --if-empty
-	$(VENV)/bin/streamlit run dashboard.py
+	CSPDASH_OPEN_MODE=1 $(VENV)/bin/streamlit run dashboard.py
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -13,6 +13,8 @@ import hmac
 import os
 import re
 import secrets
+import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,6 +32,9 @@ GLOBAL_ACTIONS = ("import_dataset", "freeze", "manage_users", "backup", "restore
 ACTIONS = (*SCOPED_ACTIONS, *GLOBAL_ACTIONS)
 MAX_FAILED_SIGNINS = 5
 LOCKOUT = timedelta(minutes=15)
+#: Sign-in attempts one client (a browser session, or an IP address) may make in a LOCKOUT window, over all
+#: accounts: the per-account lock-out alone lets one client try five passwords on every account in turn.
+MAX_CLIENT_ATTEMPTS = 20
 SESSION_LIFETIME = timedelta(hours=8)
 MIN_PASSWORD_LENGTH = 12
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -134,6 +139,55 @@ def _require(user: User, action: str, owners: Iterable[str], what: str) -> None:
 
 
 # ------------------------------------------------------------------------------------------------
+# Who may read: open mode, sign-in, and a public dashboard
+# ------------------------------------------------------------------------------------------------
+
+OPEN_MODE_ENV = "CSPDASH_OPEN_MODE"
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+#: What a browser session of the app may see (``access``): the closed vocabulary of the app's gate.
+ACCESS = {
+    "open": "no accounts yet and open mode is on (CSPDASH_OPEN_MODE=1, served on 127.0.0.1 only): anyone may read "
+            "and, naming an e-mail, change data",
+    "setup": "no accounts yet and open mode is off: only how to create the first admin is shown",
+    "member": "signed in with an account: what the role allows",
+    "public": "accounts exist, nobody is signed in and the catalogue says partnership.public: statuses and figures, "
+              "never uploaders' e-mails or original files",
+    "closed": "accounts exist and nobody is signed in: only the sign-in form is shown",
+}
+
+
+def loopback(address: str | None) -> bool:
+    """Whether a server bound to ``address`` (Streamlit's ``server.address``; unset = every interface) is reachable
+    from this machine only."""
+    a = (address or "").strip().lower().strip("[]")
+    return a in LOOPBACK or a.startswith("127.")
+
+
+def open_mode_refusal(setting: str | None, address: str | None) -> str | None:
+    """None when open mode may be used (``CSPDASH_OPEN_MODE`` is ``1`` and the server listens on a loopback address
+    only); otherwise why it may not, in words."""
+    if (setting or "").strip() != "1":
+        return f"open mode is off ({OPEN_MODE_ENV} is not set to 1)"
+    if not loopback(address):
+        where = f"address {address}" if (address or "").strip() else "every network interface (server.address unset)"
+        return (f"{OPEN_MODE_ENV}=1 is refused because the app listens on {where}: open mode lets anyone who reaches "
+                "the app change data, so it is served on 127.0.0.1 only. Set server.address = \"127.0.0.1\" in "
+                ".streamlit/config.toml (or --server.address 127.0.0.1), or create the first admin")
+    return None
+
+
+def access(has_accounts: bool, signed_in: bool, open_refusal: str | None, public: bool) -> str:
+    """The key of ``ACCESS`` for a session: whether accounts exist, whether it is signed in, why open mode is refused
+    (None when allowed) and the catalogue's ``partnership.public``."""
+    if not has_accounts:
+        return "open" if open_refusal is None else "setup"
+    if signed_in:
+        return "member"
+    return "public" if public else "closed"
+
+
+# ------------------------------------------------------------------------------------------------
 # Sign-in through an OpenID Connect identity provider (Entra ID): its claims mapped to an account
 # ------------------------------------------------------------------------------------------------
 
@@ -190,6 +244,35 @@ def verify_password(stored_hash: str | None, password: str) -> bool:
 def locked(failed: int, last_failed_at: datetime | None, now: datetime) -> bool:
     """Whether an account is locked out after too many failed sign-ins."""
     return failed >= MAX_FAILED_SIGNINS and last_failed_at is not None and now - last_failed_at < LOCKOUT
+
+
+def lockout_ticket(ticket: int) -> bool:
+    """Whether a sign-in attempt that drew ``ticket`` (the account's failure counter after this attempt was added
+    to it, in one statement, before its password is checked) is refused unchecked: only the first
+    MAX_FAILED_SIGNINS attempts since the last success or the end of a lock-out are ever checked."""
+    return ticket > MAX_FAILED_SIGNINS
+
+
+class AttemptLimiter:
+    """At most ``limit`` sign-in attempts per client key in any ``window``; thread-safe (the app's sessions are
+    threads sharing one store). Held in memory: a restart forgets it, while the per-account lock-out is stored."""
+
+    def __init__(self, limit: int = MAX_CLIENT_ATTEMPTS, window: timedelta = LOCKOUT) -> None:
+        self.limit = limit
+        self.window = window
+        self._lock = threading.Lock()
+        self._seen: dict[str, deque[datetime]] = {}
+
+    def allow(self, key: str, now: datetime) -> bool:
+        """Record an attempt by ``key`` at ``now``; False (recorded all the same) once it is over the limit."""
+        with self._lock:
+            for k in [k for k, q in self._seen.items() if q and now - q[-1] >= self.window]:
+                del self._seen[k]  # forget clients quiet for a whole window: the table stays small
+            seen = self._seen.setdefault(key, deque())
+            while seen and now - seen[0] >= self.window:
+                seen.popleft()
+            seen.append(now)
+            return len(seen) <= self.limit
 
 
 def session_expired(signed_in_at: datetime | None, now: datetime) -> bool:

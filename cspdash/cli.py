@@ -122,6 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--period", metavar="P", help="the quarter (default: the latest largely complete quarter)")
     p.add_argument("--format", choices=("json", "table"), default="table")
 
+    sub.add_parser("init", parents=[common], help="create an empty database with the schema (no data, no accounts)")
+
     p = sub.add_parser("demo", parents=[common], help="load the demo data (real London data + labelled synthetic)")
     p.add_argument("--if-empty", action="store_true", help="only when the database has no uploads yet")
     return parser
@@ -183,19 +185,18 @@ def table(records: Sequence[dict[str, Any]], columns: Sequence[str], width: int 
     return "\n".join(lines)
 
 
-NEEDS_EXISTING_DB = ("status", "history", "backup", "withdraw", "user", "report", "freeze", "snapshots",
-                     "snapshot-diff", "compare")
+#: The commands that may make a new database; every other command refuses a missing one (``store.require_database``).
+CREATES_DB = ("init", "demo")
 
 
 def open_store(args: argparse.Namespace):
-    """The catalogue and the store named by the options; commands that only read refuse a missing database."""
-    from cspdash.store import Store
+    """The catalogue and the store named by the options; only ``init`` and ``demo`` make a missing database."""
+    from cspdash.store import Store, require_database
 
     db, config = resolve_paths(args)
     cat = load_catalogue(config)
-    if args.command in NEEDS_EXISTING_DB and db != ":memory:" and not os.path.exists(db):
-        raise CspdashError(f"there is no database at {db}; check --db or $CSPDASH_DB, "
-                           "or create one with `import` or `demo`")
+    if args.command not in CREATES_DB:
+        require_database(db)
     return Store(db, cat)
 
 
@@ -215,13 +216,7 @@ def read_password(args: argparse.Namespace) -> str:
 
 def cmd_user(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     by = f"{os.environ.get('CSPDASH_USER') or 'cli'} (cli)"
-    if args.user_command == "add":
-        from cspdash.store import Store
-
-        db, config = resolve_paths(args)
-        store = Store(db, load_catalogue(config))  # the first account may be made on a new database
-    else:
-        store = open_store(args)
+    store = open_store(args)
     try:
         if args.user_command == "add":
             password = None if args.no_password else read_password(args)
@@ -485,6 +480,16 @@ def cmd_compare(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     return EXIT_OK
 
 
+def cmd_init(args: argparse.Namespace, out: Callable[[str], None]) -> int:
+    db, _ = resolve_paths(args)
+    if db != ":memory:" and os.path.exists(db):
+        raise CspdashError(f"{db} already exists; init only makes a new, empty database (nothing was changed)")
+    open_store(args).close()
+    out(f"created an empty database at {db}; add the first admin with "
+        f"`python -m cspdash --db {db} user add EMAIL --role admin`")
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     from cspdash.demo import load_demo
 
@@ -510,6 +515,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Callable[[str], None]], int]] 
     "template": cmd_template,
     "backup": cmd_backup,
     "restore": cmd_restore,
+    "init": cmd_init,
     "demo": cmd_demo,
     "user": cmd_user,
     "report": cmd_report,

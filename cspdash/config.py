@@ -175,6 +175,7 @@ class Catalogue:
     rating: str = "target"
     provisional_months: int = DEFAULT_PROVISIONAL_MONTHS
     similar_areas: tuple[str, ...] = ()  # the partnership's own most-similar group (docs/compare.md)
+    public: bool = False  # statuses and figures readable without signing in (never e-mails or original files)
     _by_id: dict[str, Indicator] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -521,11 +522,11 @@ def parse_catalogue(data: Any, source: str = "indicators.yaml") -> Catalogue:
 
     part = data.get("partnership") or {}
     name, area, rollup, marking = "", "", "worst", "OFFICIAL"
-    share, force, rating = DEFAULT_COMPLETE_SHARE, DEFAULT_POLICE_FORCE, "target"
+    share, force, rating, public = DEFAULT_COMPLETE_SHARE, DEFAULT_POLICE_FORCE, "target", False
     provisional = DEFAULT_PROVISIONAL_MONTHS
     similar: tuple[str, ...] = ()
     if _keys(part, "partnership", {"name", "area", "rollup", "marking", "complete_share", "police_force", "rating",
-                                   "provisional_months", "similar_areas"}, {"name"}, probs):
+                                   "provisional_months", "similar_areas", "public"}, {"name"}, probs):
         name = _text(part, "name", "partnership", probs)
         area = _text(part, "area", "partnership", probs) or name
         rollup = _choice(part, "rollup", "partnership", ROLLUP_RULES, probs, default="worst") or "worst"
@@ -543,6 +544,11 @@ def parse_catalogue(data: Any, source: str = "indicators.yaml") -> Catalogue:
                                                         f"{provisional!r}; 0 marks no month provisional")
             provisional = DEFAULT_PROVISIONAL_MONTHS
         similar = _similar(part, probs)
+        public = part.get("public", False)
+        if not isinstance(public, bool):
+            hint = "; remove the quotes" if str(public).strip().lower() in ("true", "false") else ""
+            probs.add("partnership.public", f"expected true or false, got {public!r}{hint}")
+            public = False
 
     first = last = None
     if data.get("periods") is not None and _keys(data["periods"], "periods", {"first", "last"}, set(), probs):
@@ -604,7 +610,7 @@ def parse_catalogue(data: Any, source: str = "indicators.yaml") -> Catalogue:
     if probs.items:
         raise ConfigError(probs.items, source)
     return Catalogue(name, area, tuple(priorities), tuple(subgroups), tuple(indicators), tuple(datasets),
-                     rollup, first, last, marking, share, force, rating, provisional, similar)
+                     rollup, first, last, marking, share, force, rating, provisional, similar, public)
 
 
 def _indicator(raw: Any, n: int, pids: set[str], sids: set[str], dnames: set[str], all_ids: set[str],

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import shlex
 import shutil
 import threading
 from collections import defaultdict
@@ -172,6 +173,7 @@ class Store:
         self._generation = 0  # counts the connections opened: a thread's cursor of an earlier one is replaced
         self._failed = False  # a failure of the disk may have invalidated the connection: check before the next use
         self._figures: tuple[int, dict[str, dict[Period, Figure]]] | None = None  # (data_version, figures)
+        self._client_attempts = auth.AttemptLimiter()  # sign-in attempts per client, over all accounts
         self._con = self._connect()
         try:
             self._migrate()
@@ -1156,30 +1158,68 @@ class Store:
     def _enabled_admins(self) -> int:
         return self.cursor().execute("SELECT count(*) FROM users WHERE role = 'admin' AND NOT disabled").fetchone()[0]
 
-    def sign_in(self, email: str, password: str) -> User:
-        """Check a local password; lock the account out after repeated failures. The error never says which part was wrong."""
+    def sign_in(self, email: str, password: str, client: str = "") -> User:
+        """Check a local password; lock the account out after repeated failures. The error never says which part was wrong.
+
+        The attempt is counted first, in one statement under the write lock, and its password checked only when
+        it is among the first ``auth.MAX_FAILED_SIGNINS`` since the last success: concurrent attempts cannot
+        all read the same count. A success clears the count only if no lock-out began meanwhile. ``client`` names
+        who is asking (the app passes a key per browser session or address): each may make at most
+        ``auth.MAX_CLIENT_ATTEMPTS`` attempts in a lock-out window, over all accounts.
+        """
         email = auth.normalise_email(email)
         now = _now()
-        row = self.cursor().execute("SELECT password_hash, failed_signins, last_failed_at, disabled FROM users "
-                                    "WHERE email = ?", [email]).fetchone()
         refused = auth.SignInError("e-mail or password not recognised, or the account is disabled or locked")
-        if row is None:
+        too_many = auth.SignInError(f"too many failed sign-ins: try again in {auth.LOCKOUT.seconds // 60} minutes")
+        if client and not self._client_attempts.allow(client, now):
+            raise too_many  # not recorded: the e-mail may be anything, and the events table would grow with it
+        found = self._count_attempt(email, now)
+        if found is None:
             auth.verify_password(_DUMMY_HASH, password)  # same work as a real check: no timing hint
             raise refused
-        stored, failed, last_failed, disabled = row
-        if auth.locked(failed, last_failed, now):
-            raise auth.SignInError(f"too many failed sign-ins: try again in {auth.LOCKOUT.seconds // 60} minutes")
+        ticket, stored, disabled = found
+        if auth.lockout_ticket(ticket):
+            self._user_event(email, "sign-in refused", f"{email}: locked out after failed sign-ins")
+            raise too_many
         if disabled or not auth.verify_password(stored, password):
-            if failed >= auth.MAX_FAILED_SIGNINS and not auth.locked(failed, last_failed, now):
-                failed = 0  # the lock-out has passed: start counting again
-            self._write_users("UPDATE users SET failed_signins = ?, last_failed_at = ? WHERE email = ?",
-                              [failed + 1, now, email], email, "sign-in failed", email)
+            self._user_event(email, "sign-in failed", email)
             raise refused
-        self._write_users("UPDATE users SET failed_signins = 0, last_failed_at = NULL, last_signin_at = ? "
-                          "WHERE email = ?", [now, email], email, "sign-in", email)
-        found = self.user(email)
-        assert found is not None
-        return found
+        reset = ("UPDATE users SET failed_signins = 0, last_failed_at = NULL, last_signin_at = ? "
+                 "WHERE email = ? AND failed_signins - 1 < ? RETURNING email")
+        if not self._write_users(reset, [now, email, auth.MAX_FAILED_SIGNINS], email, "sign-in", email):
+            raise too_many  # other attempts locked the account while this one was checked
+        user = self.user(email)
+        assert user is not None
+        return user
+
+    def _count_attempt(self, email: str, now: datetime) -> tuple[int, str | None, bool] | None:
+        """Add a sign-in attempt to the account's failure count (starting again once a lock-out has passed) in one
+        statement; (the count including this attempt, password hash, disabled), or None when there is no account."""
+        since = now - auth.LOCKOUT
+        with self._write:
+            cur = self._writer()
+            try:
+                row = cur.execute(
+                    "UPDATE users SET "
+                    "failed_signins = CASE WHEN failed_signins >= $max AND last_failed_at < $since THEN 1 "
+                    "ELSE failed_signins + 1 END, "
+                    "last_failed_at = CASE WHEN failed_signins >= $max AND last_failed_at >= $since "
+                    "THEN last_failed_at ELSE $now END "  # a lock-out runs from its last checked failure
+                    "WHERE email = $email RETURNING failed_signins, password_hash, disabled",
+                    {"max": auth.MAX_FAILED_SIGNINS, "since": since, "now": now, "email": email}).fetchall()
+                self._checkpoint(cur)
+            finally:
+                cur.close()
+        return (int(row[0][0]), row[0][1], bool(row[0][2])) if row else None
+
+    def _user_event(self, by: str, action: str, detail: str) -> None:
+        """Record an account event on its own (a refused or failed sign-in)."""
+        with self._write:
+            cur = self._writer()
+            try:
+                self._event(cur, by, action, None, detail)
+            finally:
+                cur.close()
 
     def _existing(self, email: str) -> User:
         found = self.user(email)
@@ -1187,16 +1227,20 @@ class Store:
             raise CspdashError(f"there is no account for {auth.normalise_email(email)}; see `user list`")
         return found
 
-    def _write_users(self, sql: str, params: list, by: str, action: str, detail: str) -> None:
+    def _write_users(self, sql: str, params: list, by: str, action: str, detail: str) -> list:
+        """Run one change to the accounts with its audit event in one transaction; the statement's rows (for
+        RETURNING). A statement that changes no row records no event."""
         with self._write:
             cur = self._writer()
             try:
                 with self._transaction(cur):
-                    cur.execute(sql, params)
-                    self._event(cur, by, action, None, detail)
+                    rows = cur.execute(sql, params).fetchall()
+                    if "RETURNING" not in sql or rows:
+                        self._event(cur, by, action, None, detail)
                 self._checkpoint(cur)
             finally:
                 cur.close()
+        return rows
 
     # --- backup -------------------------------------------------------------------------------
     def backup(self, out: str | Path) -> Path:
@@ -1382,3 +1426,19 @@ def source_files(paths: Iterable[str | Path]) -> list[SourceFile]:
             raise CspdashError(f"{p}: no such file")
         out.append(SourceFile.from_path(path))
     return out
+
+
+class DatabaseMissing(CspdashError):
+    """The database file named does not exist; the app and most commands never create one (they fail closed)."""
+
+
+def require_database(db: str | Path) -> None:
+    """Raise DatabaseMissing, saying which commands make one, unless the database ``db`` exists (or is in memory)."""
+    if str(db) == ":memory:" or Path(db).exists():
+        return
+    opt = f" --db {shlex.quote(str(db))}"
+    raise DatabaseMissing(
+        f"there is no database at {db}: cspdash never makes one by accident. Check --db or $CSPDASH_DB; "
+        f"or make an empty one with `python -m cspdash{opt} init` and add the first admin with "
+        f"`python -m cspdash{opt} user add EMAIL --role admin`, or one with the demo data with "
+        f"`python -m cspdash{opt} demo`")

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
+import shlex
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -23,7 +25,7 @@ from cspdash.config import load_catalogue
 from cspdash.errors import ConfigError, CspdashError
 from cspdash.ingest import ValidationError
 from cspdash.periods import Period
-from cspdash.store import Store
+from cspdash.store import Store, require_database
 
 DEFAULT_DB = "data/csp.duckdb"
 DEFAULT_CONFIG = "indicators.yaml"
@@ -91,7 +93,9 @@ def paths() -> tuple[str, str]:
 
 @st.cache_resource(show_spinner=False)
 def _open_store(db: str, config: str) -> Store:
-    s = Store(db, load_catalogue(config))
+    cat = load_catalogue(config)
+    require_database(db)  # the app never creates a database: it says which command makes one (an error is not cached)
+    s = Store(db, cat)
     daily = backups.settings_from_env()  # CSPDASH_BACKUP_DIR set: the app writes a daily backup (docs/reliability.md)
     if daily is not None:
         backups.DailyBackups(s, *daily).start()
@@ -157,6 +161,9 @@ def pack_file(kind: str, period: Period | None = None, meeting: str | None = Non
 def pack_downloads(period: Period | None, meeting: str | None = None, snapshot: int | None = None,
                    key: str = "pack") -> None:
     """A "Prepare" button, then download buttons for the PDF pack and the Excel scorecard."""
+    if anonymous(store()):
+        st.caption("Sign in to download the meeting pack: it carries the chairs' commentary and its authors.")
+        return
     ready_key = f"csp_{key}_ready"
     if st.button("Prepare the meeting pack (PDF) and scorecard (Excel)", key=f"csp_{key}_prepare",
                  icon=":material/description:"):
@@ -349,8 +356,11 @@ def account_panel(s: Store) -> None:
     user = signed_in_user(s) if accounts else None  # first: it may find the browser's cookie outdated
     _write_cookie()
     if not accounts:
-        st.warning("No accounts yet: anyone using this app can change data. Create the first admin account on "
-                   "the Accounts page.", icon="🔓")
+        if open_mode_refusal() is None:
+            st.warning("Open mode (no accounts yet, this computer only): anyone using this app can change data. "
+                       "Create the first admin account on the Accounts page.", icon="🔓")
+        else:
+            st.warning("No accounts yet: create the first admin account (see the main area).", icon="🔒")
         return
     if user is not None:
         role = user.role + (f" of {', '.join(user.subgroups)}" if user.subgroups else "")
@@ -388,7 +398,7 @@ def sign_in_form(s: Store) -> None:
                                  autocomplete="current-password")
         if c3.form_submit_button("Sign in", type="primary", icon=":material/login:"):
             try:
-                user = s.sign_in(email, password)
+                user = s.sign_in(email, password, client=client_key())
             except CspdashError as e:
                 st.error(md(_sentence(str(e))), icon="⛔")
             else:
@@ -396,11 +406,64 @@ def sign_in_form(s: Store) -> None:
                 st.rerun()
 
 
+def open_mode_refusal() -> str | None:
+    """Why open mode is refused in this app (None when ``CSPDASH_OPEN_MODE=1`` and it listens on 127.0.0.1 only)."""
+    return auth.open_mode_refusal(os.environ.get(auth.OPEN_MODE_ENV), st.get_option("server.address"))
+
+
+def access(s: Store) -> str:
+    """What this session may see: a key of ``auth.ACCESS`` (open, setup, member, public, closed)."""
+    accounts = s.has_accounts()
+    signed_in = accounts and signed_in_user(s) is not None
+    return auth.access(accounts, signed_in, None if accounts else open_mode_refusal(), s.cat.public)
+
+
+#: The access levels that may read figures and statuses.
+READERS = ("open", "member", "public")
+
+
+def anonymous(s: Store) -> bool:
+    """Whether this session reads a public dashboard without signing in: no uploaders' e-mails, no original files,
+    no meeting packs (they carry commentary with its authors)."""
+    return access(s) == "public"
+
+
+def first_admin_instructions(s: Store) -> None:
+    """The only screen of an app with no accounts while open mode is off: how to create the first admin."""
+    db = shlex.quote(paths()[0])
+    st.title("Create the first admin account", anchor=False)
+    st.info(md(_sentence(f"{open_mode_refusal()}. This dashboard has no accounts yet, so it shows nothing until "
+                         "the first admin (the CSP analyst) is created.")), icon="🔒")
+    st.markdown("On the server, stop the app (DuckDB lets one process open the database), run")
+    st.code(f"python -m cspdash --db {db} user add you@council.gov.uk --role admin", language="bash")
+    st.markdown("(it asks for a password of at least 12 characters), then start the app again and sign in. "
+                "For a trial on your own computer only, start the app with `CSPDASH_OPEN_MODE=1` instead "
+                "(`make run` does): it is then served on 127.0.0.1 and its Accounts page creates the first admin.")
+
+
+def sign_in_required(s: Store) -> None:
+    """The main area of every page while accounts exist and nobody is signed in (the catalogue is not public)."""
+    st.title(md(s.cat.name), anchor=False)
+    if oidc_configured():
+        st.info("Sign in with the button in the sidebar to see the dashboard.", icon="🔒")
+    else:
+        st.info("Sign in to see the dashboard.", icon="🔒")
+
+
+def client_key() -> str:
+    """Who is asking, for the per-client limit on sign-in attempts: the connection's address, or (on localhost,
+    where Streamlit gives none) a random key kept for this browser session."""
+    ip = st.context.ip_address
+    if ip:
+        return f"ip:{ip}"
+    return "session:" + st.session_state.setdefault("csp_client_key", secrets.token_hex(8))
+
+
 def may_manage_accounts(s: Store) -> bool:
-    """Whether this session may manage accounts: a signed-in admin, or anyone while there are no accounts (to
-    create the first admin)."""
+    """Whether this session may manage accounts: a signed-in admin, or in open mode (no accounts yet,
+    ``CSPDASH_OPEN_MODE=1`` on 127.0.0.1) anyone, to create the first admin."""
     if not s.has_accounts():
-        return True
+        return open_mode_refusal() is None
     user = signed_in_user(s)
     return user is not None and auth.allowed(user, "manage_users")
 
@@ -420,6 +483,10 @@ def acting_user(s: Store) -> User | None:
             st.info("Sign in (at the top of the page) to upload, comment or withdraw: every change records who "
                     "made it.", icon="🔒")
         return user
+    refusal = open_mode_refusal()
+    if refusal is not None:  # never reached through dashboard.py (it shows only the first-admin steps): fail closed
+        st.error(md(_sentence(refusal)), icon="⛔")
+        return None
     email = user_email()
     return s.actor(email) if email else None
 
@@ -560,7 +627,7 @@ def indicator_card(card: views.IndicatorCard, period: Period, own_area: str) -> 
         if card.commentary:
             for c in card.commentary:
                 st.text(c["text"])  # untrusted: plain text, never Markdown or HTML
-                st.text(f"— {c['user']}, {views.when(c['uploaded_at'])}")
+                st.text(byline(c))
         else:
             st.caption("No commentary for this period.")
         if card.comparison is not None:
@@ -594,6 +661,17 @@ def figure_provenance(card: views.IndicatorCard) -> None:
     if card.provisional_note:
         st.caption(md(card.provisional_note))
     st.caption(md(f"Target source: {card.target_source}. Target agreed: {card.target_agreed}."))
+
+
+def byline(comment: dict) -> str:
+    """``— author, when`` under a comment; only ``— when`` for an anonymous visitor of a public dashboard."""
+    at = views.when(comment["uploaded_at"])
+    return f"— {at}" if anonymous(store()) else f"— {comment['user']}, {at}"
+
+
+def people(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` as this session may see it: without uploaders and their files for an anonymous visitor."""
+    return views.without_people(df) if anonymous(store()) else df
 
 
 def priority_page(priority: str) -> None:
@@ -713,7 +791,7 @@ def meeting_indicator(card: views.IndicatorCard) -> None:
             if card.commentary:
                 for c in card.commentary:
                     st.text(c["text"])  # untrusted: plain text, never Markdown or HTML
-                    st.caption(md(f"— {c['user']}, {views.when(c['uploaded_at'])}"))
+                    st.caption(md(byline(c)))
             else:
                 st.caption("No commentary for this period.")
     with right:

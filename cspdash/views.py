@@ -599,6 +599,15 @@ def series_display(df: pd.DataFrame) -> pd.DataFrame:
                          "Uploaded": [when(t) for t in df["uploaded_at"]], "Row": df["source_row"]})
 
 
+#: Columns naming uploaders or their files: left out for an anonymous visitor of a public dashboard.
+PEOPLE_COLUMNS = ("By", "File", "user", "file")
+
+
+def without_people(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` without the columns that name an uploader or their file (``PEOPLE_COLUMNS``)."""
+    return df.drop(columns=[c for c in PEOPLE_COLUMNS if c in df.columns])
+
+
 def provenance_frame(store: Store, indicator: str, period: Period) -> pd.DataFrame:
     """The stored figures behind the rated figure of ``period``: period, value, upload, file, person, time."""
     ind = store.cat.indicator(indicator)

@@ -12,6 +12,9 @@ done = st.session_state.pop("csp_accounts_done", None)
 if done:
     st.success(ui.md(done), icon="✅")
 
+if not s.has_accounts() and not ui.may_manage_accounts(s):  # open mode is off: the first admin is made by the CLI
+    ui.first_admin_instructions(s)
+    st.stop()
 if not s.has_accounts():
     st.info("No accounts yet, so anyone using this app can change data. Create the first admin account (the CSP "
             "analyst's): from then on every change needs a signed-in user.", icon="🔓")

@@ -32,7 +32,7 @@ if period is not None:
     st.header(f"Where the {status['rated_period']} figure came from", anchor=False)
     prov = ui.view(views.provenance_frame, indicator, period)
     if len(prov):
-        st.dataframe(prov, hide_index=True)
+        st.dataframe(ui.people(prov), hide_index=True)
     else:
         st.caption("No stored figure behind this period.")
 
@@ -46,7 +46,8 @@ if period is not None:
 st.header("Every stored figure", anchor=False)
 st.caption("Current figures count now; superseded ones were restated by a later upload; withdrawn ones no longer count.")
 series = ui.view(views.series_frame, indicator)
-st.dataframe(views.series_display(series), hide_index=True)
+st.dataframe(ui.people(views.series_display(series)), hide_index=True)
+series = ui.people(series)  # the downloads too
 name = f"csp-{indicator}-series"
 c1, c2 = st.columns(2)
 c1.download_button("Download the series (CSV)", data=views.csv_bytes(series), file_name=f"{name}.csv",

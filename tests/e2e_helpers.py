@@ -85,18 +85,42 @@ def settle(page, timeout: int = 30_000, pause: int = 300) -> None:
         page.wait_for_timeout(pause)
 
 
-def app_env(monkeypatch, db: Path, config: Path = ROOT / "indicators.yaml") -> Path:
-    """Point the app (CSPDASH_DB, CSPDASH_CONFIG) at ``db`` and ``config`` for an AppTest; return ``db``."""
+def app_env(monkeypatch, db: Path, config: Path = ROOT / "indicators.yaml", open_mode: bool = True) -> Path:
+    """Point the app (CSPDASH_DB, CSPDASH_CONFIG) at ``db`` and ``config`` for an AppTest; return ``db``.
+
+    ``open_mode``: start it as ``make run`` does, with ``CSPDASH_OPEN_MODE=1`` on 127.0.0.1, so a database without
+    accounts (the demo) is in open mode; with accounts the setting changes nothing.
+    """
     monkeypatch.setenv("CSPDASH_DB", str(db))
     monkeypatch.setenv("CSPDASH_CONFIG", str(config))
+    if open_mode:
+        monkeypatch.setenv("CSPDASH_OPEN_MODE", "1")
+    else:
+        monkeypatch.delenv("CSPDASH_OPEN_MODE", raising=False)
+    server_address(monkeypatch, "127.0.0.1")
     return db
 
 
+def server_address(monkeypatch, address: str | None) -> None:
+    """Set Streamlit's ``server.address`` for this test (an AppTest has no server: the app reads the option)."""
+    import copy
+
+    from streamlit import config
+
+    option = copy.copy(config.get_config_options()["server.address"])
+    option.set_value(address, "a test")
+    monkeypatch.setitem(config._config_options, "server.address", option)  # the original comes back after the test
+
+
 @contextlib.contextmanager
-def streamlit_server(db: Path, port: int | None = None, timeout: float = 60) -> Iterator[str]:
-    """Run ``streamlit run dashboard.py`` on ``db`` and yield its URL; the server is stopped on exit."""
+def streamlit_server(db: Path, port: int | None = None, timeout: float = 60, open_mode: bool = True) -> Iterator[str]:
+    """Run ``streamlit run dashboard.py`` on ``db`` (on 127.0.0.1; ``open_mode`` sets ``CSPDASH_OPEN_MODE=1`` as
+    ``make run`` does) and yield its URL; the server is stopped on exit."""
     port = port or free_port()
     env = dict(os.environ, CSPDASH_DB=str(db), CSPDASH_CONFIG=str(ROOT / "indicators.yaml"))
+    env.pop("CSPDASH_OPEN_MODE", None)
+    if open_mode:
+        env["CSPDASH_OPEN_MODE"] = "1"
     streamlit = shutil.which("streamlit", path=str(Path(sys.executable).parent)) or "streamlit"
     log = (ARTIFACTS / "streamlit-server.log")
     ARTIFACTS.mkdir(exist_ok=True)

@@ -164,6 +164,7 @@ def cli(db: Path, *args: str, stdin: str = "") -> tuple[int, str, str]:
 def test_cli_chair_cannot_import_another_priority(tmp_path):
     db = tmp_path / "csp.duckdb"
     (tmp_path / "b-return.csv").write_bytes(B_RETURN)
+    assert cli(db, "init")[0] == 0
     assert cli(db, "user", "add", "chair-a@example.org", "--role", "chair", "--subgroup", "asb",
                "--password-stdin", stdin=PASSWORD + "\n")[0] == 0
     before = db.read_bytes()
@@ -178,6 +179,7 @@ def test_cli_chair_cannot_import_another_priority(tmp_path):
 def test_cli_user_commands(tmp_path, capsys, monkeypatch):
     db = str(tmp_path / "csp.duckdb")
     base = ["--db", db, "--config", str(CONFIG), "user"]
+    assert main([*base[:-1], "init"]) == 0  # user add never makes a database
     monkeypatch.setattr(sys, "stdin", io.StringIO(PASSWORD + "\n"))
     assert main([*base, "add", "admin@example.org", "--role", "admin", "--password-stdin"]) == 0
     assert main([*base, "add", "sso@example.org", "--role", "viewer", "--no-password"]) == 0
@@ -281,6 +283,7 @@ def test_account_stamp_changes_with_the_password(accounts):
 def test_cli_enable_and_unlock(tmp_path, capsys, monkeypatch):
     db = str(tmp_path / "csp.duckdb")
     base = ["--db", db, "--config", str(CONFIG), "user"]
+    assert main([*base[:-1], "init"]) == 0  # user add never makes a database
     monkeypatch.setattr(sys, "stdin", io.StringIO(PASSWORD + "\n"))
     assert main([*base, "add", "admin@example.org", "--role", "admin", "--password-stdin"]) == 0
     assert main([*base, "add", "v@example.org", "--role", "viewer", "--no-password"]) == 0

@@ -86,6 +86,7 @@ def police(tmp_path_factory):
     config.write_text(police_catalogue(crime_types), encoding="utf-8")
     db = tmp / "csp.duckdb"
     env = {k: v for k, v in os.environ.items() if not k.startswith("CSPDASH_")}
+    assert main(["--db", str(db), "--config", str(config), "init"]) == 0  # import never makes a database
     proc = subprocess.run(
         [sys.executable, "-m", "cspdash", "--db", str(db), "--config", str(config), "import",
          *[str(p) for p in POLICE_FILES], "--dataset", "street_crime", "--user", "t@example.org"],
@@ -159,8 +160,9 @@ def test_reimporting_the_same_police_files_changes_nothing(capsys, police):
 
 @pytest.fixture
 def cli(tmp_path, capsys):
-    """Run the CLI on a fresh database with the returns catalogue."""
+    """Run the CLI on a fresh database (made by `init`) with the returns catalogue."""
     db = tmp_path / "csp.duckdb"
+    assert run(capsys, "--db", db, "--config", RETURNS_CATALOGUE, "init")[0] == 0
 
     def call(*argv: str) -> tuple[int, str, str]:
         return run(capsys, "--db", db, "--config", RETURNS_CATALOGUE, *argv)
@@ -237,10 +239,11 @@ def test_errors_exit_1_with_a_message_on_stderr(cli, argv, words):
 
 
 @pytest.mark.parametrize("command", [["status"], ["history"], ["withdraw", "1"], ["backup", "--out", "b.duckdb"]])
-def test_commands_that_read_refuse_a_missing_database(cli, command):
-    code, out, err = cli(*command)
+def test_commands_that_read_refuse_a_missing_database(tmp_path, capsys, command):
+    missing = tmp_path / "missing.duckdb"  # tests/test_fail_closed.py checks every other command too
+    code, out, err = run(capsys, "--db", missing, "--config", RETURNS_CATALOGUE, *command)
     assert code == 1 and "there is no database at" in err and out == ""
-    assert not cli.db.exists()
+    assert not missing.exists()
 
 
 def test_usage_errors_exit_2(cli):
@@ -357,6 +360,7 @@ def test_environment_variables_name_the_database_and_catalogue(tmp_path, capsys,
     monkeypatch.setenv("CSPDASH_CONFIG", str(RETURNS_CATALOGUE))
     monkeypatch.setenv("CSPDASH_USER", "env-user@example.org")
     write(tmp_path / "r.csv", "indicator,period,value\nA1,2018/19 Q1,95\n")
+    assert run(capsys, "init")[0] == 0
     assert run(capsys, "import", tmp_path / "r.csv")[0] == 0
     (h,) = json.loads(run(capsys, "history", "--format", "json")[1])
     assert h["user"] == "env-user@example.org"

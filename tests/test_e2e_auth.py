@@ -39,7 +39,7 @@ def test_chair_cannot_import_another_priority_in_the_browser(tmp_path_factory):
             page.set_default_timeout(WAIT)
             page.goto(f"{url}/upload")
             settle(page)
-            page.get_by_text("Sign in (at the top of the page) to upload").wait_for()
+            page.get_by_text("Sign in to see the dashboard").wait_for()  # nothing else before signing in
             assert page.locator('input[type="file"]').count() == 0
             sidebar = page.locator('[data-testid="stSidebar"]')
             main = page.locator('[data-testid="stMain"]')

@@ -185,6 +185,7 @@ def test_a_neighbouring_forces_file_alone_is_flagged_and_not_rated(store):
 def test_the_cli_reports_rows_in_the_area_and_the_force_warning(tmp_path):
     db = tmp_path / "csp.duckdb"
     city = city_file("2014-10")
+    Store(db, load_catalogue(CONFIG)).close()  # as `init` makes it: import never makes a database
     cmd = [sys.executable, "-m", "cspdash", "--db", str(db), "--config", str(CONFIG), "import", str(city),
            "--dataset", "street_crime", "--user", "analyst@example.org"]
     as_json = subprocess.run([*cmd, "--dry-run", "--format", "json"], capture_output=True, text=True, cwd=ROOT,

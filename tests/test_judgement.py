@@ -80,6 +80,7 @@ def status_of(capsys, tmp_path: Path, rows: list[str], indicator: str, period: s
     db = tmp_path / "csp.duckdb"
     ret = tmp_path / "return.csv"
     ret.write_text("indicator,period,value,numerator,denominator\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    assert cli(capsys, "--db", db, "--config", cfg, "init")[0] == 0  # import never makes a database
     code, _, err = cli(capsys, "--db", db, "--config", cfg, "import", ret, "--user", "analyst@example.org")
     assert code == 0, err
     code, out, err = cli(capsys, "--db", db, "--config", cfg, "status", "--period", period, "--format", "json")

@@ -287,8 +287,7 @@ def test_upload_page_offers_templates_and_kinds(demo_db):
 @pytest.mark.parametrize("page", [None, "pages/priority_a.py", "pages/indicator.py", "pages/meeting.py",
                                   "pages/submissions.py", "pages/history.py", "pages/upload.py"])
 def test_empty_database_shows_the_empty_state(tmp_path, monkeypatch, page):
-    monkeypatch.setenv("CSPDASH_DB", str(tmp_path / "empty.duckdb"))
-    monkeypatch.setenv("CSPDASH_CONFIG", str(CONFIG))
+    Store(app_env(monkeypatch, tmp_path / "empty.duckdb", CONFIG), load_catalogue(CONFIG)).close()  # as `init` makes it
     at = run_app(page)
     if page == "pages/upload.py":
         assert at.file_uploader  # the way out of the empty state works

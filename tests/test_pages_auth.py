@@ -52,14 +52,13 @@ def app_as(email: str | None, page: str | None = None, signed_in_at: datetime | 
     return at
 
 
-def test_anonymous_sees_figures_but_must_sign_in_to_change(accounts_db):
+def test_anonymous_sees_only_the_sign_in_form(accounts_db):
     at = app_as(None)
     assert at.main.text_input(key="csp_sign_in_email")  # the sign-in form leads the main area
     assert "Not signed in" in plain("\n".join(c.value for c in at.sidebar.caption))
     at = app_as(None, "pages/upload.py")
-    assert "Sign in (at the top of the page) to upload" in texts(at)
-    assert not at.file_uploader  # nothing to upload with
-    assert at.get("download_button")  # templates stay available
+    assert "Sign in to see the dashboard" in texts(at)  # tests/test_fail_closed.py checks every page
+    assert not at.file_uploader and not at.get("download_button") and not at.dataframe
 
 
 @pytest.mark.parametrize(("email", "can_upload"), [

@@ -236,6 +236,7 @@ def test_cli_refuses_a_huge_file_by_its_size_before_reading_it(tmp_path, monkeyp
     big = rh.sparse_file(tmp_path / "huge.csv", size, b"indicator,period,value\n")
     _no_reading(monkeypatch)
     db = tmp_path / "csp.duckdb"
+    Store(db, load_catalogue(CONFIG)).close()  # as `init` makes it: import never makes a database
     args = ["--db", str(db), "--config", str(CONFIG), "import", str(big), "--user", "analyst@towerhamlets.gov.uk"]
     assert cli.main(args + (["--dataset", dataset] if dataset else [])) == 1
     assert words in capsys.readouterr().err
@@ -256,6 +257,7 @@ def test_cli_process_refuses_a_300_mb_file_quickly_and_in_little_memory(tmp_path
     small.write_bytes(GOOD)
     runs = {}
     for f in (small, big):
+        Store(tmp_path / f"{f.stem}.duckdb", load_catalogue(CONFIG)).close()  # as `init` makes it
         t0 = time.monotonic()
         proc = subprocess.run([sys.executable, "-c", PEAK, "--db", str(tmp_path / f"{f.stem}.duckdb"), "--config",
                                str(CONFIG), "import", str(f), "--user", "analyst@towerhamlets.gov.uk"],

@@ -408,6 +408,7 @@ def test_the_issues_cases_through_the_cli(tmp_path, capsys, monkeypatch):
     config.write_text(CLI_CATALOGUE, encoding="utf-8")
     ret.write_text(CLI_RETURN, encoding="utf-8")
     base = ["--db", str(db), "--config", str(config)]
+    assert main([*base, "init"]) == 0  # import never makes a database
     assert main([*base, "import", str(ret), "--user", "analyst@example.org"]) == 0
     capsys.readouterr()
     assert main([*base, "status", "--period", "2018/19 Q3", "--format", "json"]) == 0
