@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -152,3 +153,9 @@ def streamlit_server(db: Path, port: int | None = None, timeout: float = 60, ope
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+def on_screen(text: str) -> re.Pattern:
+    """A pattern for ``text`` as the app shows it: ``ui.md`` puts an invisible word joiner (U+2060) before an ``@``,
+    after ``www`` and between ``:`` and ``//`` so that no link is made of it."""
+    return re.compile(re.escape(text).replace("@", "\u2060?@").replace("www", "www\u2060?").replace(r":", r":\u2060?"))

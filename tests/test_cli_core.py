@@ -62,9 +62,9 @@ def bad(tmp_path) -> Path:
     ("argv", "summary"),
     [
         (["validate-config", "--config", str(SHIPPED)],
-         f"{SHIPPED}: OK - 4 priorities, 9 subgroups, 25 indicators, 2 datasets"),
+         f"{SHIPPED}: OK - 4 priorities, 9 subgroups, 25 indicators, 3 datasets"),
         (["--config", str(SHIPPED), "validate-config"],
-         f"{SHIPPED}: OK - 4 priorities, 9 subgroups, 25 indicators, 2 datasets"),
+         f"{SHIPPED}: OK - 4 priorities, 9 subgroups, 25 indicators, 3 datasets"),
         (["--db", "unused.duckdb", "validate-config", "--config", "{minimal}"],
          "{minimal}: OK - 1 priorities, 1 subgroups, 1 indicators, 0 datasets"),
     ],

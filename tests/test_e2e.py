@@ -52,8 +52,9 @@ def status_of(page, indicator: str) -> str:
     """The Status cell of an indicator's row in the first of the overview's tables that lists it."""
     table = page.locator('[data-testid="stTable"]').filter(
         has=page.locator("tr", has_text=re.compile(rf"^\s*{indicator} "))).first
-    column = [h.strip() for h in table.locator("thead th").all_inner_texts()].index("Status")  # the index is hidden
     row = table.locator("tr", has_text=re.compile(rf"^\s*{indicator} ")).first
+    row.wait_for()  # all_inner_texts does not wait for the table to be drawn
+    column = [h.strip() for h in table.locator("thead th").all_inner_texts()].index("Status")  # the index is hidden
     return row.locator("td").nth(column).inner_text().replace("\u00a0", " ").strip()
 
 

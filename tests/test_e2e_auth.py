@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from e2e_helpers import CHROMIUM, CHROMIUM_ARGS, demo_copy, playwright_or_skip, settle, streamlit_server
+from e2e_helpers import CHROMIUM, CHROMIUM_ARGS, demo_copy, on_screen, playwright_or_skip, settle, streamlit_server
 from test_e2e import WAIT, WIDE
 from tests_config import CONFIG
 
@@ -47,7 +47,7 @@ def test_chair_cannot_import_another_priority_in_the_browser(tmp_path_factory):
             main.get_by_label("Password", exact=True).and_(page.locator("input")).fill(PASSWORD)
             main.get_by_role("button", name="Sign in").click()
             settle(page)
-            sidebar.get_by_text("Signed in as chair-a@example.org").wait_for()
+            sidebar.get_by_text(on_screen("Signed in as chair-a@example.org")).wait_for()
             page.locator('input[type="file"]').set_input_files(
                 files=[{"name": "b-return.csv", "mimeType": "text/csv", "buffer": B_RETURN}])
             page.get_by_text("permission denied", exact=False).first.wait_for()

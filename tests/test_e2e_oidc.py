@@ -18,7 +18,17 @@ from urllib.parse import quote
 
 import oidc_provider_mock  # a test requirement (requirements.txt): missing, the test fails loudly
 import pytest
-from e2e_helpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, demo_copy, free_port, playwright_or_skip, settle, streamlit_server
+from e2e_helpers import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    demo_copy,
+    free_port,
+    on_screen,
+    playwright_or_skip,
+    settle,
+    streamlit_server,
+)
 from test_e2e import WAIT, WIDE
 from tests_config import CONFIG
 
@@ -121,7 +131,7 @@ def test_sign_in_through_the_identity_provider(oidc_app, provider, sub, claims, 
             page.get_by_role("button", name="Authorize").click()
             page.wait_for_url(f"{oidc_app}/**")
             settle(page)
-            sidebar.get_by_text(shown).wait_for()
+            sidebar.get_by_text(on_screen(shown)).wait_for()
             page.screenshot(path=str(ARTIFACTS / f"oidc-{sub.lower()}.png"))
 
             nav = page.locator('[data-testid="stSidebarNav"]')
@@ -143,7 +153,7 @@ def test_sign_in_through_the_identity_provider(oidc_app, provider, sub, claims, 
 
             page.reload()  # Streamlit's own identity cookie keeps the sign-in (and the refusal) across visits
             settle(page)
-            sidebar.get_by_text(shown).wait_for()
+            sidebar.get_by_text(on_screen(shown)).wait_for()
             # Streamlit ends the provider's session too. On a loaded machine a click that lands while the page is still
             # rerunning after the reload can be lost (seen twice in 20 runs): click again, up to three times.
             for attempt in range(3):
@@ -161,7 +171,7 @@ def test_sign_in_through_the_identity_provider(oidc_app, provider, sub, claims, 
             page.wait_for_url(f"{oidc_app}/**")
             settle(page)
             sidebar.get_by_role("button", name="Sign in").wait_for()
-            assert sidebar.get_by_text(shown).count() == 0
+            assert sidebar.get_by_text(on_screen(shown)).count() == 0
             page.reload()
             settle(page)
             sidebar.get_by_role("button", name="Sign in").wait_for()

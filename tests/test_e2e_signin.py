@@ -4,7 +4,7 @@ after signing out a reload keeps them signed out."""
 from __future__ import annotations
 
 import pytest
-from e2e_helpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, demo_copy, playwright_or_skip, settle, streamlit_server
+from e2e_helpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, demo_copy, on_screen, playwright_or_skip, settle, streamlit_server
 from test_e2e import WAIT
 from tests_config import CONFIG
 
@@ -50,14 +50,14 @@ def test_sign_in_survives_a_reload_and_sign_out_does_too(tmp_path_factory):
             button.click()
             settle(page)
             sidebar = page.locator('[data-testid="stSidebar"]')
-            sidebar.get_by_text("Signed in as chair-hate@example.org").wait_for()
+            sidebar.get_by_text(on_screen("Signed in as chair-hate@example.org")).wait_for()
             page.wait_for_function("() => document.cookie.includes('cspdash_session=')")
             cookie = next(c for c in page.context.cookies() if c["name"] == auth.COOKIE_NAME)
             assert cookie["sameSite"] == "Strict" and cookie["path"] == "/" and cookie["expires"] > 0
 
             page.reload()
             settle(page)
-            sidebar.get_by_text("Signed in as chair-hate@example.org").wait_for()
+            sidebar.get_by_text(on_screen("Signed in as chair-hate@example.org")).wait_for()
             assert main.get_by_role("button", name="Sign in").count() == 0
             page.locator('input[type="file"]').wait_for(state="attached")  # a chair may upload: still signed in
             page.screenshot(path=str(ARTIFACTS / "signin-after-reload.png"))
