@@ -47,8 +47,13 @@ CATALOGUE = {
 
 
 def run(capsys, *argv: object) -> tuple[int, str, str]:
-    """Run the CLI in this process; (exit code, stdout, stderr)."""
-    code = main([str(a) for a in argv])
+    """Run the CLI in this process; (exit code, stdout, stderr). A database named with ``--db`` that does not exist
+    yet is made first with ``init``, as an analyst would (no command but init and demo makes one)."""
+    args = [str(a) for a in argv]
+    if "--db" in args and not Path(args[args.index("--db") + 1]).exists():
+        assert main(["--db", args[args.index("--db") + 1], "init"]) == 0
+        capsys.readouterr()
+    code = main(args)
     out = capsys.readouterr()
     return code, out.out, out.err
 

@@ -253,7 +253,7 @@ def test_a_storage_error_from_the_os_is_one_line(tmp_path):
     blocked = tmp_path / "a-file"
     blocked.write_text("not a folder")
     done = subprocess.run([sys.executable, "-m", "cspdash", "--db", str(blocked / "csp.duckdb"), "--config",
-                           str(CONFIG), "user", "add", "x@example.org", "--role", "admin", "--no-password"],
+                           str(CONFIG), "init"],
                           capture_output=True, text=True, cwd=ROOT, timeout=120)
     message = one_line_error(done)
     assert message.startswith("error: the storage failed: File exists (") and "a-file" in message, message
