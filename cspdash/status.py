@@ -424,7 +424,7 @@ def evaluate(ind: Indicator, period: Period, figures: dict[Period, Figure], rati
     base.update(_iv_fields(iv))
     if t.type == "cumulative":
         return _cumulative(ind, rated, figures, status)
-    comp_p, comp_v, _exposure = _comparator(ind, rated, figures)
+    comp_p, comp_v = _comparator(ind, rated, figures)
     change = None if comp_v in (None, 0) else (fig.value - comp_v) / comp_v * 100
     travel = _travel(ind, fig.value, comp_v, comp_p)
     trend_kw = dict(comparator=comp_v, comparator_period=comp_p, change_pct=change, **_trend(ind, fig.value, comp_v))
@@ -473,19 +473,19 @@ def provisional_note(fig: Figure) -> str:
             "so this figure may change.")
 
 
-def _comparator(ind: Indicator, rated: Period, figures: dict[Period, Figure]) -> tuple[str | None, float | None, float]:
-    """(label, value, exposure in periods) of the comparator for a change target (or the travel for others).
+def _comparator(ind: Indicator, rated: Period, figures: dict[Period, Figure]) -> tuple[str | None, float | None]:
+    """(label, value) of the comparator for a change target (or the travel for others).
 
     Where the stored comparator is missing and its whole period lies before the indicator's first stored figure, a
     change target's plan figure (``target.baseline_figures``) for that period, or the latest one before it, stands in.
-    A count is taken pro rata to the rated period (a year's figure ÷ 4 for a quarter, exposure 4); a percentage,
+    A count is taken pro rata to the rated period (a year's figure ÷ 4 for a quarter); a percentage,
     rate or ratio is a level and is used as it is.
     """
-    label, value, exposure = _stored_comparator(ind, rated, figures)
+    label, value = _stored_comparator(ind, rated, figures)
     t = ind.target
     baseline = t.baseline or "same_quarter_last_year"
     if value is not None or not t.baseline_figures or t.type != "change" or baseline == "fixed":
-        return label, value, exposure
+        return label, value
     if baseline == "previous_quarter":
         compared = rated.previous()
     elif baseline == "previous_year_average":
@@ -493,23 +493,23 @@ def _comparator(ind: Indicator, rated: Period, figures: dict[Period, Figure]) ->
     else:
         compared = rated.same_last_year()
     if figures and compared.end >= min(figures).start:
-        return label, value, exposure  # a gap inside the data is missing data, not a reason to reach back to the plan
+        return label, value  # a gap inside the data is missing data, not a reason to reach back to the plan
     plan = t.plan_figure(compared)
     if plan is None:
-        return label, value, exposure
+        return label, value
     period, figure = plan
     share = rated.n_months / period.n_months if ind.unit == "count" else 1.0
     per = f" a {period.grain}, pro rata" if share != 1 else ""
-    return f"the {period.label} plan baseline ({fmt(ind, figure)}{per})", figure * share, 1 / share
+    return f"the {period.label} plan baseline ({fmt(ind, figure)}{per})", figure * share
 
 
 def _stored_comparator(ind: Indicator, rated: Period,
-                       figures: dict[Period, Figure]) -> tuple[str | None, float | None, float]:
-    """(label, value, exposure in periods) of the stored comparator."""
+                       figures: dict[Period, Figure]) -> tuple[str | None, float | None]:
+    """(label, value) of the stored comparator."""
     t = ind.target
     baseline = t.baseline or "same_quarter_last_year"
     if t.type == "change" and baseline == "fixed":
-        return "the baseline", t.baseline_value, 1.0
+        return "the baseline", t.baseline_value
     if t.type == "change" and baseline == "previous_quarter" and rated.grain == "quarter":
         p = rated.previous()
     elif t.type == "change" and baseline == "previous_year_average" and rated.grain == "quarter":
@@ -517,16 +517,16 @@ def _stored_comparator(ind: Indicator, rated: Period,
         figs = [figures.get(q) for q in prev]
         label = f"the {prev[0].fy_label} quarterly average"
         if any(f is None or f.value is None or not f.complete for f in figs):
-            return label, None, 4.0
+            return label, None
         if ind.has_ratio and all(f.numerator is not None and f.denominator for f in figs):  # type: ignore[union-attr]
             num = sum(f.numerator for f in figs)  # type: ignore[union-attr,misc]
             den = sum(f.denominator for f in figs)  # type: ignore[union-attr,misc]
-            return label, num / den * ind.scale, 4.0
-        return label, sum(f.value for f in figs) / 4, 4.0  # type: ignore[union-attr,misc]
+            return label, num / den * ind.scale
+        return label, sum(f.value for f in figs) / 4  # type: ignore[union-attr,misc]
     else:
         p = rated.same_last_year()
     f = figures.get(p)
-    return p.label, (f.value if f is not None and f.complete else None), 1.0
+    return p.label, (f.value if f is not None and f.complete else None)
 
 
 def _trend(ind: Indicator, value: float | None, comp: float | None) -> dict:
