@@ -11,7 +11,6 @@ are copied into a new database.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import shutil
@@ -20,23 +19,31 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from cspdash import datasets as ds
-from cspdash import snapshots
 from cspdash.config import Catalogue
-from cspdash.errors import CspdashError
-from cspdash.store import (
+from cspdash.db import (
     MIGRATIONS,
-    ORIGINALS_DIR,
     SCHEMA_VERSION,
     SCHEMA_VERSION_TABLE,
-    Store,
-    _fsync_dir,
+    SNAPSHOT_SCHEMA,
+    Database,
+    checkpoint,
+    database_name,
     held_elsewhere,
+    newest_backup,  # noqa: F401  (the backup to restore: db.py names it in a damaged database's message)
     storage_cause,
+    storage_failure,
+    transaction,
 )
+from cspdash.errors import CspdashError, StorageError
+from cspdash.originals import ORIGINALS_DIR, Originals, fsync_dir
+
+if TYPE_CHECKING:
+    from cspdash.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +55,46 @@ PREFIX = "csp-"
 def download_name(now: datetime | None = None) -> str:
     """``csp-backup-2026-11-25-1030.duckdb``."""
     return f"csp-backup-{(now or datetime.now()):%Y-%m-%d-%H%M}.duckdb"
+
+
+def write_backup(database: Database, originals: Originals, out: str | Path) -> Path:
+    """Write a consistent copy of the whole database to ``out`` (a new DuckDB file), under the write lock, with
+    every original kept beside the database put inside it (``Store.backup``)."""
+    target = Path(out)
+    if target.exists():
+        raise CspdashError(f"{target} already exists; choose a new file name for the backup")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with database.lock:
+        cur = database.writer()
+        try:
+            database.checkpoint(cur)
+            cur.execute("ATTACH ? AS backup_db", [str(target)])
+            try:
+                cur.execute("COPY FROM DATABASE " + database_name(cur) + " TO backup_db")
+                _inline_originals(cur, originals)
+            finally:
+                cur.execute("DETACH backup_db")
+        except BaseException as e:
+            target.unlink(missing_ok=True)  # never leave half a backup behind
+            target.with_name(target.name + ".wal").unlink(missing_ok=True)
+            if isinstance(e, duckdb.Error) and storage_failure(e):
+                database.mark_failed()
+                raise StorageError(f"no backup was written: {storage_cause(e, target.parent.resolve())}") from None
+            raise
+        finally:
+            cur.close()
+    return target
+
+
+def _inline_originals(cur: duckdb.DuckDBPyConnection, originals: Originals) -> None:
+    """Put the originals kept beside the database into the backup's ``content`` column: a backup is one
+    self-contained file, which can be copied off the machine and restored anywhere."""
+    kept = cur.execute("SELECT upload_id, file_name, sha256 FROM backup_db.uploads "
+                       "WHERE content IS NULL AND size_bytes > 0 ORDER BY upload_id").fetchall()
+    for uid, name, sha in kept:
+        path = originals.path(uid, name, sha)
+        cur.execute("UPDATE backup_db.uploads SET content = (SELECT content FROM read_blob(?)) WHERE upload_id = ?",
+                    [str(path), uid])
 
 
 def backup_bytes(store: Store) -> bytes:
@@ -135,16 +182,6 @@ class DailyBackups:
             self._thread.join(timeout=30)
 
 
-def newest_backup(db: str | Path, env: dict[str, str] | None = None) -> Path | None:
-    """The newest backup (``*.duckdb`` by time written) in ``CSPDASH_BACKUP_DIR`` or in ``backups/`` beside the
-    database ``db``; None when there is none: what to restore when the database is damaged."""
-    env = os.environ if env is None else env
-    folders = [Path(f) for f in ((env.get("CSPDASH_BACKUP_DIR") or "").strip(),) if f]
-    folders.append(Path(db).parent / "backups")
-    found = [p for folder in folders if folder.is_dir() for p in folder.glob("*.duckdb") if p.is_file()]
-    return max(found, key=lambda p: (p.stat().st_mtime, p.name)) if found else None
-
-
 def settings_from_env(env: dict[str, str] | None = None) -> tuple[Path, time, int] | None:
     """(folder, time, days kept) from ``CSPDASH_BACKUP_DIR``, ``CSPDASH_BACKUP_AT`` (HH:MM) and
     ``CSPDASH_BACKUP_KEEP``; None when no folder is set. A bad value fails with a message that says how to fix it."""
@@ -226,7 +263,7 @@ def expected_schema(version: int, cat: Catalogue) -> Schema:
                 con.execute(stmt)
         for d in cat.datasets:
             con.execute(ds.create_table_sql(d))
-        for stmt in snapshots.SCHEMA:
+        for stmt in SNAPSHOT_SCHEMA:
             con.execute(stmt)
         return read_schema(con)
     finally:
@@ -306,7 +343,7 @@ def _hold(db: Path) -> duckdb.DuckDBPyConnection | None:
                                "cspdash command; stop it first, then restore. Nothing was changed") from None
         return None  # damaged: the reason to restore
     try:
-        con.execute("CHECKPOINT")  # the replaced database is kept whole, without a write-ahead log
+        checkpoint(con, busy_ok=False)  # the replaced database is kept whole, without a write-ahead log
     except duckdb.Error as e:
         con.close()
         raise CspdashError(f"not restored: the database {db} could not be checkpointed before it is replaced "
@@ -366,7 +403,7 @@ def restore(backup: str | Path, db: str | Path, cat: Catalogue) -> Path | None:
         if wal.exists():  # a damaged database's log: it goes with it, and must not be replayed into the new one
             os.replace(wal, dst.with_name((kept.name if kept else f"{dst.name}.before-restore") + ".wal"))
         os.replace(tmp, dst)
-        _fsync_dir(dst.parent)
+        fsync_dir(dst.parent)
     except OSError as e:
         raise CspdashError(f"the restore failed: {e.strerror or e} ({e.filename or dst.parent}); {dst} is unchanged. "
                            f"Fix: check the free space and permissions of {dst.parent}") from None
@@ -381,29 +418,29 @@ def _copy_data(src: Path, tmp: Path, version: int, tables: dict[str, list[str]],
                cat: Catalogue) -> None:
     """Make a new database at ``tmp`` with the store's schema and copy the backup's rows into it, table by table,
     naming every column; the sequences continue after the ids restored."""
-    fresh = Store(tmp, cat)
+    fresh = Database(tmp)
     try:
-        if "snapshots" in tables:  # made when the first pack is frozen
-            snapshots.ensure_tables(fresh)
+        fresh.open(cat)
         cur = fresh.cursor()
+        if "snapshots" in tables:  # made when the first pack is frozen
+            for stmt in SNAPSHOT_SCHEMA:
+                cur.execute(stmt)
         cur.execute("ATTACH ? AS restore_src (READ_ONLY)", [str(src)])
         try:
-            cur.execute("BEGIN TRANSACTION")
-            cur.execute("DELETE FROM schema_version WHERE version <= ?", [version])
-            for table, cols in tables.items():
-                names = ", ".join(f'"{c}"' for c in cols)
-                cur.execute(f'INSERT INTO main."{table}" ({names}) '  # noqa: S608  (cspdash's own names)
-                            f'SELECT {names} FROM restore_src.main."{table}"')
-            for seq, (table, column) in ((s, tc) for s, tc in SEQUENCE_IDS.items() if tc[0] in tables):
-                top = cur.execute(f'SELECT max("{column}") FROM main."{table}"').fetchone()[0]  # noqa: S608
-                start = max(sequences.get(seq, 1), (top or 0) + 1)
-                cur.execute(f"CREATE OR REPLACE SEQUENCE {seq} START {int(start)}")
-            cur.execute("COMMIT")
+            # Any failure, of the disk or not, stays DuckDB's own error (fail returns it): "not restored", below.
+            with transaction(cur, fail=lambda e, _stored: e):
+                cur.execute("DELETE FROM schema_version WHERE version <= ?", [version])
+                for table, cols in tables.items():
+                    names = ", ".join(f'"{c}"' for c in cols)
+                    cur.execute(f'INSERT INTO main."{table}" ({names}) '  # noqa: S608  (cspdash's own names)
+                                f'SELECT {names} FROM restore_src.main."{table}"')
+                for seq, (table, column) in ((s, tc) for s, tc in SEQUENCE_IDS.items() if tc[0] in tables):
+                    top = cur.execute(f'SELECT max("{column}") FROM main."{table}"').fetchone()[0]  # noqa: S608
+                    start = max(sequences.get(seq, 1), (top or 0) + 1)
+                    cur.execute(f"CREATE OR REPLACE SEQUENCE {seq} START {int(start)}")
         finally:
-            with contextlib.suppress(duckdb.Error):
-                cur.execute("ROLLBACK")
             cur.execute("DETACH restore_src")
-        cur.execute("CHECKPOINT")
+        checkpoint(cur, busy_ok=False)
     except duckdb.Error as e:
         raise CspdashError(f"not restored: {storage_cause(e, tmp.parent.resolve())}; nothing was changed") from None
     finally:

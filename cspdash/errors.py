@@ -28,3 +28,7 @@ class StorageError(CspdashError):
     def __init__(self, message: str, stored: bool = False) -> None:
         self.stored = stored
         super().__init__(message)
+
+
+class DatabaseMissing(CspdashError):
+    """The database file named does not exist; the app and most commands never create one (they fail closed)."""

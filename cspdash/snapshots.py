@@ -10,45 +10,17 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
-from cspdash import auth
+from cspdash import auth, db
 from cspdash.errors import CspdashError
 from cspdash.periods import Period, parse_period
 from cspdash.report import PackData, SnapshotInfo, build_pack, parse_meeting_date, with_snapshot
 from cspdash.status import Status
 from cspdash.store import Store
 
-SCHEMA = (
-    "CREATE SEQUENCE IF NOT EXISTS snapshot_seq START 1",
-    """CREATE TABLE IF NOT EXISTS snapshots (
-        snapshot_id INTEGER PRIMARY KEY,
-        period VARCHAR NOT NULL,            -- the quarter presented, e.g. 2025/26 Q3
-        meeting_date DATE NOT NULL,
-        frozen_by VARCHAR NOT NULL,
-        frozen_at TIMESTAMP NOT NULL,       -- UTC
-        data_as_at VARCHAR,                 -- the data-as-at stamp shown in the pack
-        data_version BIGINT NOT NULL,       -- store.data_version() when frozen
-        pack VARCHAR NOT NULL               -- the whole pack as JSON (report.PackData.to_json)
-    )""",
-    """CREATE TABLE IF NOT EXISTS snapshot_items (
-        snapshot_id INTEGER NOT NULL,
-        position INTEGER NOT NULL,          -- catalogue order when frozen
-        indicator VARCHAR NOT NULL,
-        priority VARCHAR NOT NULL,
-        title VARCHAR NOT NULL,
-        value DOUBLE,
-        target DOUBLE,
-        comparator DOUBLE,
-        rag VARCHAR NOT NULL,
-        variation VARCHAR,
-        assurance VARCHAR,
-        reason VARCHAR NOT NULL,
-        commentary VARCHAR,                 -- the commentary shown, for queries; the pack JSON is authoritative
-        PRIMARY KEY (snapshot_id, indicator)
-    )""",
-)
+SCHEMA = db.SNAPSHOT_SCHEMA  # the tables of frozen packs, made when the first pack is frozen
 
 #: Status fields compared by ``diff``, in the order they are reported.
 DIFF_FIELDS = ("period", "value", "target", "comparator", "rag", "complete", "variation", "assurance", "reason")
@@ -79,10 +51,6 @@ class Snapshot:
                 "data_version": self.data_version}
 
 
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
 def ensure_tables(store: Store) -> None:
     """Create the snapshot tables if they are missing."""
     have = store.cursor().execute(
@@ -90,7 +58,7 @@ def ensure_tables(store: Store) -> None:
         "AND table_name IN ('snapshots', 'snapshot_items')").fetchone()[0]
     if have == 2:
         return  # reads need not wait for the write lock
-    with store._write:
+    with store.db.lock:
         cur = store.cursor()
         for stmt in SCHEMA:
             cur.execute(stmt)
@@ -108,12 +76,12 @@ def freeze(store: Store, period: Period | str | None, meeting_date: date | str, 
     if when is None:
         raise CspdashError("a snapshot needs the meeting date; give it as 2026-03-12 or 12/03/2026")
     ensure_tables(store)
-    with store._write:  # no upload can land between reading the figures and storing them
+    with store.db.lock:  # no upload can land between reading the figures and storing them
         pack = build_pack(store, period, when)
         version = store.data_version()
         cur = store.cursor()
-        now = _now()
-        with store._transaction(cur):
+        now = db.now()
+        with store.db.transaction(cur):
             sid = int(cur.execute("SELECT nextval('snapshot_seq')").fetchone()[0])
             info = SnapshotInfo(sid, user, now.strftime("%d %b %Y %H:%M UTC"))
             frozen = with_snapshot(pack, info, when)
@@ -126,9 +94,9 @@ def freeze(store: Store, period: Period | str | None, meeting_date: date | str, 
                 [[sid, k, it.indicator, it.priority, it.title, it.status.value, it.status.target, it.status.comparator,
                   it.status.rag, it.status.variation, it.status.assurance, it.status.reason,
                   "\n\n".join(c.text for c in it.commentary) or None] for k, it in enumerate(pack.items)])
-            store._event(cur, user, "freeze", None, f"snapshot {sid}: {pack.period} for the meeting on {when.isoformat()}",
-                         now)
-        store._checkpoint(cur)
+            db.event(cur, user, "freeze", None, f"snapshot {sid}: {pack.period} for the meeting on {when.isoformat()}",
+                     now)
+        store.db.checkpoint(cur)
     return sid
 
 

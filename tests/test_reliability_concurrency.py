@@ -168,7 +168,7 @@ def test_two_uploaders_and_a_reader_on_one_store(tmp_path):
 
 def test_the_reader_would_see_a_torn_upload(tmp_path, monkeypatch):
     """The check itself works: commit an upload before its figures, and the reader notices."""
-    import cspdash.store as store_module
+    import cspdash.uploads as store_module
 
     real = store_module._bulk_insert
 

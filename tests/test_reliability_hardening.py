@@ -88,9 +88,9 @@ SECRET_PATTERNS = {
 CONFIG_PASSWORD = re.compile(r"^\s*[\w.-]*(?:password|passwd|secret|api_?key|token)[\w.-]*\s*[=:]\s*['\"]?(?!['\"]?\s*$)"
                              r"(?!\$\{)[^\s'\"#]{4,}", re.I | re.M)
 CONFIG_SUFFIXES = (".yaml", ".yml", ".toml", ".ini", ".cfg", ".env", ".json")
-#: Files allowed to hold these patterns: this test (the patterns themselves) and the store's dummy hash, which is
+#: Files allowed to hold these patterns: this test (the patterns themselves) and the accounts' dummy hash, which is
 #: hashed against on a sign-in with an unknown e-mail so the timing gives nothing away; it hashes no password.
-ALLOWED = {("tests/test_reliability_hardening.py", "*"), ("cspdash/store.py", "argon2 password hash")}
+ALLOWED = {("tests/test_reliability_hardening.py", "*"), ("cspdash/accounts.py", "argon2 password hash")}
 
 
 SCAN_BYTES = 2**20  # of each file: secrets sit in small text files, not in the middle of a large data extract

@@ -215,7 +215,7 @@ def test_a_backup_of_schema_version_1_is_restored_and_upgraded(tmp_path, cat):
 
 
 def test_originals_kept_beside_the_database_come_back_from_inside_the_backup(tmp_path, cat, monkeypatch):
-    monkeypatch.setattr("cspdash.store.INLINE_ORIGINAL_BYTES", 0)  # every original is kept as uploads/<sha256>
+    monkeypatch.setattr("cspdash.originals.INLINE_ORIGINAL_BYTES", 0)  # every original is kept as uploads/<sha256>
     s = Store(tmp_path / "live" / "csp.duckdb", cat)
     try:
         fill(s)

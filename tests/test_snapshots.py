@@ -168,7 +168,7 @@ def test_a_failed_freeze_stores_nothing(store, monkeypatch):
     def boom(*_args, **_kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(store, "_event", boom)
+    monkeypatch.setattr("cspdash.db.event", boom)
     with pytest.raises(RuntimeError, match="disk full"):
         snapshots.freeze(store, Q4, MEETING, "analyst@example.org")
     cur = store.cursor()

@@ -177,7 +177,7 @@ def test_the_app_shows_the_data_again_once_the_space_is_freed(db, files, monkeyp
         with files_limited_to(os.path.getsize(db) + 16 * 1024), pytest.raises(StorageError):
             s.import_files([SourceFile.from_path(files["small"])], USER, "street_crime")
         with pytest.raises(duckdb.FatalException, match="invalidated"):
-            s._con.execute("SELECT 1")  # DuckDB refuses every query on this connection now
+            s.db._con.execute("SELECT 1")  # DuckDB refuses every query on this connection now
         at.switch_page("pages/history.py").run()
         assert not at.exception, [x.message for x in at.exception]
         shown = " ".join(str(df.value.to_dict()) for df in at.dataframe)

@@ -375,7 +375,7 @@ STREET_ROW = b"a,2018-04,P,P,-0.1,51.5,X,E1,L,Burglary,,\n"
 @pytest.fixture
 def outside(monkeypatch):
     """Every upload counts as large: its original goes to uploads/<sha256> beside the database."""
-    monkeypatch.setattr("cspdash.store.INLINE_ORIGINAL_BYTES", 0)
+    monkeypatch.setattr("cspdash.originals.INLINE_ORIGINAL_BYTES", 0)
 
 
 def street_file(tmp_path: Path, name: str = "street.csv", rows: int = 3) -> Path:

@@ -1,0 +1,549 @@
+"""Uploads: the import pipeline (validate every file, then store all of them in one transaction, or nothing),
+the preview of what an import changes, withdrawals and the figures they recompute, and typed commentary."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from collections import defaultdict
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from cspdash import auth, db, ingest
+from cspdash import datasets as ds
+from cspdash.accounts import Accounts
+from cspdash.auth import PermissionDenied, User
+from cspdash.config import Catalogue, Dataset
+from cspdash.errors import CspdashError, StorageError
+from cspdash.figures import Figures, dataset_of
+from cspdash.ingest import Problem, SourceFile, ValidationError, parse_return
+from cspdash.originals import Originals
+from cspdash.periods import Period, parse_period
+from cspdash.status import Observation, evaluate, figures_for, rated_grain
+
+
+@dataclass(frozen=True)
+class Change:
+    """What an upload does to one indicator's rated period (home area)."""
+
+    indicator: str
+    period: str
+    old_value: float | None
+    new_value: float | None
+    old_rag: str
+    new_rag: str
+
+    def as_dict(self) -> dict:
+        """A JSON-ready mapping."""
+        return dict(self.__dict__)
+
+
+@dataclass
+class ImportResult:
+    """The outcome (or, for a dry run, the preview) of an import."""
+
+    dry_run: bool
+    uploads: list[dict] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+    other_area_figures: int = 0
+    warnings: list[str] = field(default_factory=list)  # stored or storable, but worth a look (another force's file)
+    facts: dict[str, dict] = field(default_factory=dict, repr=False)  # per record-level file: rows_in_area, forces
+
+    def as_dict(self) -> dict:
+        """A JSON-ready mapping."""
+        return {"dry_run": self.dry_run, "uploads": self.uploads, "changes": [c.as_dict() for c in self.changes],
+                "other_area_figures": self.other_area_figures, "warnings": self.warnings}
+
+
+class Uploads:
+    """Writes of uploads to one database: imports, withdrawals and typed commentary."""
+
+    def __init__(self, database: db.Database, cat: Catalogue, originals: Originals, figures: Figures,
+                 accounts: Accounts) -> None:
+        self.db = database
+        self.cat = cat
+        self.originals = originals
+        self.figures = figures
+        self.accounts = accounts
+
+    def import_files(self, files: Sequence[SourceFile], user: User | str | None, dataset: str | None = None,
+                     dry_run: bool = False, synthetic: bool = False) -> ImportResult:
+        """Validate every file, then store all of them in one transaction, or nothing if any has a problem.
+
+        A file identical (same SHA-256) to an active upload of the same kind is recognised and changes nothing.
+        With ``dry_run`` nothing is stored and the result previews the changes. With ``synthetic`` the uploads are
+        recorded as invented figures, and every figure they hold is labelled so.
+        """
+        if not files:
+            raise CspdashError("no files given to import")
+        actor = self.accounts.actor(user)
+        dset = dataset_of(self.cat, dataset) if dataset else None
+        if dset is not None:
+            auth.require(actor, "import_dataset", what=f"the {dset.name} dataset (it feeds several subgroups' figures)",
+                         outcome="nothing was stored")
+        with self.db.lock:
+            cur = self.db.writer()
+            try:
+                return self._import(cur, files, actor, dset, dry_run, synthetic)
+            except duckdb.Error as e:
+                if db.storage_failure(e):  # the disk filled while the files were read or checked
+                    raise self.db.storage_error(e, stored=False) from None
+                raise
+            finally:
+                cur.close()
+
+    def _check_owners(self, actor: User, new_obs: list, comments: list, measured: bool = False) -> None:
+        """Refuse figures or commentary for indicators the actor's subgroups do not own, and a non-admin's figures
+        for indicators computed by a measure (``measured``: the figures are the measure's own, from a dataset)."""
+        computed = sorted({o[0] for o in new_obs if self.cat.indicator(o[0]).measure is not None}, key=self._order)
+        if computed and not measured and actor.role != "admin":
+            rows = ", ".join(f"{i} (row {next(o[6] for o in new_obs if o[0] == i)})" for i in computed[:10])
+            raise PermissionDenied(
+                f"{actor.email} ({actor.role}) may not replace figures for {rows}: they are computed from "
+                "record-level data by the catalogue's measure; give commentary only, or ask the CSP analyst",
+                auth.RULES["measured_admin_only"], "nothing was stored")
+        ids = sorted({o[0] for o in new_obs} | {c[0] for c in comments}, key=self._order)
+        refused = [i for i in ids if not auth.allowed(actor, "upload", [self.cat.indicator(i).owner])]
+        if refused:
+            owners = sorted({self.cat.indicator(i).owner for i in refused})
+            auth.require(actor, "upload", owners, what=f"figures for {', '.join(refused)}",
+                         outcome="nothing was stored")
+
+    def _order(self, indicator: str) -> int:
+        return self.cat.indicators.index(self.cat.indicator(indicator))
+
+    def _import(self, cur: duckdb.DuckDBPyConnection, files: Sequence[SourceFile], actor: User,
+                dset: Dataset | None, dry_run: bool, synthetic: bool = False) -> ImportResult:
+        if dset is not None and not dry_run:
+            direct = self._import_direct(cur, files, actor, dset, synthetic)
+            if direct is not None:
+                return direct
+        result = ImportResult(dry_run)
+        problems: list[Problem] = []
+        more = 0
+        prepared: list[tuple[SourceFile, str, object]] = []  # (file, sha, parsed rows or staged table)
+        seen: dict[str, str] = {}
+        for n, src in enumerate(files):
+            try:  # refused by name and size before a byte is read (hashing reads the whole file)
+                ingest.check_extension(src, ds.DATASET_EXTENSIONS if dset else ingest.RETURN_EXTENSIONS)
+                ingest.check_size(src, ingest.MAX_DATASET_BYTES if dset else ingest.MAX_RETURN_BYTES)
+            except ValidationError as e:
+                problems.extend(e.problems)
+                continue
+            early = None  # a large extract is staged while its SHA-256 is computed: both read the whole file
+            if dset is not None and self.originals.kept_outside(src):
+                sha, early = self._stage_hashing(cur, src, dset, f"stage_{n}")
+            else:
+                sha = src.sha256()
+            dup = cur.execute("SELECT upload_id FROM uploads WHERE sha256 = ? AND state = 'active' AND kind = ? "
+                              "ORDER BY upload_id LIMIT 1", [sha, "dataset" if dset else "return"]).fetchone()
+            if dup or sha in seen:
+                if isinstance(early, ds.Staged):  # staged for nothing: an identical file is never read again
+                    ds.unstage(cur, early)
+                result.uploads.append({"file_name": src.display_name, "sha256": sha, "upload_id": None,
+                                       "duplicate_of": dup[0] if dup else seen[sha], "rows": 0,
+                                       "message": "identical to an earlier upload; nothing changed"})
+                continue
+            seen[sha] = src.display_name
+            try:
+                if dset is None:
+                    prepared.append((src, sha, parse_return(src, self.cat)))
+                elif early is not None:
+                    if isinstance(early, BaseException):
+                        raise early
+                    prepared.append((src, sha, early))
+                else:
+                    prepared.append((src, sha, ds.stage(cur, src, dset, self.cat, f"stage_{n}")))
+            except ValidationError as e:
+                problems.extend(e.problems)
+                more += e.more
+        try:
+            if problems:
+                raise ValidationError(problems, more)
+            new_obs: list[tuple[str, Period, str, float | None, float | None, float | None, int | None, int]] = []
+            comments: list[tuple[str, Period, str, int | None, int]] = []
+            if dset is not None and prepared:
+                new_obs = self._dataset_obs(cur, dset, prepared, result)
+            for k, (_src, _sha, payload) in enumerate(prepared):
+                if not isinstance(payload, ds.Staged):
+                    for r in payload:  # type: ignore[union-attr]
+                        if r.value is not None or r.numerator is not None:
+                            new_obs.append((r.indicator, r.period, r.area, r.value, r.numerator, r.denominator, r.row, k))
+                        if r.commentary:
+                            comments.append((r.indicator, r.period, r.commentary, r.row, k))
+            self._check_owners(actor, new_obs, comments, measured=dset is not None)
+            result.changes = self._preview(new_obs)
+            result.other_area_figures = sum(1 for o in new_obs if o[2])
+            if dry_run:
+                for src, sha, payload in prepared:
+                    result.uploads.append({"file_name": src.display_name, "sha256": sha, "upload_id": None,
+                                           "rows": _rows(payload), "duplicate_of": None, "synthetic": synthetic,
+                                           **result.facts.get(src.display_name, {})})
+                return result
+            self._commit(cur, prepared, new_obs, comments, actor.label, dset, result, synthetic=synthetic)
+            self.db.checkpoint(cur)
+            return result
+        finally:
+            for _src, _sha, payload in prepared:
+                if isinstance(payload, ds.Staged):
+                    with contextlib.suppress(duckdb.Error):  # never hides why the import failed
+                        ds.unstage(cur, payload)
+
+    def _import_direct(self, cur: duckdb.DuckDBPyConnection, files: Sequence[SourceFile], actor: User,
+                       dset: Dataset, synthetic: bool = False) -> ImportResult | None:
+        """Import large extracts read once, straight into their table inside the import's transaction
+        (``datasets.load_direct``); None, having stored nothing, when any file must be staged instead (small, not
+        plainly valid, or identical to an earlier upload): the staged import then gives the file's problems."""
+        if not all(self.originals.kept_outside(src) and src.size <= ingest.MAX_DATASET_BYTES and ds.readable_once(src, dset)
+                   for src in files):
+            return None
+        result = ImportResult(False)
+        loaded: list[tuple[SourceFile, str, ds.Staged]] = []
+        kept: list[Path] = []  # originals this import put in place; removed again unless it commits
+        had_folder = self.originals.folder.is_dir()
+
+        def hash_scan_keep() -> list[str] | None:  # beside the load: each reads every byte of the files
+            shas = []
+            for src in files:
+                h = hashlib.sha256()
+                if not ds.scan_plain(src, dset, h.update):
+                    return None
+                sha = h.hexdigest()
+                if not (self.originals.folder / sha).is_file():
+                    self.originals.keep(src, sha)
+                    kept.append(self.originals.folder / sha)
+                shas.append(sha)
+            return shas
+
+        committed = False
+        pool = ThreadPoolExecutor(max_workers=1)
+        hashing = pool.submit(hash_scan_keep)
+        # Opened here, not by db.transaction: the load runs inside it while the hashing thread reads the files, and
+        # the transaction is either committed by _commit (begun=True) or rolled back below to stage the files instead.
+        db.begin(cur)
+        try:
+            for n, src in enumerate(files):
+                uid = cur.execute("SELECT nextval('upload_seq')").fetchone()[0]
+                staged = ds.load_direct(cur, src, dset, self.cat, uid, f"stage_{n}")
+                if staged is None:
+                    raise _Staging
+                loaded.append((src, "", staged))
+            shas = hashing.result()
+            if shas is None or len(set(shas)) < len(shas) or cur.execute(
+                    "SELECT count(*) FROM uploads WHERE list_contains(?, sha256) AND state = 'active' AND kind = 'dataset'",
+                    [shas]).fetchone()[0]:
+                raise _Staging  # a repeated file: the staged import says which, and stores nothing
+            loaded = [(src, sha, staged) for (src, _, staged), sha in zip(loaded, shas, strict=True)]
+            new_obs = self._dataset_obs(cur, dset, loaded, result)
+            self._check_owners(actor, new_obs, [], measured=True)
+            result.changes = self._preview(new_obs)
+            result.other_area_figures = sum(1 for o in new_obs if o[2])
+            try:
+                self._commit(cur, loaded, new_obs, [], actor.label, dset, result, begun=True, synthetic=synthetic)
+            except StorageError as e:
+                committed = e.stored  # DuckDB's own checkpoint at the commit failed: the upload is stored
+                raise
+            committed = True
+            self.db.checkpoint(cur)
+            return result
+        except _Staging:
+            db.rollback(cur)
+            return None
+        except BaseException as e:
+            with contextlib.suppress(duckdb.Error):  # _commit has rolled back already when it raised
+                db.rollback(cur)
+            if isinstance(e, duckdb.Error) and db.storage_failure(e):
+                raise self.db.storage_error(e, stored=False) from None
+            raise
+        finally:
+            pool.shutdown(wait=True)
+            if not committed:  # a refused, repeated or failed import keeps no original
+                for path in kept:
+                    path.unlink(missing_ok=True)
+                if not had_folder:
+                    with contextlib.suppress(OSError):
+                        self.originals.folder.rmdir()
+            for _src, _sha, staged in loaded:
+                with contextlib.suppress(duckdb.Error):
+                    ds.unstage(cur, staged)
+
+    def _stage_hashing(self, cur: duckdb.DuckDBPyConnection, src: SourceFile, dset: Dataset,
+                       name: str) -> tuple[str, ds.Staged | Exception]:
+        """(SHA-256, staged file or the error staging raised), the hash computed in a thread meanwhile."""
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            digest = pool.submit(src.sha256)  # hashlib and DuckDB both release the GIL
+            try:
+                staged: ds.Staged | Exception = ds.stage(cur, src, dset, self.cat, name)
+            except Exception as e:  # raised once the hash says the file is not a duplicate (as if staged after it)
+                staged = e
+            return digest.result(), staged
+
+    def _commit(self, cur: duckdb.DuckDBPyConnection, prepared: list, new_obs: list, comments: list, user: str,
+                dset: Dataset | None, result: ImportResult, begun: bool = False, synthetic: bool = False) -> None:
+        """Store the prepared files in one transaction (already open when ``begun``); the caller checkpoints. A
+        record-level dataset's months are police data: those still recent now are stored as provisional."""
+        now = db.now()
+        # Large originals are copied to their files (written whole, then renamed) while the records are inserted,
+        # and the commit waits for them: it only ever refers to a complete file. A failed commit leaves an
+        # unreferenced file, which a later identical upload reuses.
+        outside = [(src, sha) for src, sha, _ in prepared if self.originals.kept_outside(src)]
+        pool = ThreadPoolExecutor(max_workers=1)
+        copying = pool.submit(lambda: [self.originals.keep(src, sha) for src, sha in outside])
+        on_disk = {sha for _, sha in outside}
+        try:
+            with self.db.transaction(cur, begun):
+                self._insert_uploads(cur, prepared, new_obs, comments, user, dset, result, now, on_disk, synthetic)
+                copying.result()  # every original kept outside is in its file before the rows referring to it commit
+        finally:
+            pool.shutdown(wait=True)
+
+    def _insert_uploads(self, cur: duckdb.DuckDBPyConnection, prepared: list, new_obs: list, comments: list,
+                        user: str, dset: Dataset | None, result: ImportResult, now: datetime, on_disk: set[str],
+                        synthetic: bool = False) -> None:
+        """Inside the import's transaction: the uploads rows, their records, figures, commentary and events."""
+        ids: list[int] = []
+        for src, sha, payload in prepared:
+            stored_as = payload.stored_as if isinstance(payload, ds.Staged) else None
+            uid = stored_as if stored_as is not None else cur.execute("SELECT nextval('upload_seq')").fetchone()[0]
+            ids.append(uid)
+            cur.execute("INSERT INTO uploads (upload_id, kind, dataset, file_name, sha256, size_bytes, content, "
+                        "user_name, uploaded_at, rows, state, synthetic) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?)",
+                        [uid, "dataset" if dset else "return", dset.name if dset else None, src.display_name, sha,
+                         src.size, None if sha in on_disk else src.read(), user, now, _rows(payload), synthetic])
+            if isinstance(payload, ds.Staged) and stored_as is None:
+                cols = ", ".join(ds.FORMATS[dset.format].table_columns)
+                cur.execute(f"INSERT INTO {ds.table_name(dset.name)} (upload_id, source_row, {cols}) "
+                            f"SELECT ?, source_row, {cols} FROM {payload.table}", [uid])
+            db.event(cur, user, "upload", uid, f"{src.display_name} ({_rows(payload)} rows)", now)
+            result.uploads.append({"file_name": src.display_name, "sha256": sha, "upload_id": uid,
+                                   "rows": _rows(payload), "duplicate_of": None, "synthetic": synthetic,
+                                   **result.facts.get(src.display_name, {})})
+        if new_obs:
+            # Bulk insert through a registered frame: executemany inserts row by row and is ~100x slower.
+            recent = self._recent_months(now) if dset is not None else frozenset()
+            _bulk_insert(cur, "observations", pd.DataFrame(
+                [(ids[k], iid, p.label, p.grain, p.start, area, v, num, den, row, p in recent)
+                 for iid, p, area, v, num, den, row, k in new_obs],
+                columns=["upload_id", "indicator", "period", "grain", "period_start", "area", "value", "numerator",
+                         "denominator", "source_row", "provisional"]))
+        if comments:
+            _bulk_insert(cur, "commentary", pd.DataFrame(
+                [(ids[k], iid, p.label, p.grain, text, row) for iid, p, text, row, k in comments],
+                columns=["upload_id", "indicator", "period", "grain", "text", "source_row"]))
+
+    def _dataset_obs(self, cur: duckdb.DuckDBPyConnection, dset: Dataset, prepared: list,
+                     result: ImportResult) -> list[tuple]:
+        """The dataset's figures for every month the prepared files hold, computed over the union of its active
+        uploads and these files (each force's month from the newest upload holding it, each record once); a month's
+        figures are stored with the last of the files holding it. Notes what each file holds in ``result``."""
+        staged = [payload for _src, _sha, payload in prepared]
+        names = ", ".join(src.display_name for src, _sha, _payload in prepared)
+        months = sorted({m for st in staged for m in st.months})
+        last = {m: max(k for k, st in enumerate(staged) if m in st.months) for m in months}
+        for src, _sha, payload in prepared:
+            result.facts[src.display_name] = self._file_facts(cur, dset, src.display_name, payload, result)
+        if not ds.has_months(ds.FORMATS[dset.format]):
+            return []  # a population: denominators, from which no measure is computed
+        obs = self._measure_months(cur, dset, months, staged, names, result)
+        return [(iid, p, area, v, None, None, None, last.get(p, len(staged) - 1)) for iid, p, area, v in obs]
+
+    def _measure_months(self, cur: duckdb.DuckDBPyConnection, dset: Dataset, months: Sequence[Period],
+                        pending: Sequence[ds.Staged], file: str, result: ImportResult | None = None) -> list[tuple]:
+        """(indicator, month, area, value) of the dataset's measures over its records in ``months`` as they count
+        with ``pending`` files added. The partnership's own figures for a month are held back while no record of
+        that month was reported by its police force (``partnership.police_force``): a neighbouring force's few
+        records would otherwise be rated as the whole month."""
+        # The repeated records (a crime listed twice) are worked out once: a measure reads the records twice.
+        repeated = f"repeated_{dset.name}"
+        superseded = ds.has_superseded_slices(cur, dset, months, pending)
+        found = ds.repeated_records_sql(dset, months, pending, superseded)
+        if found is not None:
+            cur.execute(f"CREATE OR REPLACE TEMP TABLE {repeated} AS {found}")
+        try:
+            source = ds.effective_sql(dset, months, pending, repeated if found is not None else None, superseded)
+            obs = [(iid, p, _area(self.cat, a), v)
+                   for iid, p, a, v in ds.compute_measures(cur, self.cat, dset, source, file)]
+        finally:
+            cur.execute(f"DROP TABLE IF EXISTS {repeated}")
+        with_force = ds.months_with_force(cur, dset, months, pending, self.cat.police_force)
+        if with_force is None:
+            return obs
+        held = sorted({p for _iid, p, a, _v in obs if not a and p.label not in with_force})
+        if held and result is not None:
+            result.warnings.append(
+                f"The figures of {self.cat.area} for {', '.join(p.label for p in held)} are left out until "
+                f"{self.cat.police_force}'s file for {'that month' if len(held) == 1 else 'those months'} is loaded: "
+                f"the records loaded so far come only from other forces.")
+        return [o for o in obs if o[2] or o[1] not in held]
+
+    def _file_facts(self, cur: duckdb.DuckDBPyConnection, dset: Dataset, name: str, staged: ds.Staged,
+                    result: ImportResult) -> dict:
+        """``rows_in_area`` and ``forces`` of one record-level file, with a warning when its force is not the one
+        that polices the partnership's area."""
+        facts = ds.file_facts(cur, self.cat, dset, staged)
+        own = self.cat.police_force.casefold()
+        out = {"rows_in_area": facts.rows_in_area, "forces": list(facts.forces)}
+        if ds.FORMATS[dset.format].force and not any(f.casefold() == own for f in facts.forces):
+            result.warnings.append(
+                f"{name}: reported by {', '.join(facts.forces) or 'no force'}, not {self.cat.police_force}, which "
+                f"polices {self.cat.area}; {facts.rows_in_area:,} of its {facts.rows:,} rows fall in {self.cat.area}.")
+        return out
+
+    def _recent_months(self, at: datetime) -> frozenset[Period]:
+        """The months of police data still provisional when loaded at ``at``: the month of ``at`` and the
+        ``partnership.provisional_months`` - 1 months before it (none when that is 0)."""
+        this = Period.containing(at.date(), "month")
+        return frozenset(this.shift(-k) for k in range(self.cat.provisional_months))
+
+    def _preview(self, new_obs: list) -> list[Change]:
+        """Old and new value and RAG of every home-area rated period the new figures touch."""
+        affected: dict[str, set[Period]] = defaultdict(set)
+        for iid, p, area, *_ in new_obs:
+            if not area:
+                affected[iid].add(p.at(rated_grain(self.cat.indicator(iid))))
+        if not affected:
+            return []
+        current = self.figures.current_observations(list(affected))
+        changes: list[Change] = []
+        for iid, periods in sorted(affected.items(), key=lambda kv: self.cat.indicators.index(self.cat.indicator(kv[0]))):
+            ind = self.cat.indicator(iid)
+            old_obs = current.get(iid, [])
+            replaced = {o.period: o for o in old_obs}
+            for _iid, p, _area, v, num, den, _row, _k in (o for o in new_obs if o[0] == iid and not o[2]):
+                replaced[p] = Observation(p, v, num, den)
+            old_figs, new_figs = figures_for(ind, old_obs), figures_for(ind, replaced.values())
+            for p in sorted(periods):
+                q = p if p.grain == "quarter" else Period.quarter(p.fy, 4)
+                old, new = evaluate(ind, q, old_figs, self.cat.rating), evaluate(ind, q, new_figs, self.cat.rating)
+                changes.append(Change(iid, p.label, old.value if old_figs.get(p) else None, new.value,
+                                      old.rag, new.rag))
+        return changes
+
+    def withdraw(self, upload_id: int, user: User | str | None, reason: str = "") -> dict:
+        """Withdraw an upload: its figures and commentary stop counting; nothing is deleted."""
+        actor = self.accounts.actor(user)
+        user = actor.label
+        with self.db.lock:
+            cur = self.db.writer()
+            try:
+                row = cur.execute("SELECT state, file_name, kind FROM uploads WHERE upload_id = ?", [upload_id]).fetchone()
+                if row is None:
+                    raise CspdashError(f"there is no upload {upload_id}; see `history` for the ids")
+                if row[0] == "withdrawn":
+                    raise CspdashError(f"upload {upload_id} ({row[1]}) is already withdrawn")
+                auth.require(actor, "import_dataset" if row[2] == "dataset" else "withdraw",
+                             [] if row[2] == "dataset" else self.upload_owners(upload_id),
+                             what=f"upload {upload_id} ({row[1]})")
+                with self.db.transaction(cur):
+                    now = db.now()
+                    cur.execute("UPDATE uploads SET state = 'withdrawn', withdrawn_at = ?, withdrawn_by = ?, "
+                                "withdraw_reason = ? WHERE upload_id = ?", [now, user, reason or None, upload_id])
+                    if row[2] == "dataset":
+                        self._recompute_after_withdrawal(cur, upload_id)
+                    db.event(cur, user, "withdraw", upload_id, reason or row[1], now)
+                self.db.checkpoint(cur)
+            finally:
+                cur.close()
+        return next(h for h in self.figures.history() if h["upload_id"] == upload_id)
+
+    def _recompute_after_withdrawal(self, cur: duckdb.DuckDBPyConnection, upload_id: int) -> None:
+        """Inside a withdrawal's transaction: the dataset's figures for the withdrawn upload's months, computed again
+        over the uploads that still count, replace the figures of the newest upload now holding each month (the
+        withdrawn upload's own figures stop counting with it)."""
+        name = cur.execute("SELECT dataset FROM uploads WHERE upload_id = ?", [upload_id]).fetchone()[0]
+        dset = dataset_of(self.cat, name)
+        if not ds.has_months(ds.FORMATS[dset.format]):
+            return  # a population: no figures were computed from it
+        table = ds.table_name(dset.name)
+        months = [parse_period(m, grain="month") for (m,) in cur.execute(
+            f"SELECT DISTINCT month FROM {table} WHERE upload_id = ?", [upload_id]).fetchall()]
+        if not months:
+            return
+        holders = dict(cur.execute(
+            f"SELECT month, max(upload_id) FROM {table} WHERE list_contains(?, month) AND upload_id IN "
+            "(SELECT upload_id FROM uploads WHERE state = 'active' AND kind = 'dataset' AND dataset = ?) GROUP BY month",
+            [[m.label for m in months], dset.name]).fetchall())
+        measured = [i.id for i in self.cat.indicators if i.measure is not None and i.measure.dataset == dset.name]
+        for month, holder in holders.items():
+            cur.execute("DELETE FROM observations WHERE upload_id = ? AND period = ? AND grain = 'month' "
+                        "AND list_contains(?, indicator)", [holder, month, measured])
+        obs = self._measure_months(cur, dset, months, (), f"the {dset.name} dataset")
+        loaded = dict(cur.execute("SELECT upload_id, uploaded_at FROM uploads WHERE list_contains(?, upload_id)",
+                                  [sorted(set(holders.values()))]).fetchall())
+        recent = {uid: self._recent_months(at) for uid, at in loaded.items()}  # as when the holder was loaded
+        rows = [(holders[p.label], iid, p.label, p.grain, p.start, area, v, None, None, None, p in recent[holders[p.label]])
+                for iid, p, area, v in obs if p.label in holders]
+        if rows:
+            _bulk_insert(cur, "observations", pd.DataFrame(rows, columns=[
+                "upload_id", "indicator", "period", "grain", "period_start", "area", "value", "numerator",
+                "denominator", "source_row", "provisional"]))
+
+    def add_commentary(self, indicator: str, period: Period, text: str, user: User | str | None) -> int:
+        """Store a chair's commentary typed in the app, as an upload of its own; returns its id."""
+        actor = self.accounts.actor(user)
+        if not self.cat.has_indicator(indicator):
+            raise CspdashError(f"unknown indicator {indicator!r}")
+        auth.require(actor, "comment", [self.cat.indicator(indicator).owner], what=f"commentary on {indicator}")
+        user = actor.label
+        text = text.strip()
+        if not text:
+            raise CspdashError("the commentary is empty; type what the meeting should know")
+        if len(text) > 4000:
+            raise CspdashError("the commentary is longer than 4,000 characters; shorten it")
+        rated = period.at(rated_grain(self.cat.indicator(indicator)))
+        body = text.encode("utf-8")
+        with self.db.lock:
+            cur = self.db.writer()
+            try:
+                with self.db.transaction(cur):
+                    now = db.now()
+                    uid = cur.execute("SELECT nextval('upload_seq')").fetchone()[0]
+                    cur.execute("INSERT INTO uploads (upload_id, kind, file_name, sha256, size_bytes, content, "
+                                "user_name, uploaded_at, rows, state, note) VALUES "
+                                "(?, 'commentary', ?, ?, ?, ?, ?, ?, 1, 'active', ?)",
+                                [uid, "(typed in the app)", hashlib.sha256(body).hexdigest(), len(body), body, user, now,
+                                 f"commentary on {indicator} {rated.label}"])
+                    cur.execute("INSERT INTO commentary VALUES (?, ?, ?, ?, ?, NULL)",
+                                [uid, indicator, rated.label, rated.grain, text])
+                    db.event(cur, user, "commentary", uid, f"{indicator} {rated.label}", now)
+                self.db.checkpoint(cur)
+            finally:
+                cur.close()
+        return uid
+
+    def upload_owners(self, upload_id: int) -> list[str]:
+        """The subgroups owning the indicators an upload holds figures or commentary for."""
+        ids = self.db.cursor().execute("SELECT indicator FROM observations WHERE upload_id = ? UNION "
+                                    "SELECT indicator FROM commentary WHERE upload_id = ?", [upload_id, upload_id]).fetchall()
+        return sorted({self.cat.indicator(i).owner for (i,) in ids if self.cat.has_indicator(i)})
+
+
+class _Staging(Exception):
+    """The direct import cannot take these files: roll back and stage them."""
+
+
+def _bulk_insert(cur: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
+    """Insert a frame's rows into ``table`` (columns by name)."""
+    frame = frame.astype({c: "object" for c in ("value", "numerator", "denominator", "source_row") if c in frame})
+    cur.register("_bulk_rows", frame)
+    try:
+        cols = ", ".join(frame.columns)
+        cur.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _bulk_rows")
+    finally:
+        cur.unregister("_bulk_rows")
+
+
+def _area(cat: Catalogue, area: str) -> str:
+    a = " ".join(area.split())
+    return "" if a.casefold() in (cat.area.casefold(), cat.name.casefold(), "") else a
+
+
+def _rows(payload: object) -> int:
+    return payload.rows if isinstance(payload, ds.Staged) else len(payload)  # type: ignore[arg-type]
