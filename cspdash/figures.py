@@ -53,7 +53,8 @@ class Figures:
         observations), by indicator id; recomputed only after a commit changes the data."""
         # Every page, the status of each quarter and the quarter picker start from these. Keyed on data_version():
         # read before the figures, so a commit landing in between only makes the next call recompute.
-        version = (self.db.generation, self.db.data_version())  # a reopened database is read again
+        data = self.db.data_version()  # may reopen the database: its generation is read after
+        version = (self.db.generation, data)  # a reopened database is read again
         cached = self._figures
         if cached is None or cached[0] != version:
             obs = self.current_observations()
