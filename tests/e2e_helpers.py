@@ -123,7 +123,7 @@ def streamlit_server(db: Path, port: int | None = None, timeout: float = 60, ope
     if open_mode:
         env["CSPDASH_OPEN_MODE"] = "1"
     streamlit = shutil.which("streamlit", path=str(Path(sys.executable).parent)) or "streamlit"
-    log = (ARTIFACTS / "streamlit-server.log")
+    log = ARTIFACTS / f"streamlit-server-{db.parent.name}.log"  # one per server: test files may run side by side
     ARTIFACTS.mkdir(exist_ok=True)
     with log.open("wb") as out:
         proc = subprocess.Popen(
