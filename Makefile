@@ -38,9 +38,12 @@ node_modules: package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund
 	touch $@
 
-# pytest exits 5 when it collected no test: that is a failure here, never a silent pass.
+# pytest exits 5 when it collected no test: that is a failure here, never a silent pass. The test files run side by
+# side, one worker per core (pytest-xdist; --dist loadfile keeps each file in one worker, so a module's server, browser
+# and database are built once); `make test PYTEST_WORKERS=0` runs them one after another.
+PYTEST_WORKERS ?= auto
 test: install lint chromium node_modules
-	@$(PY) -m pytest; rc=$$?; \
+	@$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing the run"; exit 1; fi; exit $$rc
 
 test-slow: install

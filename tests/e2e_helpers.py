@@ -49,6 +49,17 @@ def demo_copy(tmp_path_factory, name: str) -> Path:
     return target
 
 
+def file_copy(tmp_path_factory, db: Path, name: str) -> Path:
+    """A fresh copy of a closed database file ``db`` (with its write-ahead log, if one was left), for one test: a
+    module builds a costly database once (accounts with their password hashes, say) and each test writes to a copy."""
+    target = tmp_path_factory.mktemp(name) / db.name
+    shutil.copyfile(db, target)
+    wal = db.with_name(db.name + ".wal")
+    if wal.exists():
+        shutil.copyfile(wal, target.with_name(target.name + ".wal"))
+    return target
+
+
 #: A return the demo lacks: A2 (repeat ASB callers) for 2025/26 Q3, which turns A2 from NO DATA to a rated status.
 GOOD_RETURN = (b"indicator,period,value,commentary\n"
                b"A2,2025/26 Q3,150,Fewer repeat callers after the Community MARAC reviews.\n")
@@ -123,7 +134,7 @@ def streamlit_server(db: Path, port: int | None = None, timeout: float = 60, ope
     if open_mode:
         env["CSPDASH_OPEN_MODE"] = "1"
     streamlit = shutil.which("streamlit", path=str(Path(sys.executable).parent)) or "streamlit"
-    log = (ARTIFACTS / "streamlit-server.log")
+    log = ARTIFACTS / f"streamlit-server-{db.parent.name}.log"  # one per server: test files may run side by side
     ARTIFACTS.mkdir(exist_ok=True)
     with log.open("wb") as out:
         proc = subprocess.Popen(

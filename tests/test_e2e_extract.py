@@ -36,7 +36,8 @@ def test_a_neighbouring_forces_file_is_flagged_in_the_preview(tmp_path_factory):
             page.locator('[data-testid="stSelectbox"]', has_text="What is this file?").click()
             page.get_by_role("option", name="street_crime", exact=False).click()
             settle(page)
-            page.locator('input[type="file"]').set_input_files(
+            # the uploader for the chosen kind (the previous kind's may linger for a moment while the page reruns)
+            page.locator('input[type="file"][accept*=".parquet"]').set_input_files(
                 files=[{"name": CITY.name, "mimeType": "text/csv", "buffer": data}])
             page.get_by_text("Checked: no problems found").wait_for()
             page.get_by_text(f"{len(rows):,} rows ready to store, {in_area:,} of them in the partnership's area"

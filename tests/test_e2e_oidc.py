@@ -112,49 +112,58 @@ def set_claims(provider: str, sub: str, claims: dict) -> None:
         assert r.status == 204
 
 
-@pytest.mark.parametrize(("sub", "claims", "shown", "upload", "accounts"), CASES)
-def test_sign_in_through_the_identity_provider(oidc_app, provider, sub, claims, shown, upload, accounts):
+@pytest.fixture(scope="module")
+def browser(provider):
+    """One Chromium for the module's cases (each opens its page in a context of its own)."""
     sync_api = playwright_or_skip()
-    set_claims(provider, sub, claims)
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport=WIDE)
-            page.set_default_timeout(2 * WAIT)  # each step is a round trip through two servers on a shared machine
-            page.goto(f"{oidc_app}/upload")
-            settle(page)
-            sidebar = page.locator('[data-testid="stSidebar"]')
-            assert page.locator('input[type="file"]').count() == 0  # nothing to change before signing in
-            sidebar.get_by_role("button", name="Sign in").click()
-
-            page.get_by_placeholder("sub").fill(sub)  # the provider's own login form
-            page.get_by_role("button", name="Authorize").click()
-            page.wait_for_url(f"{oidc_app}/**")
-            settle(page)
-            sidebar.get_by_text(on_screen(shown)).wait_for()
-            page.screenshot(path=str(ARTIFACTS / f"oidc-{sub.lower()}.png"))
-
-            nav = page.locator('[data-testid="stSidebarNav"]')
-            assert (nav.get_by_role("link", name="Accounts", exact=True).count() > 0) == accounts
-            if shown.startswith("Signed in as"):
-                nav.get_by_role("link", name="Upload", exact=True).click()
-                settle(page)
-            else:  # refused: still nothing but signing in (tests/test_fail_closed.py), not even the navigation
-                page.get_by_text("Sign in with the button in the sidebar to see the dashboard").wait_for()
-                assert nav.count() == 0
-            if upload:
-                page.locator('input[type="file"]').wait_for(state="attached")
-            else:
-                assert page.locator('input[type="file"]').count() == 0
-            if not shown.startswith("Signed in as"):
-                assert sidebar.get_by_text("Signed in as").count() == 0
-            elif not upload:
-                page.get_by_text("Your account (viewer) can see the figures but not change them").wait_for()
-
-            page.reload()  # Streamlit's own identity cookie keeps the sign-in (and the refusal) across visits
-            settle(page)
-            sidebar.get_by_text(on_screen(shown)).wait_for()
-            # Signing out through the provider's end-of-session page is not checked here: in full runs the first
-            # case's redirect did not start for minutes (three runs in three) while it passed alone; see docs/auth.md.
+            yield b
         finally:
-            browser.close()
+            b.close()
+
+
+@pytest.mark.parametrize(("sub", "claims", "shown", "upload", "accounts"), CASES)
+def test_sign_in_through_the_identity_provider(oidc_app, provider, browser, sub, claims, shown, upload, accounts):
+    set_claims(provider, sub, claims)
+    page = browser.new_page(viewport=WIDE)  # in a browser context of its own: no cookie from an earlier case
+    try:
+        page.set_default_timeout(2 * WAIT)  # each step is a round trip through two servers on a shared machine
+        page.goto(f"{oidc_app}/upload")
+        settle(page)
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        assert page.locator('input[type="file"]').count() == 0  # nothing to change before signing in
+        sidebar.get_by_role("button", name="Sign in").click()
+
+        page.get_by_placeholder("sub").fill(sub)  # the provider's own login form
+        page.get_by_role("button", name="Authorize").click()
+        page.wait_for_url(f"{oidc_app}/**")
+        settle(page)
+        sidebar.get_by_text(on_screen(shown)).wait_for()
+        page.screenshot(path=str(ARTIFACTS / f"oidc-{sub.lower()}.png"))
+
+        nav = page.locator('[data-testid="stSidebarNav"]')
+        assert (nav.get_by_role("link", name="Accounts", exact=True).count() > 0) == accounts
+        if shown.startswith("Signed in as"):
+            nav.get_by_role("link", name="Upload", exact=True).click()
+            settle(page)
+        else:  # refused: still nothing but signing in (tests/test_fail_closed.py), not even the navigation
+            page.get_by_text("Sign in with the button in the sidebar to see the dashboard").wait_for()
+            assert nav.count() == 0
+        if upload:
+            page.locator('input[type="file"]').wait_for(state="attached")
+        else:
+            assert page.locator('input[type="file"]').count() == 0
+        if not shown.startswith("Signed in as"):
+            assert sidebar.get_by_text("Signed in as").count() == 0
+        elif not upload:
+            page.get_by_text("Your account (viewer) can see the figures but not change them").wait_for()
+
+        page.reload()  # Streamlit's own identity cookie keeps the sign-in (and the refusal) across visits
+        settle(page)
+        sidebar.get_by_text(on_screen(shown)).wait_for()
+        # Signing out through the provider's end-of-session page is not checked here: in full runs the first
+        # case's redirect did not start for minutes (three runs in three) while it passed alone; see docs/auth.md.
+    finally:
+        page.close()

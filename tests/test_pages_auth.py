@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from e2e_helpers import GOOD_RETURN, app_env, demo_copy
+from e2e_helpers import GOOD_RETURN, app_env, demo_copy, file_copy
 from streamlit.testing.v1 import AppTest
 from test_pages import _navigation_mode, plain, texts  # noqa: F401  (the fixture must be in this module too)
 
@@ -29,16 +29,22 @@ USERS = {
 }
 
 
-@pytest.fixture
-def accounts_db(tmp_path_factory, monkeypatch) -> Path:
-    db = demo_copy(tmp_path_factory, "auth")
+@pytest.fixture(scope="module")
+def accounts_template(tmp_path_factory) -> Path:
+    """The demo with USERS' accounts, made once for the module (a password hash takes time on purpose)."""
+    db = demo_copy(tmp_path_factory, "auth-template")
     store = Store(db, load_catalogue(CONFIG))
     try:
         for email, (role, groups) in USERS.items():
             store.add_user(email, role, groups, password=PASSWORD)
     finally:
         store.close()
-    return app_env(monkeypatch, db, CONFIG)
+    return db
+
+
+@pytest.fixture
+def accounts_db(accounts_template, tmp_path_factory, monkeypatch) -> Path:
+    return app_env(monkeypatch, file_copy(tmp_path_factory, accounts_template, "auth"), CONFIG)
 
 
 def app_as(email: str | None, page: str | None = None, signed_in_at: datetime | None = None) -> AppTest:

@@ -245,10 +245,11 @@ def test_plan_baseline_of_a_percentage_is_a_level_not_pro_rata(capsys, tmp_path)
     assert (s["comparator"], s["comparator_period"]) == (80.0, "the 2015/16 plan baseline (80.0%)")
 
 
-def test_demo_a1_is_rated_in_the_plans_first_year(capsys, tmp_path):
-    db = tmp_path / "demo.duckdb"
+def test_demo_a1_is_rated_in_the_plans_first_year(capsys, tmp_path_factory):
+    from e2e_helpers import demo_copy
+
+    db = demo_copy(tmp_path_factory, "provenance-demo")  # the session's demo (the `demo` command: test_cli_data.py)
     config = ROOT / "indicators.yaml"
-    assert run(capsys, "--db", db, "--config", config, "demo")[0] == 0
     statuses = status(capsys, db, config, "2017/18 Q1")
     a1 = statuses["A1"]
     assert a1["rag"] in ("green", "amber", "red")

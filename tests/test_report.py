@@ -13,13 +13,13 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from e2e_helpers import demo_copy
 from openpyxl import Workbook, load_workbook
 from pypdf import PdfReader
 from pypdf.generic import ContentStream
 
 from cspdash import report
 from cspdash.config import load_catalogue
-from cspdash.demo import load_demo
 from cspdash.errors import CspdashError
 from cspdash.status import AMBER_WORDS, RAG_WORDS
 from cspdash.store import Store
@@ -31,13 +31,8 @@ MEETING = date(2026, 1, 15)
 
 @pytest.fixture(scope="module")
 def demo_path(tmp_path_factory) -> Path:
-    """The demo database, loaded once for the module (closed: tests open copies)."""
-    path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
-    s = Store(path, load_catalogue(CATALOGUE))
-    for _ in load_demo(s):
-        pass
-    s.close()
-    return path
+    """The demo database, built in memory once per session (e2e_helpers.demo_copy); closed: tests open copies."""
+    return demo_copy(tmp_path_factory, "report-demo")
 
 
 def _open_copy(demo_path: Path, target: Path) -> Store:
