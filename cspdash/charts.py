@@ -9,7 +9,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from cspdash.views import POINT_STYLE
+from cspdash.vocab import POINT_STYLE
 
 #: Lines of the SPC chart: (colour, dash pattern).
 LINE_STYLE = {
