@@ -1,11 +1,13 @@
-"""The pack's charts: each indicator's SPC chart and its rate comparison as images, and the alternative text
-that describes each one for people who cannot see it.
+"""The pack's charts: each indicator's SPC chart and its rate comparison, ready to draw as vector graphics on the
+page (``cspdash.pdf_charts``), and the alternative text that describes each one for people who cannot see it.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
+from cspdash import pdf_charts
 from cspdash.config import Indicator
 from cspdash.pdf_writer import latin1
 from cspdash.status import fmt
@@ -15,25 +17,31 @@ from cspdash.wording import unit_title
 if TYPE_CHECKING:
     from cspdash.pack import PackItem
 
-CHART_WIDTH_PX = 680
-CHART_HEIGHT_PX = 150
+#: A chart to draw: its height in mm and ``draw(pdf, x, y, width)`` (see ``cspdash.pdf_charts``).
+Drawing = tuple[float, Callable[[Any, float, float, float], float]]
 
 
-def chart_png(item: PackItem) -> bytes | None:
-    """The item's SPC history chart as a PNG, rendered on the server (no browser, no network); None without data."""
+def chart_drawing(item: PackItem, width: float) -> Drawing | None:
+    """The item's SPC chart, ready to draw across ``width`` mm; None without data."""
     if not item.history:
         return None
-    import pandas as pd
-    import vl_convert as vlc
+    rows, title = list(item.history), unit_title(item.unit)
+    return (pdf_charts.history_height(rows, width),
+            lambda pdf, x, y, w: pdf_charts.history(pdf, x, y, w, rows, title))
 
-    from cspdash import charts
 
-    chart = charts.history_chart(pd.DataFrame(list(item.history)), y_title=unit_title(item.unit),
-                                 height=CHART_HEIGHT_PX)
-    spec = chart.to_dict(validate=False)  # the builder's own output: validation costs ~0.1 s a chart
-    spec["width"] = CHART_WIDTH_PX  # the screen's chart fills its container; a file needs a size
-    spec["background"] = "white"
-    return vlc.vegalite_to_png(spec, scale=2)
+def comparison_drawings(item: PackItem, own_area: str, width: float) -> tuple[Drawing, Drawing] | None:
+    """The funnel plot and the ranked rates of an item's comparison, ready to draw across ``width`` mm; None
+    without a comparison."""
+    cmp = item.comparison
+    if not cmp or not cmp.get("rows"):
+        return None
+    funnel, rows = list(cmp["funnel"]), list(cmp["rows"])
+    title = f"Rate {per(cmp)}"
+    return ((pdf_charts.funnel_height(width),
+             lambda pdf, x, y, w: pdf_charts.funnel(pdf, x, y, w, funnel, own_area, title)),
+            (pdf_charts.rates_height(rows, width),
+             lambda pdf, x, y, w: pdf_charts.rates(pdf, x, y, w, rows, own_area, title)))
 
 
 def chart_alt(item: PackItem) -> str:
@@ -60,28 +68,6 @@ def chart_alt(item: PackItem) -> str:
     else:
         parts.append("Every point shows common-cause variation.")
     return latin1(" ".join(parts))
-
-
-def comparison_pngs(item: PackItem, own_area: str) -> tuple[bytes, bytes] | None:
-    """The funnel plot and the ranked rates of an item's comparison as PNGs; None without a comparison."""
-    cmp = item.comparison
-    if not cmp or not cmp.get("rows"):
-        return None
-    import pandas as pd
-    import vl_convert as vlc
-
-    from cspdash import charts
-    from cspdash.compare import per_text
-
-    title = f"Rate {per_text(cmp['per'])}"
-    out = []
-    for chart in (charts.funnel_chart(pd.DataFrame(cmp["funnel"]), own_area, y_title=title, height=230),
-                  charts.rate_chart(pd.DataFrame(cmp["rows"]), own_area, x_title=title, row_height=11)):
-        spec = chart.to_dict(validate=False)
-        spec["width"] = CHART_WIDTH_PX
-        spec["background"] = "white"
-        out.append(vlc.vegalite_to_png(spec, scale=1.5))  # two charts an indicator: lighter than the SPC chart
-    return out[0], out[1]
 
 
 def comparison_alts(item: PackItem, own_area: str) -> tuple[str, str]:

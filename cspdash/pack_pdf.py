@@ -5,7 +5,7 @@ each indicator's status, reasons, chart and commentary, and notes on reading it.
 from __future__ import annotations
 
 from cspdash.pack import PackData, PackItem, PriorityInfo
-from cspdash.pack_charts import chart_alt, chart_png, comparison_alts, comparison_pngs, per
+from cspdash.pack_charts import chart_alt, chart_drawing, comparison_alts, comparison_drawings, per
 from cspdash.pdf_writer import Cell, Writer, new_doc
 from cspdash.status import Rollup, headline
 from cspdash.vocab import AMBER_WORDS, RAG_MEANING, RAG_WORDS, RAGS
@@ -109,7 +109,7 @@ def _priority(w: Writer, pack: PackData, p: PriorityInfo, roll: Rollup) -> None:
         w.para(p.description, size=9.5, colour=(50, 50, 50))
     w.rag_line(roll.overall, f"overall: {headline(pack.statuses, p.id)}.")
     for it in pack.items_of(p.id):
-        png = chart_png(it)
+        chart = chart_drawing(it, pdf.epw)
         s = it.status
         status_headers = ("Status", "Value (95% range)", "Target", "Direction of travel", "Variation (SPC)",
                           "Assurance")
@@ -125,15 +125,15 @@ def _priority(w: Writer, pack: PackData, p: PriorityInfo, roll: Rollup) -> None:
         # Keep the heading, status, reasons and chart of an indicator on one page.
         keep = (w.table_height(status_headers, status_widths, [status_row]) + w.text_height(f"Why: {s.reason}", 9.5, 1)
                 + w.text_height(owner, 8.5, 1) + (w.text_height(notes, 8.5, 1) if notes else 0)
-                + (w.figure_height(png) if png else 8))
+                + (chart[0] + 2 if chart else 8))
         w.heading(it.label, 3, keep=keep)
         w.table(status_headers, status_widths, [status_row], size=8.5)
         w.para(f"Why: {s.reason}", size=9.5, gap=1)
         w.para(owner, size=8.5, colour=(60, 60, 60), gap=1)
         if notes:
             w.para(notes, size=8.5, colour=(60, 60, 60), gap=1)
-        if png:
-            w.figure(png, chart_alt(it))
+        if chart:
+            w.drawing(*chart, chart_alt(it))
         else:
             w.para("No chart: no complete figures yet.", size=9)
         if it.commentary:
@@ -164,12 +164,12 @@ def _comparison(w: Writer, pack: PackData, it: PackItem) -> None:
         w.para(cmp["sentence"], size=9.5, gap=1)
     if cmp.get("note"):
         w.para(cmp["note"], size=8.5, colour=(60, 60, 60), gap=1)
-    pngs = comparison_pngs(it, pack.area)
-    if pngs is None:
+    drawings = comparison_drawings(it, pack.area, w.pdf.epw)
+    if drawings is None:
         return
     alts = comparison_alts(it, pack.area)
-    for png, alt in zip(pngs, alts, strict=True):
-        w.figure(png, alt)
+    for (height, draw), alt in zip(drawings, alts, strict=True):
+        w.drawing(height, draw, alt)
     rows = [[Cell(str(r["rank"]), align="R"),
              Cell(r["area"] + (" (this partnership)" if r["own"] else " (most-similar group)" if r["similar"] else ""),
                    bold=bool(r["own"])),

@@ -8,10 +8,9 @@ checks the tree). Text uses the PDF core fonts, so it is kept to Latin-1 (``lati
 
 from __future__ import annotations
 
-import io
 import re
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -189,6 +188,7 @@ class Writer:
     def __init__(self, pdf: Any) -> None:
         self.pdf = pdf
         self._measured: dict[tuple[str, float, float, str], list[str]] = {}  # text laid out once, drawn later
+        self._widths: dict[tuple[str, str, float], float] = {}
         fp = _fpdf()
         self.MRV, self.XPos, self.YPos = fp.MRV, fp.XPos, fp.YPos
 
@@ -202,13 +202,53 @@ class Writer:
             self.pdf.add_page()
 
     def _lines(self, text: str, w: float, size: float, style: str = "") -> list[str]:
-        """``text`` broken into the lines it takes at width ``w`` (measured once: blocks are measured to keep them
-        together, then measured again as they are drawn)."""
+        """``text`` broken into the lines it takes in a cell ``w`` mm wide, at spaces (a word longer than the line at
+        any letter). Measured once per text: blocks are measured to keep them together, then drawn."""
         key = (text, round(w, 4), size, style)
         if key not in self._measured:
             self.pdf.set_font("Helvetica", style, size)
-            self._measured[key] = self.pdf.multi_cell(w, size * 0.45, text, dry_run=True, output=self.MRV.LINES) or [""]
+            room = w - 2 * self.pdf.c_margin
+            lines: list[str] = []
+            for para in text.split("\n"):
+                line, used = "", 0.0
+                for word in para.split(" "):
+                    width = self._width(word)
+                    if line and used + self._width(" ") + width <= room:
+                        line, used = f"{line} {word}", used + self._width(" ") + width
+                        continue
+                    if line:
+                        lines.append(line)
+                    line, used = word, width
+                    while used > room and len(line) > 1:  # a word wider than the line: cut it at a letter
+                        cut = max(1, next((k for k in range(1, len(line) + 1) if self._width(line[:k]) > room),
+                                          len(line)) - 1)
+                        lines.append(line[:cut])
+                        line = line[cut:]
+                        used = self._width(line)
+                lines.append(line)
+            self._measured[key] = lines or [""]
         return list(self._measured[key])
+
+    def _width(self, text: str) -> float:
+        """The width of ``text`` in the current font (kept per font: the same words recur on every page)."""
+        font = (self.pdf.font_style, self.pdf.font_size_pt)
+        key = (text, *font)
+        if key not in self._widths:
+            self._widths[key] = self.pdf.get_string_width(text)
+        return self._widths[key]
+
+    def _draw_lines(self, lines: Sequence[str], w: float, lh: float, align: str = "L", beside: bool = False) -> None:
+        """Lines already broken (``_lines``), one cell each from the cursor; then the cursor goes below them at the
+        left margin, or ``beside`` them: to their right, at their top (the next cell of a table row)."""
+        pdf = self.pdf
+        x, y = pdf.x, pdf.y
+        for k, line in enumerate(lines):
+            pdf.set_xy(x, y + k * lh)
+            pdf.cell(w, lh, line, align=align)
+        if beside:
+            pdf.set_xy(x + w, y)
+        else:
+            pdf.set_xy(pdf.l_margin, y + len(lines) * lh)
 
     def heading(self, text: str, level: int, outline: bool = True, keep: float = 40.0) -> None:
         """A tagged heading (H1-H3) that is kept with the ``keep`` mm that follow it, and an outline entry."""
@@ -226,8 +266,7 @@ class Writer:
         pdf.set_text_color(0, 0, 0)
         with pdf.tag(f"H{level}"):
             pdf.set_font("Helvetica", "B", size)
-            pdf.multi_cell(pdf.epw, size * 0.45, "\n".join(lines), align="L",
-                           new_x=self.XPos.LMARGIN, new_y=self.YPos.NEXT)
+            self._draw_lines(lines, pdf.epw, size * 0.45)
         pdf.ln(1.2 if level > 1 else 2)
 
     def para(self, text: str, size: float | None = None, style: str = "", colour: tuple[int, int, int] = (0, 0, 0),
@@ -248,7 +287,7 @@ class Writer:
             pdf.set_x(pdf.l_margin + indent)
             with pdf.tag("P"):
                 pdf.set_font("Helvetica", style, size)
-                pdf.multi_cell(w, lh, "\n".join(chunk), align="L", new_x=self.XPos.LMARGIN, new_y=self.YPos.NEXT)
+                self._draw_lines(chunk, w, lh)
         pdf.set_text_color(0, 0, 0)
         pdf.ln(gap)
 
@@ -290,8 +329,7 @@ class Writer:
             pdf.set_font("Helvetica", "B", size)
             pdf.cell(word_w, lh, word)
             pdf.set_font("Helvetica", "", size)
-            pdf.multi_cell(pdf.epw - 5 - word_w, lh, latin1(text), align="L",
-                           new_x=self.XPos.LMARGIN, new_y=self.YPos.NEXT)
+            self._draw_lines(self._lines(latin1(text), pdf.epw - 5 - word_w, size), pdf.epw - 5 - word_w, lh)
         pdf.ln(1)
 
     # --- tables --------------------------------------------------------------------------------
@@ -361,16 +399,16 @@ class Writer:
                     icon = 5.0
                 pdf.set_xy(cx + icon, y + 1.2)
                 pdf.set_text_color(*((255, 255, 255) if header else (0, 0, 0)))
-                text = "\n".join(self._cell_lines(cell, w, size))
+                lines = self._cell_lines(cell, w, size)
                 style = "B" if cell.bold or header else ""
                 if tagged:
                     with pdf.tag("TH" if header or band or (row_headers and k == 0) else "TD"):
                         pdf.set_font("Helvetica", style, size)
-                        pdf.multi_cell(w - icon, lh, text, align=cell.align, new_x=self.XPos.RIGHT, new_y=self.YPos.TOP)
+                        self._draw_lines(lines, w - icon, lh, cell.align, beside=True)
                 else:
                     with pdf.artifact():
                         pdf.set_font("Helvetica", style, size)
-                        pdf.multi_cell(w - icon, lh, text, align=cell.align, new_x=self.XPos.RIGHT, new_y=self.YPos.TOP)
+                        self._draw_lines(lines, w - icon, lh, cell.align, beside=True)
                 cx += w
             pdf.set_text_color(0, 0, 0)
 
@@ -394,20 +432,13 @@ class Writer:
         """The height ``para`` will take."""
         return len(self._lines(latin1(text), self.pdf.epw, size, style)) * size * 0.45 + gap
 
-    # --- figures -------------------------------------------------------------------------------
-    def figure_height(self, png: bytes) -> float:
-        """The height of a chart drawn across the text width."""
-        from PIL import Image
-
-        with Image.open(io.BytesIO(png)) as im:
-            w_px, h_px = im.size
-        return self.pdf.epw * h_px / w_px + 2
-
-    def figure(self, png: bytes, alt: str) -> None:
-        """A chart across the text width, tagged as a Figure with its alternative text."""
+    # --- figures ---------------------------------------------------------------------------------
+    def drawing(self, height: float, draw: Callable[[Any, float, float, float], float], alt: str) -> None:
+        """A chart drawn across the text width by ``draw(pdf, x, y, width)``, kept on one page and tagged as one
+        Figure with its alternative text."""
         pdf = self.pdf
-        h = self.figure_height(png) - 2
-        w = pdf.epw
-        self.need(h + 2)
-        pdf.image(io.BytesIO(png), x=pdf.l_margin, y=pdf.y, w=w, h=h, alt_text=alt)
-        pdf.set_y(pdf.y + h + 2)
+        self.need(height + 2)
+        y = pdf.y
+        with pdf.tag("Figure", alt=alt):
+            draw(pdf, pdf.l_margin, y, pdf.epw)
+        pdf.set_xy(pdf.l_margin, y + height + 2)

@@ -26,7 +26,7 @@ from cspdash.pack import (  # noqa: F401  (the pack's names, importable from her
     resolve,
     with_snapshot,
 )
-from cspdash.pack_charts import chart_alt, chart_png, comparison_alts, comparison_pngs  # noqa: F401
+from cspdash.pack_charts import chart_alt, chart_drawing, comparison_alts, comparison_drawings  # noqa: F401
 from cspdash.pack_pdf import render_pdf
 from cspdash.pdf_writer import latin1  # noqa: F401
 from cspdash.scorecard import XLSX_COLUMNS, XLSX_HEADER_ROW, _put, _sheet_title, render_xlsx  # noqa: F401

@@ -94,6 +94,20 @@ POINT_STYLE = {
     "special_cause_neutral_low": ("Special cause: unusually low", "#CC79A7", "triangle-down"),
 }
 
+#: Lines of the SPC chart: (colour, dash pattern).
+LINE_STYLE = {
+    "Mean": ("#4d4d4d", [1, 0]),
+    "Process limits": ("#8c8c8c", [6, 4]),
+    "Target": ("#000000", [2, 3]),
+}
+OWN_COLOUR, OTHER_COLOUR = "#0072B2", "#c7c7c7"
+#: Who an area is in the comparison charts: (colour, point shape); the own area is also labelled in words.
+WHO_STYLE = {"This partnership": (OWN_COLOUR, "diamond"), "Most-similar group": ("#E69F00", "square"),
+             "Other areas": ("#6f6f6f", "circle")}
+#: The funnel's lines: (colour, dash pattern).
+FUNNEL_LINES = {"London (benchmark)": ("#000000", [1, 0]), "95% limits": ("#4d4d4d", [6, 3]),
+                "99.8% limits": ("#8c8c8c", [2, 2])}
+
 #: Direction of travel: the arrow on screen and the word in print (the PDF's core fonts have no arrows).
 ARROWS = {"up": "↑", "down": "↓", "level": "→"}
 TREND_WORDS = {"up": "Up", "down": "Down", "level": "Level"}
