@@ -16,7 +16,7 @@ from cspdash.config import NOT_RECORDED, Indicator
 from cspdash.errors import CspdashError
 from cspdash.periods import Period, parse_period
 from cspdash.status import Rollup, Status, fmt, rated_grain, rollup
-from cspdash.wording import PROVISIONAL_MARK, assurance_words, change_text, variation_words, when
+from cspdash.wording import NONE, assurance_words, change_text, variation_words, when
 
 if TYPE_CHECKING:
     from cspdash.store import Store
@@ -173,7 +173,7 @@ def _target_display(ind: Indicator, s: Status) -> str:
         return f"{fmt(ind, s.target)} ({s.target_text.replace(' (relative)', ', relative')})"
     if ind.target.type == "cumulative" and s.target is not None:
         return f"{fmt(ind, s.target)} due so far ({fmt(ind, ind.target.value)} a year)"
-    return s.target_text or "-"
+    return s.target_text or NONE
 
 
 def build_pack(store: Store, period: Period | str | None = None, meeting_date: date | str | None = None) -> PackData:
@@ -199,7 +199,7 @@ def build_pack(store: Store, period: Period | str | None = None, meeting_date: d
         items.append(PackItem(
             indicator=ind.id, priority=ind.priority, title=ind.title, owner=cat.subgroup(ind.owner).name,
             unit=ind.unit, decimals=ind.decimals, synthetic=store.synthetic_figure(ind.id, quarter), status=s,
-            value_text=fmt(ind, s.value) + (PROVISIONAL_MARK if s.provisional and s.value is not None else ""),
+            value_text=views.shown_status(ind, s),
             target_display=_target_display(ind, s), travel=change_text(ind, s, arrows=False),
             variation_text=variation_words(s.variation),
             assurance_text=assurance_words(s.assurance),
