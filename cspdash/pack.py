@@ -164,10 +164,6 @@ def parse_meeting_date(value: date | str | None) -> date | None:
     raise CspdashError(f"meeting date {value!r} is not a date; write it as 2026-03-12 or 12/03/2026 (day first)")
 
 
-
-
-
-
 def _target_display(ind: Indicator, s: Status) -> str:
     if ind.target.type == "change" and s.target is not None:
         return f"{fmt(ind, s.target)} ({s.target_text.replace(' (relative)', ', relative')})"

@@ -112,12 +112,6 @@ def amber_summary(counts: dict[str, int]) -> str:
     return f"Amber: {' · '.join(parts)}" if parts else ""
 
 
-
-
-
-
-
-
 # --- quarters -----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -898,7 +892,6 @@ def meeting_rows(frame: pd.DataFrame, priority: str) -> pd.DataFrame:
     return pd.DataFrame({"Indicator": part["Indicator"].tolist(), "Value": part["Value"].tolist(),
                          "Status": part["Status"].tolist(), "Change": part["Change"].tolist(),
                          "rag": part["rag"].tolist()})
-
 
 
 #: The overview's columns for people, with the SPC term each one stands for.
