@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import gen
+from benchmarks import gen, pack
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT / "benchmarks" / ".data"
@@ -194,7 +194,8 @@ def _ok(value: float, budget: float) -> str:
     return "✅" if value <= budget else "❌"
 
 
-def report(scales: list[Scale], took: float, command: str = "python -m benchmarks.run") -> str:
+def report(scales: list[Scale], took: float, command: str = "python -m benchmarks.run",
+           packed: dict[str, float] | None = None) -> str:
     """The Markdown block written between the markers of docs/performance.md."""
     mc = machine()
     one = next((s for s in scales if s.scale == 1), None)
@@ -226,6 +227,7 @@ def report(scales: list[Scale], took: float, command: str = "python -m benchmark
                              f"{_ok(m[f'page_{name}_warm_s'], BUDGETS['page_warm'])} "
                              f"{_ok(m[f'page_{name}_cold_s'], BUDGETS['page_cold'])} |")
         lines.append("")
+    lines += pack.lines(packed) if packed else []
     head = "| measure | " + " | ".join(f"{s.scale:g}×" for s in scales) + " |"
     lines += ["**Growth** (each column is a separate run on freshly generated data):", "", head,
               "|---|" + "---:|" * len(scales)]
@@ -295,8 +297,11 @@ def main(argv: list[str] | None = None) -> int:
     out = a.out if a.out or a.quick else DOC
     t = time.perf_counter()
     results = [measure_scale(sc, a.data, repeat, not a.no_pages) for sc in scales]
+    packed = pack.measure(a.data, repeat)
+    log(f"pack: the demo quarter's PDF in {packed['pack_s']:.2f} s cold; the CLI's report {packed['pack_cli_s']:.2f} s")
     took = time.perf_counter() - t
-    block = report(results, took, " ".join(["python -m benchmarks.run", *(sys.argv[1:] if argv is None else argv)]))
+    block = report(results, took, " ".join(["python -m benchmarks.run", *(sys.argv[1:] if argv is None else argv)]),
+                   packed)
     print(block)
     if a.json:
         a.json.write_text(json.dumps([r.__dict__ for r in results], indent=2), encoding="utf-8")

@@ -9,15 +9,8 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from cspdash.views import POINT_STYLE
+from cspdash.vocab import FUNNEL_LINES, LINE_STYLE, OTHER_COLOUR, OWN_COLOUR, POINT_STYLE, WHO_STYLE
 
-#: Lines of the SPC chart: (colour, dash pattern).
-LINE_STYLE = {
-    "Mean": ("#4d4d4d", [1, 0]),
-    "Process limits": ("#8c8c8c", [6, 4]),
-    "Target": ("#000000", [2, 3]),
-}
-OWN_COLOUR, OTHER_COLOUR = "#0072B2", "#c7c7c7"
 FONT = 15  # axis labels and legends: readable on a meeting-room screen
 
 
@@ -107,14 +100,6 @@ def area_chart(df: pd.DataFrame, own_area: str, x_title: str = "Value") -> alt.T
         x="value:Q", y=y, text="label:N")
     chart = alt.layer(bars, text, own).properties(height=max(120, 22 * len(data)), width="container")
     return _big(chart)
-
-
-#: Who an area is in the comparison charts: (colour, point shape); the own area is also labelled in words.
-WHO_STYLE = {"This partnership": (OWN_COLOUR, "diamond"), "Most-similar group": ("#E69F00", "square"),
-             "Other areas": ("#6f6f6f", "circle")}
-#: The funnel's lines: (colour, dash pattern).
-FUNNEL_LINES = {"London (benchmark)": ("#000000", [1, 0]), "95% limits": ("#4d4d4d", [6, 3]),
-                "99.8% limits": ("#8c8c8c", [2, 2])}
 
 
 def _who(df: pd.DataFrame) -> pd.Series:

@@ -18,14 +18,10 @@ from scipy.stats import chi2
 from cspdash import spc
 from cspdash.config import RATINGS, Catalogue, Indicator
 from cspdash.periods import Period
+from cspdash.vocab import AMBER_REASONS, AMBER_WORDS, RAG_WORDS, RAGS  # noqa: F401  (re-exported)
 
-RAGS = ("green", "amber", "red", "no_data", "monitor")
-RAG_WORDS = {"green": "GREEN", "amber": "AMBER", "red": "RED", "no_data": "NO DATA", "monitor": "MONITOR"}
 _SEVERITY = {"red": 3, "amber": 2, "green": 1}
 Z95 = 1.959963984540054  # the normal quantile of a two-sided 95% interval
-AMBER_REASONS = ("within_tolerance", "could_be_chance", "too_small_to_tell")
-AMBER_WORDS = {"within_tolerance": "within tolerance", "could_be_chance": "could be chance",
-               "too_small_to_tell": "too small to tell"}
 POISSON, WILSON = "exact Poisson (Garwood)", "Wilson score"
 PROVISIONAL_PREFIX = "Provisional: "  # starts the note of a figure that includes a provisional month
 

@@ -12,7 +12,7 @@ import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from itertools import pairwise
 from pathlib import Path
 
@@ -26,10 +26,7 @@ from cspdash.errors import ConfigError, CspdashError
 from cspdash.ingest import ValidationError
 from cspdash.periods import Period, parse_period
 from cspdash.status import (
-    AMBER_REASONS,
-    AMBER_WORDS,
     PROVISIONAL_PREFIX,
-    RAG_WORDS,
     Interval,
     Status,
     evaluate,
@@ -41,43 +38,37 @@ from cspdash.status import (
     rated_grain,
 )
 from cspdash.store import ImportResult, Store
+from cspdash.vocab import (  # noqa: F401  (re-exported: the pages and tests name them through views)
+    AMBER_REASONS,
+    AMBER_WORDS,
+    ARROWS,
+    ASSURANCE_WORDS,
+    EXCEPTION_WORDS,
+    PLAIN_ASSURANCE,
+    PLAIN_VARIATION,
+    POINT_STYLE,
+    RAG_COLOUR,
+    RAG_ICON,
+    RAG_TEXT,
+    RAG_WORDS,
+    SUBMISSION_WORDS,
+    UNKNOWN_ICON,
+    VARIATION_WORDS,
+    contrast_ratio,
+)
+from cspdash.wording import (  # noqa: F401  (re-exported, as above)
+    NONE,
+    PROVISIONAL_MARK,
+    assurance_words,
+    change_text,
+    unit_title,
+    variation_words,
+    when,
+)
 
-# --- the status vocabulary (one place) -----------------------------------------------------------
+# The status vocabulary and the wording helpers live in cspdash.vocab and cspdash.wording (re-exported above).
 
-#: Colour-blind-safe RAG palette (ColorBrewer PuOr/RdBu ends, checked for deuteranopia); never shown alone.
-RAG_COLOUR = {"green": "#1b7837", "amber": "#f1a340", "red": "#b2182b", "no_data": "#bdbdbd", "monitor": "#2166ac"}
-#: Text colour that reads on each RAG background.
-RAG_TEXT = {"green": "#ffffff", "amber": "#000000", "red": "#ffffff", "no_data": "#000000", "monitor": "#ffffff"}
-RAG_ICON = {"green": "✅", "amber": "⚠️", "red": "⛔", "no_data": "❔", "monitor": "👁"}
-
-VARIATION_WORDS = {
-    "common_cause": "Common cause: no significant change",
-    "special_cause_improvement": "Special cause: improvement",
-    "special_cause_concern": "Special cause: concern",
-    "special_cause_neutral_high": "Special cause: unusually high",
-    "special_cause_neutral_low": "Special cause: unusually low",
-}
-ASSURANCE_WORDS = {
-    "consistent_pass": "Will consistently meet the target",
-    "consistent_fail": "Will consistently miss the target",
-    "inconsistent": "May meet or miss the target",
-}
-#: Point types of the SPC chart, in legend order, with their colour (Okabe-Ito) and shape.
-POINT_STYLE = {
-    "common_cause": ("Common cause", "#7f7f7f", "circle"),
-    "special_cause_improvement": ("Special cause: improvement", "#0072B2", "diamond"),
-    "special_cause_concern": ("Special cause: concern", "#D55E00", "square"),
-    "special_cause_neutral_high": ("Special cause: unusually high", "#CC79A7", "triangle-up"),
-    "special_cause_neutral_low": ("Special cause: unusually low", "#CC79A7", "triangle-down"),
-}
-ARROWS = {"up": "↑", "down": "↓", "level": "→"}
-SUBMISSION_WORDS = {"complete": "✅ COMPLETE", "incomplete": "⚠️ INCOMPLETE", "missing": "⛔ MISSING"}
-
-NONE = "–"  # shown for a missing value (a lone "-" would render as a list bullet in Markdown tables)
 EMPTY_MESSAGE = "No figures yet: upload a return on the Upload page, or run `python -m cspdash demo`."
-
-
-PROVISIONAL_MARK = " (provisional)"  # after a figure that includes a provisional month (see the status notes)
 
 
 def shown(ind: Indicator, v: float | None) -> str:
@@ -93,17 +84,7 @@ def shown_status(ind: Indicator, s: Status) -> str:
 
 def rag_label(rag: str) -> str:
     """``✅ GREEN``: the icon and the word of a RAG status, joined by no-break spaces so a table never splits it."""
-    return f"{RAG_ICON.get(rag, '❔')}\u00a0{RAG_WORDS.get(rag, rag.upper())}".replace(" ", "\u00a0")
-
-
-def variation_words(variation: str | None) -> str:
-    """The SPC variation of the latest point in words."""
-    return VARIATION_WORDS.get(variation or "", "Not judged (no SPC for this period)")
-
-
-def assurance_words(assurance: str | None) -> str:
-    """Whether the process will meet its target, in words."""
-    return ASSURANCE_WORDS.get(assurance or "", "Not assessed")
+    return f"{RAG_ICON.get(rag, UNKNOWN_ICON)}\u00a0{RAG_WORDS.get(rag, rag.upper())}".replace(" ", "\u00a0")
 
 
 def range_shown(ind: Indicator, lower: float | None, upper: float | None) -> str:
@@ -129,40 +110,6 @@ def amber_summary(counts: dict[str, int]) -> str:
     """``Amber: 2 within tolerance · 5 could be chance``, or '' when there is no amber."""
     parts = [f"{n} {AMBER_WORDS[k]}" for k, n in counts.items() if n]
     return f"Amber: {' · '.join(parts)}" if parts else ""
-
-
-def change_text(ind: Indicator, s: Status) -> str:
-    """``↑ 12% on 2024/25 Q3 (worse)``: the movement against the comparator with an arrow, or ``-``."""
-    if s.trend is None or s.value is None or s.comparator is None:
-        return NONE
-    arrow = ARROWS[s.trend]
-    if s.trend == "level":
-        size = "level"
-    elif ind.unit == "percent":
-        size = f"{abs(s.value - s.comparator):.1f} pts"
-    elif s.change_pct is None:
-        size = ""
-    else:
-        a = abs(s.change_pct)
-        size = f"{a:.0f}%" if a >= 10 or a == int(a) else f"{a:.1f}%"
-    judged = {True: " (better)", False: " (worse)"}.get(s.improving, "") if s.trend != "level" else ""
-    on = f" on {s.comparator_period}" if s.comparator_period else ""
-    return " ".join(x for x in (arrow, size) if x) + on + judged
-
-
-def unit_title(unit: str) -> str:
-    """The axis title of a unit."""
-    return {"count": "Count", "percent": "Percent (%)", "rate": "Rate"}.get(unit, unit.title())
-
-
-def when(ts: str | None) -> str:
-    """``25 Nov 2026 10:41 UTC`` from a stored ISO timestamp (stored times are UTC)."""
-    if not ts:
-        return NONE
-    try:
-        return datetime.fromisoformat(ts).strftime("%d %b %Y %H:%M UTC")
-    except ValueError:
-        return ts
 
 
 # --- quarters -----------------------------------------------------------------------------------
@@ -947,21 +894,6 @@ def meeting_rows(frame: pd.DataFrame, priority: str) -> pd.DataFrame:
                          "rag": part["rag"].tolist()})
 
 
-
-#: SPC's variation of the latest point, in the words an executive uses (the jargon is in ``SPC_HELP``).
-PLAIN_VARIATION = {
-    "common_cause": "No unusual change",
-    "special_cause_improvement": "Unusual change for the better",
-    "special_cause_concern": "Unusual change for the worse",
-    "special_cause_neutral_high": "Unusually high",
-    "special_cause_neutral_low": "Unusually low",
-}
-#: SPC assurance answered as the question "Will we meet the target?".
-PLAIN_ASSURANCE = {
-    "consistent_pass": "Yes, consistently",
-    "consistent_fail": "No, not without a change",
-    "inconsistent": "Could go either way",
-}
 #: The overview's columns for people, with the SPC term each one stands for.
 PLAIN_COLUMNS = {"Variation": "Variation", "Assurance": "Will we meet the target?"}
 SPC_HELP = (
@@ -974,8 +906,6 @@ SPC_HELP = (
     "change* when it lies outside them on the bad side, *could go either way* when it lies between them. "
     "*Not assessed* means the indicator has no fixed target or too few figures."
 )
-#: Why an indicator is on the exception list, in the order the list gives them.
-EXCEPTION_WORDS = {"red": "Red status", "concern": "Statistical concern", "missing": "Missing return"}
 
 
 def plain_variation(variation: str | None) -> str:
@@ -1059,7 +989,7 @@ class PriorityTile:
 def priority_tiles(rollups: Sequence[dict]) -> list[PriorityTile]:
     """A tile per priority from ``Overview.rollups``; the reason names the indicators' statuses in one line."""
     return [PriorityTile(priority=r["priority"], title=r["title"], rag=r["overall"],
-                         word=RAG_WORDS.get(r["overall"], r["overall"].upper()), icon=RAG_ICON.get(r["overall"], "❔"),
+                         word=RAG_WORDS.get(r["overall"], r["overall"].upper()), icon=RAG_ICON.get(r["overall"], UNKNOWN_ICON),
                          reason=f"{r['headline']}.", page=f"pages/priority_{r['priority'].lower()}.py")
             for r in rollups]
 
@@ -1086,14 +1016,3 @@ def meeting_slides(cat: Catalogue) -> list[Slide]:
 def progress_text(slide: Slide) -> str:
     """``Priority B · 3 of 7``: the priority and the screen's place among that priority's screens."""
     return f"Priority {slide.priority} · {slide.number} of {slide.of}"
-
-
-def contrast_ratio(foreground: str, background: str) -> float:
-    """The WCAG 2 contrast ratio of two ``#rrggbb`` colours (1 to 21; 4.5 is the minimum for normal text)."""
-    def luminance(colour: str) -> float:
-        channels = [int(colour.lstrip("#")[k:k + 2], 16) / 255 for k in (0, 2, 4)]
-        r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
-        return 0.2126 * r + 0.7152 * g + 0.0722 * b
-
-    hi, lo = sorted((luminance(foreground), luminance(background)), reverse=True)
-    return (hi + 0.05) / (lo + 0.05)
