@@ -13,11 +13,10 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
-from scipy.stats import chi2
-
 from cspdash import spc
 from cspdash.config import RATINGS, Catalogue, Indicator
 from cspdash.periods import Period
+from cspdash.quantiles import chi2  # scipy.stats.chi2.ppf without scipy (tests/test_quantiles.py)
 
 RAGS = ("green", "amber", "red", "no_data", "monitor")
 RAG_WORDS = {"green": "GREEN", "amber": "AMBER", "red": "RED", "no_data": "NO DATA", "monitor": "MONITOR"}
