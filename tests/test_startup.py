@@ -47,3 +47,15 @@ def test_the_import_command_loads_no_scipy_altair_streamlit_or_vl_convert(tmp_pa
     assert done.returncode == 0, done.stderr[-2000:]
     assert "A2" in done.stdout and "2025/26 Q3" in done.stdout  # the preview of statuses ran (the Garwood interval)
     assert not names & set(HEAVY), f"`import` loaded {sorted(names & set(HEAVY))}; import them where they are used"
+
+
+def test_the_startup_benchmark_writes_its_block_and_keeps_the_rest(tmp_path):
+    from benchmarks import startup
+
+    doc = tmp_path / "performance.md"
+    doc.write_text(f"# Performance\n\nProse.\n\n{startup.START}\nold\n{startup.END}\n\nMore.\n", encoding="utf-8")
+    figures = startup.run(doc, repeat=1)
+    text = doc.read_text(encoding="utf-8")
+    assert "Prose." in text and "More." in text and "old" not in text and text.count(startup.START) == 1
+    assert len(figures) == 4 and all(0 < s < 120 for s in figures.values())
+    assert "| `python -m cspdash --help` |" in text
