@@ -2,7 +2,7 @@
 
 Layers, lowest first; a module may import from its own layer or any lower one, never from a higher one:
 
-0. ``errors``, ``periods``, ``formats``, ``auth``, ``demo_data``: words, periods, record formats, passwords, data
+0. ``errors``, ``periods``, ``formats``, ``quantiles``, ``auth``, ``demo_data``: words, periods, formats, maths, passwords
 1. ``config``: the indicator catalogue
 2. ``ingest``, ``datasets``: reading returns and extracts
 3. ``status``, ``spc``, ``compare``, ``templates``: judgements and templates of returns
@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "cspdash"
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "periods", "formats", "auth", "demo_data"),
+    ("errors", "periods", "formats", "quantiles", "auth", "demo_data"),
     ("config",),
     ("ingest", "datasets"),
     ("status", "spc", "compare", "templates"),
