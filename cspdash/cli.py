@@ -1,6 +1,8 @@
 """The command-line interface: a thin shell that parses arguments, calls the library and prints its answers.
 
-Errors raised by cspdash are printed once, in words, on stderr, with a non-zero exit code.
+Errors raised by cspdash are printed once, in words, on stderr, with a non-zero exit code. Each command imports what
+it needs when it runs (``--help`` reads no catalogue; ``import`` never loads scipy, altair or streamlit:
+tests/test_startup.py), so the process starts in a fraction of a second (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -10,10 +12,12 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cspdash.config import Catalogue, load_catalogue
 from cspdash.errors import ConfigError, CspdashError
+
+if TYPE_CHECKING:
+    from cspdash.config import Catalogue
 
 DEFAULT_DB = "data/csp.duckdb"
 DEFAULT_CONFIG = "indicators.yaml"
@@ -134,6 +138,13 @@ def resolve_paths(args: argparse.Namespace) -> tuple[str, str]:
     db = getattr(args, "db", None) or os.environ.get("CSPDASH_DB") or DEFAULT_DB
     config = getattr(args, "config", None) or os.environ.get("CSPDASH_CONFIG") or DEFAULT_CONFIG
     return db, config
+
+
+def load_catalogue(path: str) -> Catalogue:
+    """``cspdash.config.load_catalogue``, imported once a command needs the catalogue (YAML and DuckDB with it)."""
+    from cspdash import config
+
+    return config.load_catalogue(path)
 
 
 def cmd_validate_config(args: argparse.Namespace, out: Callable[[str], None]) -> int:

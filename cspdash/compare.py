@@ -17,11 +17,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from scipy.stats import chi2
-
 from cspdash.config import Indicator
 from cspdash.errors import CspdashError
 from cspdash.periods import Period
+from cspdash.quantiles import chi2  # scipy.stats.chi2.ppf without scipy (tests/test_quantiles.py)
 
 COMPARISONS = ("better", "similar", "worse", "not_compared")
 FUNNEL_LEVELS = (0.95, 0.998)  # the two pairs of funnel limits: about 2 and 3 standard deviations

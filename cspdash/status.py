@@ -13,11 +13,10 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
-from scipy.stats import chi2
-
 from cspdash import spc
 from cspdash.config import RATINGS, Catalogue, Indicator
 from cspdash.periods import Period
+from cspdash.quantiles import chi2  # scipy.stats.chi2.ppf without scipy (tests/test_quantiles.py)
 from cspdash.vocab import AMBER_REASONS, AMBER_WORDS, RAG_WORDS, RAGS  # noqa: F401  (re-exported)
 
 _SEVERITY = {"red": 3, "amber": 2, "green": 1}

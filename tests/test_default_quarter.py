@@ -129,10 +129,11 @@ def test_an_early_return_does_not_move_the_status_command(demo, tmp_path):
 
 def test_the_sidebar_and_meeting_mode_stay_on_the_complete_quarter_after_an_early_return(demo, monkeypatch):
     from e2e_helpers import app_env
-    from streamlit.runtime.pages_manager import PagesManager
     from streamlit.testing.v1 import AppTest
+    from test_pages import _NavigationPages
 
-    monkeypatch.setattr(PagesManager, "uses_pages_directory", False)  # as tests/test_pages.py: the app's navigation
+    # as tests/test_pages.py: AppTest starts every run in Streamlit's old pages/ mode; run the app's navigation
+    monkeypatch.setattr("streamlit.testing.v1.app_test.PagesManager", _NavigationPages)
     s = Store(demo, load_catalogue(SHIPPED))
     try:
         s.import_files([SourceFile("early.csv", data=EARLY)], "asb-chair@example.org")
