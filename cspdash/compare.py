@@ -20,7 +20,7 @@ from typing import Any
 from cspdash.config import Indicator
 from cspdash.errors import CspdashError
 from cspdash.periods import Period
-from cspdash.quantiles import chi2  # scipy.stats.chi2.ppf without scipy (tests/test_quantiles.py)
+from cspdash.quantiles import garwood
 
 COMPARISONS = ("better", "similar", "worse", "not_compared")
 FUNNEL_LEVELS = (0.95, 0.998)  # the two pairs of funnel limits: about 2 and 3 standard deviations
@@ -29,14 +29,6 @@ ALL_AGES = "all_ages"
 
 
 # --- the statistics --------------------------------------------------------------------------------------------
-
-def garwood(k: float, level: float = 0.95) -> tuple[float, float]:
-    """Exact Poisson interval of a count ``k`` (Garwood 1936): chi2.ppf(a/2, 2k)/2 to chi2.ppf(1-a/2, 2k+2)/2,
-    with 0 as the lower end of 0."""
-    a = 1 - level
-    lower = 0.0 if k <= 0 else float(chi2.ppf(a / 2, 2 * k)) / 2
-    return lower, float(chi2.ppf(1 - a / 2, 2 * k + 2)) / 2
-
 
 def rate(count: float, population: float, per: float) -> float:
     """A count per ``per`` residents."""

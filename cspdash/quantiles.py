@@ -120,3 +120,11 @@ class _ChiSquared:
 
 
 chi2 = _ChiSquared()
+
+
+def garwood(k: float, level: float = 0.95) -> tuple[float, float]:
+    """Exact Poisson interval of a count ``k`` (Garwood 1936): chi2.ppf(a/2, 2k)/2 to chi2.ppf(1-a/2, 2k+2)/2, with
+    0 as the lower end of 0. The one copy, used by the status engine (95%) and the area comparison (95%, 99.8%)."""
+    a = 1 - level
+    lower = 0.0 if k <= 0 else chi2.ppf(a / 2, 2 * k) / 2
+    return lower, chi2.ppf(1 - a / 2, 2 * k + 2) / 2

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from cspdash import spc
 from cspdash.config import RATINGS, Catalogue, Indicator
 from cspdash.periods import Period
-from cspdash.quantiles import chi2  # scipy.stats.chi2.ppf without scipy (tests/test_quantiles.py)
+from cspdash.quantiles import garwood
 from cspdash.vocab import AMBER_REASONS, AMBER_WORDS, RAG_WORDS, RAGS  # noqa: F401  (re-exported)
 
 _SEVERITY = {"red": 3, "amber": 2, "green": 1}
@@ -222,12 +222,6 @@ class Interval:
     upper: float
     method: str  # POISSON or WILSON
     cases: float | None = None  # the denominator of a percentage (Wilson); None for counts, rates and ratios
-
-
-def garwood(k: float) -> tuple[float, float]:
-    """Exact (Garwood) 95% Poisson interval for a count ``k``: chi-squared quantiles, 0 as the lower end of 0."""
-    lower = 0.0 if k <= 0 else float(chi2.ppf(0.025, 2 * k)) / 2
-    return lower, float(chi2.ppf(0.975, 2 * k + 2)) / 2
 
 
 def wilson(x: float, n: float) -> tuple[float, float]:
