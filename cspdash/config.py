@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from cspdash.errors import ConfigError, PeriodError
+from cspdash.formats import FORMATS, check_measures
 from cspdash.periods import Period, parse_period
 
 UNITS = ("count", "percent", "rate", "ratio")
@@ -25,7 +26,7 @@ TARGET_TYPES = ("fixed", "change", "cumulative", "none")
 BASELINES = ("same_quarter_last_year", "previous_quarter", "previous_year_average", "fixed")
 ROLLUP_RULES = ("worst", "majority")
 RATINGS = ("target", "mdc")  # partnership.rating: against the target with intervals, or Making Data Count
-DATASET_FORMATS = ("police_uk_street", "mps_borough", "mps_ward", "population")
+DATASET_FORMATS = tuple(FORMATS)  # police_uk_street, mps_borough, mps_ward, population (cspdash.formats)
 DEFAULT_SMALL_NUMBERS = 10
 DEFAULT_COMPLETE_SHARE = 0.5  # a quarter is the default once half the indicators have a complete figure for it
 DEFAULT_POLICE_FORCE = "Metropolitan Police Service"  # as police.uk spells it in "Reported by"
@@ -712,8 +713,6 @@ def loads_catalogue(text: str, source: str = "indicators.yaml") -> Catalogue:
         raise ConfigError([f"{at}not valid YAML ({getattr(e, 'problem', None) or e}); check indentation and quoting"],
                           source) from None
     cat = parse_catalogue(data, source)
-    from cspdash.datasets import check_measures  # imported here: datasets needs the catalogue types
-
     problems = check_measures(cat)
     if problems:
         raise ConfigError(problems, source)

@@ -14,6 +14,7 @@ import shlex
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pandas as pd
@@ -111,19 +112,46 @@ def store() -> Store:
     return s
 
 
+#: The folder of page files beside dashboard.py; its name switches a fresh Streamlit server into the old multipage mode.
+PAGES_DIR = Path(__file__).resolve().parents[1] / "pages"
+KEY_APP_RUN = "csp_app_run"  # True while dashboard.py runs (every page of the app runs inside it)
+KEY_IN_APP = "csp_in_app"  # this session has run dashboard.py to its end (or has asked for it once): never ask again
+
+
+@contextmanager
+def app_run() -> Iterator[None]:
+    """Mark the script run of dashboard.py, which wraps its whole body in this, so pages know they run inside it."""
+    st.session_state[KEY_APP_RUN] = True
+    try:
+        yield
+        st.session_state[KEY_IN_APP] = True  # it reached st.navigation: Streamlit now ignores pages/ for good
+    finally:
+        st.session_state[KEY_APP_RUN] = False
+
+
+def _blank() -> None:
+    """A page that is never shown (the default of the one-off navigation of ``_within_app``)."""
+
+
 def _within_app() -> None:
     """Rerun through dashboard.py when Streamlit ran a page file on its own.
 
     Because the page files live in a folder named ``pages/``, a fresh server starts in Streamlit's old multipage
     mode and, if its first request is a page's URL (a bookmark of /meeting), runs that file alone: no sidebar, no
-    quarter. The mode ends when any run calls ``st.navigation``; ending it here and rerunning shows the same page
-    inside the app.
+    quarter. Streamlit documents the way out (``st.navigation``'s docstring): "As soon as any session of your app
+    executes the st.navigation command, your app will ignore the pages/ directory (across all sessions)". So a page
+    that finds dashboard.py neither running nor ever run in this session calls ``st.navigation`` once, with the
+    folder's pages (the URL names the old mode used, so the page asked for stays the current one), and reruns: the
+    rerun is dashboard.py's, showing the same page inside the app. tests/test_first_visit.py checks both halves.
     """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
+    state = st.session_state
+    if state.get(KEY_APP_RUN) or state.get(KEY_IN_APP):
+        return
+    state[KEY_IN_APP] = True  # once: a page file run as the main script (AppTest of one page) must not loop
+    files = sorted(PAGES_DIR.glob("*.py")) if PAGES_DIR.is_dir() else []
+    st.navigation([st.Page(_blank, title="Dashboard", url_path="dashboard", default=True),
+                   *(st.Page(f) for f in files)], position="hidden")
+    st.rerun()
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
@@ -555,25 +583,20 @@ def chart(c: Any) -> None:
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def _chart_spec(name: str, frame: pd.DataFrame, **kwargs: Any) -> dict | None:
-    try:  # Streamlit's own Altair-to-Vega-Lite conversion (data as Arrow), so the element is the one altair_chart sends
-        from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
-    except ImportError:
-        return None
-    return _convert_altair_to_vega_lite_spec(getattr(charts, name)(frame, **kwargs))
+def _chart_spec(name: str, frame: pd.DataFrame, **kwargs: Any) -> dict:
+    """``charts.<name>(frame, **kwargs)`` as its Vega-Lite spec (Altair's public ``to_dict``, the data inline)."""
+    return getattr(charts, name)(frame, **kwargs).to_dict()
 
 
 def cached_chart(name: str, frame: pd.DataFrame, **kwargs: Any) -> None:
     """``chart(charts.<name>(frame, **kwargs))``, its Vega-Lite spec cached by the table's content.
 
     Building an Altair chart and validating it against the Vega-Lite schema took ~50 ms a chart, most of a priority
-    page's render once its data was cached; the cached spec is what st.altair_chart would send, drawn the same way.
+    page's render once its data was cached; the cached spec is drawn as ``chart`` draws it (full width, the chart's
+    own styling). Every chart of cspdash.charts sets its width and height, so Altair's default view size, which
+    ``to_dict`` adds to the config, changes nothing on screen.
     """
-    spec = _chart_spec(name, frame, **kwargs)
-    if spec is None:
-        chart(getattr(charts, name)(frame, **kwargs))
-    else:
-        st.vega_lite_chart(spec=spec, width="stretch", theme=None)
+    st.vega_lite_chart(spec=_chart_spec(name, frame, **kwargs), width="stretch", theme=None)
 
 
 def reasons(frame: pd.DataFrame) -> None:
