@@ -595,9 +595,14 @@ def test_a_large_extract_read_once_stores_what_staging_stores(tmp_path, project_
 
 @pytest.mark.parametrize("variant, outcome", [
     (b"b,2014-12,P,P,-0.1,51.5, X ,E1,City of London 001A,Burglary,,\n", "stored"),  # spaces to trim
-    (b'b,2014-12,P,P,-0.1,51.5,"X, Y",E1,City of London 001A,Burglary,,\n', "stored"),  # a quoted comma
+    (b'b,2014-12,P,P,-0.1,51.5,"X, Y",E1,City of London 001A,Burglary,,\n', "read once"),  # a quoted comma
+    (b'"b","2014-12","P","P","-0.1","51.5","X ""Y""","E1","City of London 001A","Burglary","",""\n',
+     "read once"),  # every cell quoted as RFC 4180 allows, "" for an empty cell
+    (b'b,2014-12,P,P,-0.1,51.5,"X\nY",E1,City of London 001A,Burglary,,\n', "refused"),  # a quoted line break (refused today)
+    (b'b,2014-12,P,P,-0.1,51.5," X ",E1,City of London 001A,Burglary,,\n', "stored"),  # quoted spaces to trim
     (b'b,2014-12,P,P,-0.1,51.5,"X\\"Y",E1,City of London 001A,Burglary,,\n', "stored"),  # a backslash escape
-    ("b,2014-12,P,P,-0.1,51.5,Café,E1,City of London 001A,Burglary,,\n".encode(), "stored"),  # not ASCII
+    ("b,2014-12,P,P,-0.1,51.5,Café,E1,City of London 001A,Burglary,,\n".encode(), "read once"),  # UTF-8
+    ("b,2014-12,P,P,-0.1,51.5,Café,E1,City of London 001A,Burglary,,\n".encode("cp1252"), "stored"),  # Windows-1252
     (b"b,2014-12,P,P,-0.1,51.5,X,E1,City of London 001A,Burglary\n", "read once"),  # a short row: padded by both
     (b"b,2014-12,P,P,west,51.5,X,E1,City of London 001A,Burglary,,\n", "refused"),  # not a number
     (b"b,2014-13,P,P,-0.1,51.5,X,E1,City of London 001A,Burglary,,\n", "refused"),  # not a month
