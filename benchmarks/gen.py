@@ -53,9 +53,13 @@ def _sql_list(values: tuple[str, ...]) -> str:
     return "[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + "]"
 
 
-def street_csv(path: Path, rows: int, year: int = 2024, seed: int = 1) -> Path:
+def street_csv(path: Path, rows: int, year: int = 2024, seed: int = 1, quoted: bool = False) -> Path:
     """A police.uk street-level CSV of ``rows`` crimes and ASB incidents over the 12 months of ``year``, in
-    month order, across the 33 London areas (about 250 bytes a row: 1,000,000 rows are about 250 MB)."""
+    month order, across the 33 London areas (about 250 bytes a row: 1,000,000 rows are about 250 MB).
+
+    ``quoted``: every cell quoted as RFC 4180 allows and as a spreadsheet re-saving the file writes it, with ``""``
+    for an empty Context (the same records otherwise; a cell left out, as police.uk leaves an ASB's crime id, stays
+    unquoted and empty)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     types, cum = [], []
     total = 0
@@ -96,9 +100,9 @@ def street_csv(path: Path, rows: int, year: int = 2024, seed: int = 1) -> Path:
              crime_type AS "Crime type",
              CASE WHEN crime_type = 'Anti-social behaviour' THEN NULL ELSE
                {_sql_list(OUTCOMES)}[1 + ((h // 23) % {len(OUTCOMES)})::INTEGER] END AS "Last outcome category",
-             NULL AS "Context"
+             {"''" if quoted else "NULL"} AS "Context"
       FROM c ORDER BY i
-    ) TO '{_path_sql(path)}' (HEADER, DELIMITER ',')
+    ) TO '{_path_sql(path)}' (HEADER, DELIMITER ','{", FORCE_QUOTE *" if quoted else ""})
     """  # noqa: S608 - built from this module's constants and numbers, no outside input
     con = duckdb.connect()
     try:

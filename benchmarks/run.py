@@ -38,7 +38,7 @@ BASE_AREAS = 33  # the London boroughs and the City
 FILE_ROWS = 1_000_000  # rows per generated file: a larger file would pass the 512 MiB limit of a record-level file
 
 #: Budgets of the issue, at scale 1.
-BUDGETS = {"import_ratio": 1.5, "import_rss_mb": 1024, "status": 1.0, "page_warm": 0.5, "page_cold": 3.0}
+BUDGETS = {"import_ratio": 1.3, "import_rss_mb": 700, "status": 1.0, "page_warm": 0.5, "page_cold": 3.0}
 
 
 @dataclass
@@ -66,7 +66,11 @@ class Scale:
 def child(*args: str) -> Child:
     """Run ``python -m benchmarks.child ARGS``; return its JSON, wall time and peak resident memory (its own
     ``ru_maxrss`` from ``wait4``, not the running maximum over every child that ``RUSAGE_CHILDREN`` gives)."""
-    cmd = [sys.executable, "-m", "benchmarks.child", *args]
+    return process([sys.executable, "-m", "benchmarks.child", *args])
+
+
+def process(cmd: list[str], reports: bool = True) -> Child:
+    """Run ``cmd``; its JSON (the last line starting ``{`` when it ``reports``), wall time and peak memory."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         t = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=err,  # noqa: S603 - our own module, fixed arguments
@@ -80,19 +84,20 @@ def child(*args: str) -> Child:
     if proc.returncode != 0:
         raise SystemExit(f"benchmark step failed ({proc.returncode}): {' '.join(cmd)}\n{stderr[-4000:]}")
     lines = [ln for ln in stdout.splitlines() if ln.startswith("{")]
-    return Child(json.loads(lines[-1]), wall, usage.ru_maxrss / 1024)  # ru_maxrss is in KiB on Linux
+    return Child(json.loads(lines[-1]) if reports else {}, wall, usage.ru_maxrss / 1024)  # ru_maxrss is in KiB on Linux
 
 
-def street_files(folder: Path, rows: int) -> list[Path]:
-    """Generated police.uk files holding ``rows`` rows in all, one year a file (reused when already there)."""
+def street_files(folder: Path, rows: int, quoted: bool = False) -> list[Path]:
+    """Generated police.uk files holding ``rows`` rows in all, one year a file (reused when already there); with
+    ``quoted`` every cell quoted as RFC 4180 allows (``gen.street_csv``)."""
     folder.mkdir(parents=True, exist_ok=True)
     out, left, year = [], rows, 2024
     while left > 0:
         n = min(FILE_ROWS, left)
-        path = folder / f"street-{year}-{n}.csv"
+        path = folder / f"street-{'quoted-' if quoted else ''}{year}-{n}.csv"
         if not path.exists():
             tmp = path.with_suffix(".part")
-            gen.street_csv(tmp, n, year=year, seed=year)
+            gen.street_csv(tmp, n, year=year, seed=year, quoted=quoted)
             tmp.rename(path)
         out.append(path)
         left -= n
@@ -130,6 +135,9 @@ def measure_scale(scale: float, data: Path, repeat: int, pages: bool) -> Scale:
     log(f"  floor {m['floor_s']:.2f} s, {m['floor_rss_mb']:.0f} MB; with cspdash's reading options "
         f"{m['floor_opts_s']:.2f} s; cspdash {m['import_s']:.2f} s ({m['import_ratio']:.2f}x), "
         f"{m['import_rss_mb']:.0f} MB")
+    if scale <= 1 and len(files) == 1:
+        for variant, quoted in (("unquoted", False), ("quoted", True)):
+            cli_import(street_files(data / "street", rows, quoted)[0], work / "cli", config, repeat, m, variant)
 
     log(f"scale {scale:g}: status and pages for {areas} areas x {gen.QUARTERS} quarters x {len(gen.INDICATORS)} "
         "indicators")
@@ -152,6 +160,28 @@ def measure_scale(scale: float, data: Path, repeat: int, pages: bool) -> Scale:
             f"{m['page_priority_cold_s']:.2f} s cold / {m['page_priority_warm_s']:.2f} s warm")
     shutil.rmtree(work, ignore_errors=True)
     return s
+
+
+def cli_import(file: Path, work: Path, config: str, repeat: int, m: dict[str, float], variant: str) -> None:
+    """The whole ``python -m cspdash import FILE --dataset street_crime`` process (start-up, imports, the import,
+    exit) into a new database, against DuckDB's own ``read_csv`` of the file into a table (the floor's own time),
+    the two run in turn ``repeat`` times (at least twice): the best time of each and the import's worst memory."""
+    cli = [sys.executable, "-m", "cspdash", "--db", str(work / "csp.duckdb"), "--config", config]
+    floors, imports = [], []
+    for _ in range(max(2, repeat)):
+        fresh(work)
+        floors.append(child("floor", str(file), "--db", str(work / "floor.duckdb")))
+        process([*cli, "init"], reports=False)
+        imports.append(process([*cli, "import", str(file), "--dataset", "street_crime", "--user", "bench"],
+                               reports=False))
+        shutil.rmtree(work, ignore_errors=True)
+    m[f"cli_{variant}_mb"] = file.stat().st_size / 1e6
+    m[f"cli_{variant}_s"] = min(c.wall for c in imports)
+    m[f"cli_{variant}_floor_s"] = min(c.result["seconds"] for c in floors)
+    m[f"cli_{variant}_ratio"] = m[f"cli_{variant}_s"] / m[f"cli_{variant}_floor_s"]
+    m[f"cli_{variant}_rss_mb"] = max(c.rss_mb for c in imports)
+    log(f"  CLI import of the {variant} file: {m[f'cli_{variant}_s']:.2f} s against the floor's "
+        f"{m[f'cli_{variant}_floor_s']:.2f} s ({m[f'cli_{variant}_ratio']:.2f}x), {m[f'cli_{variant}_rss_mb']:.0f} MB")
 
 
 def fresh(folder: Path) -> None:
@@ -213,10 +243,11 @@ def report(scales: list[Scale], took: float, command: str = "python -m benchmark
             "",
             "| budget | measured | |",
             "|---|---|---|",
-            f"| import ≤ 1.5 × DuckDB's own `read_csv` | {m['import_ratio']:.2f} × ({m['import_s']:.1f} s against "
-            f"{m['floor_s']:.1f} s) | {_ok(m['import_ratio'], BUDGETS['import_ratio'])} |",
-            f"| import peak RSS < 1 GB | {m['import_rss_mb']:,.0f} MB | "
-            f"{_ok(m['import_rss_mb'], BUDGETS['import_rss_mb'])} |",
+            *(f"| CLI import of the {v} file ≤ 1.3 × DuckDB's own `read_csv`, < 700 MB | "
+              f"{m[f'cli_{v}_ratio']:.2f} × ({m[f'cli_{v}_s']:.1f} s against {m[f'cli_{v}_floor_s']:.1f} s), "
+              f"{m[f'cli_{v}_rss_mb']:,.0f} MB | {_ok(m[f'cli_{v}_ratio'], BUDGETS['import_ratio'])} "
+              f"{_ok(m[f'cli_{v}_rss_mb'], BUDGETS['import_rss_mb'])} |"
+              for v in ("quoted", "unquoted") if f"cli_{v}_s" in m),
             f"| status of every indicator for every quarter < 1 s | {m['status_s']:.2f} s "
             f"({int(m['statuses']):,} statuses) | {_ok(m['status_s'], BUDGETS['status'])} |",
         ]
@@ -227,6 +258,7 @@ def report(scales: list[Scale], took: float, command: str = "python -m benchmark
                              f"{_ok(m[f'page_{name}_warm_s'], BUDGETS['page_warm'])} "
                              f"{_ok(m[f'page_{name}_cold_s'], BUDGETS['page_cold'])} |")
         lines.append("")
+    lines += import_table(scales)
     lines += pack.lines(packed) if packed else []
     head = "| measure | " + " | ".join(f"{s.scale:g}×" for s in scales) + " |"
     lines += ["**Growth** (each column is a separate run on freshly generated data):", "", head,
@@ -260,6 +292,23 @@ def report(scales: list[Scale], took: float, command: str = "python -m benchmark
         + " |")
     lines += ["", END]
     return "\n".join(lines)
+
+
+def import_table(scales: list[Scale]) -> list[str]:
+    """The whole CLI import process of the largest one-file scale's quoted and unquoted file against the floor."""
+    one = next((s for s in reversed(scales) if "cli_quoted_s" in s.measures), None)
+    if one is None:
+        return []
+    m = one.measures
+    lines = [f"**Import, the whole CLI process** (`python -m cspdash import FILE --dataset street_crime`, from start to "
+             f"exit, {one.rows:,} rows) against DuckDB's own `read_csv` into a table; the sides alternating, each "
+             "side's best time and the import's worst memory:", "",
+             "| file | import | DuckDB floor | ratio | peak memory |", "|---|---:|---:|---:|---:|"]
+    for v, label in (("quoted", 'cells quoted as RFC 4180 allows (`""` for an empty Context)'),
+                     ("unquoted", "the same file without quotes")):
+        lines.append(f"| {label}, {m[f'cli_{v}_mb']:,.0f} MB | {m[f'cli_{v}_s']:.2f} s | {m[f'cli_{v}_floor_s']:.2f} s "
+                     f"| {m[f'cli_{v}_ratio']:.2f}× | {m[f'cli_{v}_rss_mb']:,.0f} MB |")
+    return [*lines, ""]
 
 
 def _pair(s: Scale, name: str) -> str:

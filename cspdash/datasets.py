@@ -7,6 +7,8 @@ header in snake_case (``Crime type`` -> ``crime_type``, ``MajorText`` -> ``major
 
 from __future__ import annotations
 
+import codecs
+import csv
 import re
 import tempfile
 from collections.abc import Callable, Sequence
@@ -314,8 +316,6 @@ def _check_width(con: duckdb.DuckDBPyConnection, path: Path, suffix: str, fmt: F
 
 
 def _is_utf8(path: Path) -> bool:
-    import codecs
-
     dec = codecs.getincrementaldecoder("utf-8")()
     buf = bytearray(1 << 22)
     view = memoryview(buf)
@@ -384,28 +384,39 @@ def readable_once(src: SourceFile, dataset: Dataset) -> bool:
 
 def scan_plain(src: SourceFile, dataset: Dataset, each_chunk: Callable[[bytes], None]) -> bool:
     """Read a CSV once, passing every chunk to ``each_chunk`` (the SHA-256), and say whether load_direct's reading
-    of it stands: ASCII text with no NUL, backslash or quote (so reading it with the stated dialect gives what
-    stage()'s whole-file dialect check would, and an empty cell is read as NULL, as stage() stores it), and no line
-    of more than 1,000 cells or 1 MB. (Cells with spaces at either end, which stage() trims, are looked for by
-    load_direct.)"""
+    of it stands: UTF-8 text (a byte-order mark allowed) with no NUL or backslash, and no line of more than 1,000
+    cells or 1 MB. Cells quoted as RFC 4180 allows (``"a, b"``, ``""`` inside a quoted cell, ``""`` for an empty
+    cell) are read by load_direct's stated dialect as stage()'s whole-file dialect check reads them: a backslash
+    is what could make that check settle on another escape character. An empty cell, quoted or not, is read as
+    NULL, as stage() stores it. (Cells with spaces at either end, which stage() trims, and a quoted line break,
+    which DuckDB's parallel reader refuses, are dealt with by load_direct.)"""
     plain = True
+    utf8 = codecs.getincrementaldecoder("utf-8")()
 
     def both(chunk: bytes) -> None:
         nonlocal plain
         each_chunk(chunk)
-        if plain and (not chunk.isascii() or b"\\" in chunk or b"\x00" in chunk or b'"' in chunk):
+        if not plain:
+            return
+        if b"\\" in chunk or b"\x00" in chunk:
             plain = False
+        elif not chunk.isascii() or utf8.getstate()[0]:  # ASCII is UTF-8; only other text is decoded
+            try:
+                utf8.decode(chunk)
+            except UnicodeDecodeError:
+                plain = False
 
     assert src.path is not None
     try:
         _check_width(None, src.path, ".csv", FORMATS[dataset.format], src.display_name, both)  # type: ignore[arg-type]
-    except ValidationError:
+        utf8.decode(b"", final=True)
+    except (ValidationError, UnicodeDecodeError):
         return False
     return plain
 
 
 def _header_line(path: Path) -> list[str] | None:
-    """The cells of a CSV's first line when it is a plain header (UTF-8, no quotes or control characters)."""
+    """The cells of a CSV's first line when it is a plain header (UTF-8, plain names, each quoted or not)."""
     with path.open("rb") as f:
         head = f.read(65536)
     if b"\n" not in head or looks_utf16(head):
@@ -414,7 +425,10 @@ def _header_line(path: Path) -> list[str] | None:
         line = head.split(b"\n", 1)[0].decode("utf-8-sig").rstrip("\r")
     except UnicodeDecodeError:
         return None
-    cells = line.split(",")
+    try:
+        cells = next(csv.reader([line], strict=True), [])  # RFC 4180's reading: a name may be quoted
+    except csv.Error:
+        return None
     if not all(re.fullmatch(r"[A-Za-z0-9 _().-]+", c) for c in cells) or len({c.casefold() for c in cells}) < len(cells):
         return None
     return cells

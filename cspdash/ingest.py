@@ -6,14 +6,16 @@ sniffing never decides what a cell means. Every problem is collected with file, 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
 import math
 import re
+import tempfile
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path, PurePath
@@ -184,6 +186,23 @@ class SourceFile:
             return self.path.read_bytes()
         except OSError as e:
             raise CspdashError(f"{self.display_name}: cannot read the file ({e.strerror})") from None
+
+    @contextlib.contextmanager
+    def on_disk(self) -> Iterator[SourceFile]:
+        """This file with a path to read it from: itself when it has one, else (a browser upload, held as bytes)
+        its bytes spooled to a temporary file in a folder of the upload's own, removed on leaving. The name shown
+        stays the upload's."""
+        if self.path is not None or self.data is None:
+            yield self
+            return
+        with tempfile.TemporaryDirectory(prefix="cspdash-upload-") as folder:
+            try:
+                with tempfile.NamedTemporaryFile(dir=folder, suffix=self.suffix, delete=False) as f:
+                    f.write(self.data)
+            except OSError as e:
+                raise CspdashError(f"{self.display_name}: cannot spool the upload to a temporary file "
+                                   f"({e.strerror}); nothing was stored. Fix: check the disk space") from None
+            yield SourceFile(self.name, None, Path(f.name))
 
     def sha256(self) -> str:
         """The SHA-256 of the bytes, streamed for files on disk."""

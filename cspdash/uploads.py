@@ -87,7 +87,10 @@ class Uploads:
         if dset is not None:
             auth.require(actor, "import_dataset", what=f"the {dset.name} dataset (it feeds several subgroups' figures)",
                          outcome="nothing was stored")
-        with self.db.lock:
+        with self.db.lock, contextlib.ExitStack() as spooled:
+            if dset is not None:  # a browser upload (bytes) is spooled to a file: it takes the path of a file on disk
+                files = [spooled.enter_context(src.on_disk()) if src.size <= ingest.MAX_DATASET_BYTES else src
+                         for src in files]
             cur = self.db.writer()
             try:
                 return self._import(cur, files, actor, dset, dry_run, synthetic)
@@ -120,8 +123,8 @@ class Uploads:
 
     def _import(self, cur: duckdb.DuckDBPyConnection, files: Sequence[SourceFile], actor: User,
                 dset: Dataset | None, dry_run: bool, synthetic: bool = False) -> ImportResult:
-        if dset is not None and not dry_run:
-            direct = self._import_direct(cur, files, actor, dset, synthetic)
+        if dset is not None:
+            direct = self._import_direct(cur, files, actor, dset, dry_run, synthetic)
             if direct is not None:
                 return direct
         result = ImportResult(dry_run)
@@ -196,14 +199,15 @@ class Uploads:
                         ds.unstage(cur, payload)
 
     def _import_direct(self, cur: duckdb.DuckDBPyConnection, files: Sequence[SourceFile], actor: User,
-                       dset: Dataset, synthetic: bool = False) -> ImportResult | None:
+                       dset: Dataset, dry_run: bool = False, synthetic: bool = False) -> ImportResult | None:
         """Import large extracts read once, straight into their table inside the import's transaction
         (``datasets.load_direct``); None, having stored nothing, when any file must be staged instead (small, not
-        plainly valid, or identical to an earlier upload): the staged import then gives the file's problems."""
+        plainly valid, or identical to an earlier upload): the staged import then gives the file's problems. A
+        ``dry_run`` loads and measures the same way, keeps no original, and rolls back."""
         if not all(self.originals.kept_outside(src) and src.size <= ingest.MAX_DATASET_BYTES and ds.readable_once(src, dset)
                    for src in files):
             return None
-        result = ImportResult(False)
+        result = ImportResult(dry_run)
         loaded: list[tuple[SourceFile, str, ds.Staged]] = []
         kept: list[Path] = []  # originals this import put in place; removed again unless it commits
         had_folder = self.originals.folder.is_dir()
@@ -215,7 +219,7 @@ class Uploads:
                 if not ds.scan_plain(src, dset, h.update):
                     return None
                 sha = h.hexdigest()
-                if not (self.originals.folder / sha).is_file():
+                if not dry_run and not (self.originals.folder / sha).is_file():
                     self.originals.keep(src, sha)
                     kept.append(self.originals.folder / sha)
                 shas.append(sha)
@@ -229,7 +233,8 @@ class Uploads:
         db.begin(cur)
         try:
             for n, src in enumerate(files):
-                uid = cur.execute("SELECT nextval('upload_seq')").fetchone()[0]
+                # A dry run's rows are rolled back: they take no id from the sequence (which no rollback restores).
+                uid = _DRY_RUN_ID + n if dry_run else cur.execute("SELECT nextval('upload_seq')").fetchone()[0]
                 staged = ds.load_direct(cur, src, dset, self.cat, uid, f"stage_{n}")
                 if staged is None:
                     raise _Staging
@@ -244,6 +249,12 @@ class Uploads:
             self._check_owners(actor, new_obs, [], measured=True)
             result.changes = self._preview(new_obs)
             result.other_area_figures = sum(1 for o in new_obs if o[2])
+            if dry_run:
+                db.rollback(cur)
+                result.uploads = [{"file_name": src.display_name, "sha256": sha, "upload_id": None, "rows": st.rows,
+                                   "duplicate_of": None, "synthetic": synthetic, **result.facts.get(src.display_name, {})}
+                                  for src, sha, st in loaded]
+                return result
             try:
                 self._commit(cur, loaded, new_obs, [], actor.label, dset, result, begun=True, synthetic=synthetic)
             except StorageError as e:
@@ -523,6 +534,10 @@ class Uploads:
         ids = self.db.cursor().execute("SELECT indicator FROM observations WHERE upload_id = ? UNION "
                                     "SELECT indicator FROM commentary WHERE upload_id = ?", [upload_id, upload_id]).fetchall()
         return sorted({self.cat.indicator(i).owner for (i,) in ids if self.cat.has_indicator(i)})
+
+
+#: The upload id a dry run's records are loaded under before it rolls back: above any the sequence gives.
+_DRY_RUN_ID = 1 << 41
 
 
 class _Staging(Exception):

@@ -595,9 +595,14 @@ def test_a_large_extract_read_once_stores_what_staging_stores(tmp_path, project_
 
 @pytest.mark.parametrize("variant, outcome", [
     (b"b,2014-12,P,P,-0.1,51.5, X ,E1,City of London 001A,Burglary,,\n", "stored"),  # spaces to trim
-    (b'b,2014-12,P,P,-0.1,51.5,"X, Y",E1,City of London 001A,Burglary,,\n', "stored"),  # a quoted comma
+    (b'b,2014-12,P,P,-0.1,51.5,"X, Y",E1,City of London 001A,Burglary,,\n', "read once"),  # a quoted comma
+    (b'"b","2014-12","P","P","-0.1","51.5","X ""Y""","E1","City of London 001A","Burglary","",""\n',
+     "read once"),  # every cell quoted as RFC 4180 allows, "" for an empty cell
+    (b'b,2014-12,P,P,-0.1,51.5,"X\nY",E1,City of London 001A,Burglary,,\n', "refused"),  # a quoted line break (refused today)
+    (b'b,2014-12,P,P,-0.1,51.5," X ",E1,City of London 001A,Burglary,,\n', "stored"),  # quoted spaces to trim
     (b'b,2014-12,P,P,-0.1,51.5,"X\\"Y",E1,City of London 001A,Burglary,,\n', "stored"),  # a backslash escape
-    ("b,2014-12,P,P,-0.1,51.5,Café,E1,City of London 001A,Burglary,,\n".encode(), "stored"),  # not ASCII
+    ("b,2014-12,P,P,-0.1,51.5,Café,E1,City of London 001A,Burglary,,\n".encode(), "read once"),  # UTF-8
+    ("b,2014-12,P,P,-0.1,51.5,Café,E1,City of London 001A,Burglary,,\n".encode("cp1252"), "stored"),  # Windows-1252
     (b"b,2014-12,P,P,-0.1,51.5,X,E1,City of London 001A,Burglary\n", "read once"),  # a short row: padded by both
     (b"b,2014-12,P,P,west,51.5,X,E1,City of London 001A,Burglary,,\n", "refused"),  # not a number
     (b"b,2014-13,P,P,-0.1,51.5,X,E1,City of London 001A,Burglary,,\n", "refused"),  # not a month
@@ -616,3 +621,55 @@ def test_a_large_extract_that_is_not_plain_is_staged_with_the_same_outcome(tmp_p
         assert isinstance(direct, list) and direct and not originals.exists()
     else:
         assert isinstance(direct, tuple) and len(direct[0]) == 6422
+
+
+# --- a browser upload (bytes) is spooled to a file and takes the same path; a dry run reads once too -----------------
+
+def test_an_upload_held_as_bytes_is_spooled_to_a_file_removed_afterwards():
+    upload = SourceFile("../x/street.csv", data=STREET_HEADER + STREET_ROW)
+    with upload.on_disk() as spooled:
+        assert spooled.path is not None and spooled.path.read_bytes() == upload.data
+        assert (spooled.display_name, spooled.size, spooled.sha256()) == ("street.csv", upload.size, upload.sha256())
+        folder = spooled.path.parent
+    assert not folder.exists()
+    on_disk = SourceFile.from_path(Path(__file__))
+    with on_disk.on_disk() as same:
+        assert same is on_disk
+
+
+def read_once(store: Store) -> int:
+    """How many records were read once (stored in file order, without their row)."""
+    return store.cursor().execute("SELECT count(*) FROM ds_street_crime WHERE source_row IS NULL").fetchone()[0]
+
+
+def test_a_browser_upload_of_a_large_extract_is_read_once_as_the_same_file_from_the_cli(tmp_path, project_cat, outside):
+    path = city_of_london(tmp_path / "city.csv")
+    stores = []
+    for name, src in (("cli", SourceFile.from_path(path)), ("browser", SourceFile("city.csv", data=path.read_bytes()))):
+        (tmp_path / name).mkdir()
+        s = Store(tmp_path / name / "csp.duckdb", project_cat)
+        try:
+            s.import_files([src], "analyst@example.org", "street_crime")
+            assert read_once(s) == 6421
+            stores.append(stored(s))
+        finally:
+            s.close()
+    assert stores[0] == stores[1]
+    assert [f.name for f in (tmp_path / "browser" / "uploads").iterdir()] == [hashlib.sha256(path.read_bytes()).hexdigest()]
+
+
+def test_a_dry_run_of_a_large_extract_previews_what_the_import_stores_and_stores_nothing(tmp_path, project_cat, outside):
+    path = city_of_london(tmp_path / "city.csv")
+    s = Store(tmp_path / "csp.duckdb", project_cat)
+    try:
+        preview = s.import_files([SourceFile("city.csv", data=path.read_bytes())], "analyst@example.org",
+                                 "street_crime", dry_run=True)
+        assert s.is_empty() and not (tmp_path / "uploads").exists()
+        result = s.import_files([SourceFile.from_path(path)], "analyst@example.org", "street_crime")
+        assert read_once(s) == 6421
+        assert result.uploads[0]["upload_id"] == 1  # the dry run took no id
+        assert preview.dry_run and not result.dry_run
+        assert ([{**u, "upload_id": None} for u in result.uploads], result.changes, result.warnings) == (
+            preview.uploads, preview.changes, preview.warnings)
+    finally:
+        s.close()
