@@ -1,395 +1,66 @@
-"""Reading uploaded files safely and validating indicator returns, before anything is stored.
+"""Reading uploaded returns as text and validating them, before anything is stored.
 
 Every cell is read as text and converted with explicit UK rules (dd/mm/yyyy dates, ``1,234`` numbers); type
 sniffing never decides what a cell means. Every problem is collected with file, row, column, value and fix.
+
+It builds on ``sources`` (``SourceFile``, size, extension and encoding checks), ``problems`` (``Problem``,
+``ValidationError``, ``Collector``) and ``cells`` (cell text, numbers); their names still import from here.
 """
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import hashlib
 import io
 import math
 import re
-import tempfile
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
-from pathlib import Path, PurePath
 from typing import NoReturn
 
+from cspdash.cells import FORMULA_PREFIXES, cell_text, column_letter, number_problem, parse_number
 from cspdash.config import Catalogue, Indicator
-from cspdash.errors import CspdashError, PeriodError
+from cspdash.errors import PeriodError
 from cspdash.periods import Period, parse_period
+from cspdash.problems import (  # noqa: F401  (MAX_*: names other modules and tests import from here)
+    MAX_PROBLEM_TEXT,
+    MAX_PROBLEM_WORDS,
+    MAX_PROBLEMS,
+    MAX_PROBLEMS_CHARS,
+    Collector,
+    Problem,
+    ValidationError,
+)
+from cspdash.sources import (  # noqa: F401  (likewise MAX_DATASET_BYTES, the encoding checks and safe_name)
+    MAX_DATASET_BYTES,
+    MAX_RETURN_BYTES,
+    REFUSED_EXTENSIONS,
+    RETURN_EXTENSIONS,
+    SourceFile,
+    check_extension,
+    check_size,
+    decode_text,
+    looks_utf16,
+    refuse_mixed_encodings,
+    refuse_utf16,
+    safe_name,
+)
 
-MAX_RETURN_BYTES = 20 * 1024 * 1024  # an indicator return is a few hundred rows
-MAX_DATASET_BYTES = 512 * 1024 * 1024  # a year of London police.uk records is about 250 MB
 MAX_XLSX_UNCOMPRESSED = 100 * 1024 * 1024
 MAX_XLSX_RATIO = 100  # uncompressed / compressed, per member: beyond this it is treated as a zip bomb
 MAX_XLSX_MEMBERS = 1000
 MAX_XLSX_CELLS = 1_000_000  # cells read from a return's sheet, empty ones included: a return has a few thousand
-MAX_PROBLEMS = 200  # problems listed in full; the rest are counted
-MAX_PROBLEM_TEXT = 200  # characters of a problem's column and value kept: enough to find the cell
-MAX_PROBLEM_WORDS = 1000  # characters of a problem's message and fix kept (ours are far shorter; a period's text is not)
-MAX_PROBLEMS_CHARS = 100_000  # characters of all the problems listed for one refusal; the rest are counted
 MAX_CELL_CHARS = 32_767  # Excel's own limit on the text of one cell
 MAX_SHEET_CHARS = 20_000_000  # text read from a return's sheet: as much as the largest CSV return can hold
 MAX_SHARED_STRINGS_BYTES = 16 * 1024 * 1024  # a workbook's table of texts (xl/sharedStrings.xml), unpacked
 MAX_SHARED_STRINGS = 100_000  # distinct texts in that table; a return has a few thousand
 MAX_FIGURE = 1e12  # no partnership figure comes near; far larger ones (1e308) overflow the sums of year-to-date targets
-RETURN_EXTENSIONS = (".csv", ".xlsx")
-REFUSED_EXTENSIONS = {".xlsm": "it may contain macros", ".xls": "it is the old binary Excel format",
-                      ".xlsb": "it is a binary Excel format"}
-FORMULA_PREFIXES = ("=", "+", "-", "@")
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with an uploaded file; ``row`` counts the header as row 1, like a spreadsheet."""
-
-    file: str
-    row: int | None
-    column: str | None
-    value: str | None
-    message: str
-    fix: str
-
-    def __post_init__(self) -> None:
-        # Cut when made: one 2 MB text reused by 200 cells would otherwise be kept, printed and shown 200 times.
-        for name, limit in (("column", MAX_PROBLEM_TEXT), ("value", MAX_PROBLEM_TEXT), ("message", MAX_PROBLEM_WORDS),
-                            ("fix", MAX_PROBLEM_WORDS)):
-            text = getattr(self, name)
-            if text is not None and len(text) > limit:
-                object.__setattr__(self, name, text[:limit - 1] + "…")
-
-    @property
-    def size(self) -> int:
-        """Characters held, to bound what a refusal keeps."""
-        return sum(len(t) for t in (self.file, self.column, self.value, self.message, self.fix) if t)
-
-    def __str__(self) -> str:
-        where = self.file
-        if self.row is not None:
-            where += f", row {self.row}"
-        if self.column:
-            where += f", column {self.column!r}"
-        if self.value is not None:
-            shown = self.value if len(self.value) <= 60 else self.value[:57] + "..."
-            where += f", value {shown!r}"
-        return f"{where}: {self.message}. Fix: {self.fix}"
-
-    def as_dict(self) -> dict:
-        """A JSON-ready mapping."""
-        return {"file": self.file, "row": self.row, "column": self.column, "value": self.value,
-                "message": self.message, "fix": self.fix}
-
-
-class ValidationError(CspdashError):
-    """An upload was refused; ``problems`` lists every problem found (nothing was stored)."""
-
-    def __init__(self, problems: list[Problem], more: int = 0) -> None:
-        kept = _bounded(problems)
-        self.problems = kept
-        self.more = more + len(problems) - len(kept)
-        more = self.more
-        total = len(self.problems) + more
-        lines = "\n".join(f"  - {p}" for p in self.problems)
-        tail = f"\n  ... and {more} more problem(s) of the same kinds" if more else ""
-        super().__init__(f"{total} problem(s); nothing was stored:\n{lines}{tail}")
-
-
-def _bounded(problems: list[Problem]) -> list[Problem]:
-    """The first problems, at most ``MAX_PROBLEMS`` of them and ``MAX_PROBLEMS_CHARS`` characters in all."""
-    kept: list[Problem] = []
-    chars = 0
-    for p in problems:
-        chars += p.size
-        if len(kept) >= MAX_PROBLEMS or chars > MAX_PROBLEMS_CHARS:
-            break
-        kept.append(p)
-    return kept
-
-
-class Collector:
-    """Collects problems, keeping the first ``MAX_PROBLEMS`` (and ``MAX_PROBLEMS_CHARS`` characters) in full and
-    counting the rest."""
-
-    def __init__(self, limit: int = MAX_PROBLEMS) -> None:
-        self.problems: list[Problem] = []
-        self.more = 0
-        self.limit = limit
-        self.chars = 0
-
-    def add(self, file: str, row: int | None, column: str | None, value: object, message: str, fix: str) -> None:
-        """Record a problem."""
-        if len(self.problems) >= self.limit or self.chars > MAX_PROBLEMS_CHARS:
-            self.more += 1
-            return
-        shown = None if value is None else str(value)
-        p = Problem(file, row, column, shown, message, fix)
-        self.chars += p.size
-        if self.chars > MAX_PROBLEMS_CHARS:
-            self.more += 1
-            return
-        self.problems.append(p)
-
-    def __bool__(self) -> bool:
-        return bool(self.problems)
-
-    def raise_if_any(self) -> None:
-        """Raise ValidationError if anything was collected."""
-        if self.problems:
-            raise ValidationError(self.problems, self.more)
-
-
-@dataclass(frozen=True)
-class SourceFile:
-    """An uploaded file: its original name (for display only, never used as a path) and its bytes or a path."""
-
-    name: str
-    data: bytes | None = None
-    path: Path | None = None
-
-    @classmethod
-    def from_path(cls, path: str | Path) -> SourceFile:
-        """A file on disk (CLI imports); read lazily."""
-        p = Path(path)
-        return cls(p.name, None, p)
-
-    @property
-    def display_name(self) -> str:
-        """The base name with control characters removed: ``../../x.csv`` shows as ``x.csv``."""
-        return safe_name(self.name)
-
-    @property
-    def suffix(self) -> str:
-        """The lower-case extension, e.g. ``.csv``."""
-        return PurePath(self.display_name).suffix.lower()
-
-    @property
-    def size(self) -> int:
-        """Size in bytes."""
-        if self.data is not None:
-            return len(self.data)
-        return self.path.stat().st_size if self.path else 0
-
-    def read(self) -> bytes:
-        """All the bytes."""
-        if self.data is not None:
-            return self.data
-        if self.path is None:
-            return b""
-        try:
-            return self.path.read_bytes()
-        except OSError as e:
-            raise CspdashError(f"{self.display_name}: cannot read the file ({e.strerror})") from None
-
-    @contextlib.contextmanager
-    def on_disk(self) -> Iterator[SourceFile]:
-        """This file with a path to read it from: itself when it has one, else (a browser upload, held as bytes)
-        its bytes spooled to a temporary file in a folder of the upload's own, removed on leaving. The name shown
-        stays the upload's."""
-        if self.path is not None or self.data is None:
-            yield self
-            return
-        with tempfile.TemporaryDirectory(prefix="cspdash-upload-") as folder:
-            try:
-                with tempfile.NamedTemporaryFile(dir=folder, suffix=self.suffix, delete=False) as f:
-                    f.write(self.data)
-            except OSError as e:
-                raise CspdashError(f"{self.display_name}: cannot spool the upload to a temporary file "
-                                   f"({e.strerror}); nothing was stored. Fix: check the disk space") from None
-            yield SourceFile(self.name, None, Path(f.name))
-
-    def sha256(self) -> str:
-        """The SHA-256 of the bytes, streamed for files on disk."""
-        h = hashlib.sha256()
-        if self.data is not None:
-            h.update(self.data)
-        elif self.path is not None:
-            with self.path.open("rb") as f:
-                for chunk in iter(lambda: f.read(1 << 20), b""):
-                    h.update(chunk)
-        return h.hexdigest()
-
-
-def safe_name(name: str) -> str:
-    """The last path component of ``name`` with control characters dropped, never empty."""
-    base = re.split(r"[\\/]", name or "")[-1]
-    base = "".join(ch for ch in base if ch.isprintable()).strip().lstrip(".")
-    return base[:200] or "unnamed"
-
-
-# ------------------------------------------------------------------------------------------------
-# Text and numbers
-# ------------------------------------------------------------------------------------------------
-
-def looks_utf16(head: bytes) -> bool:
-    """Whether text starts like UTF-16 (a UTF-16 byte-order mark, or every other byte NUL): Excel's "Unicode Text"."""
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return True
-    even, odd = head[:200:2], head[1:200:2]
-    return len(odd) >= 2 and ((odd.count(0) == len(odd) and 0 not in even) or (even.count(0) == len(even) and 0 not in odd))
-
-
-def refuse_utf16(head: bytes, file: str) -> None:
-    """Raise ValidationError naming the encoding when ``head`` is UTF-16 text (which would otherwise look binary)."""
-    if looks_utf16(head):
-        raise ValidationError([Problem(file, None, None, None, "the text is UTF-16 (Excel's 'Unicode Text'), not UTF-8",
-                                       "save the file from Excel as 'CSV UTF-8 (Comma delimited)'")])
-
-
-def decode_text(data: bytes, file: str) -> str:
-    """Decode CSV bytes: UTF-8 with or without BOM, else Windows-1252 (Excel's CSV on council PCs)."""
-    refuse_utf16(data[:200], file)
-    if b"\x00" in data[:65536]:
-        raise ValidationError([Problem(file, None, None, None, "this is not a text file (it contains binary bytes)",
-                                       "export the sheet as CSV (comma separated) or upload the .xlsx itself")])
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    refuse_mixed_encodings(data, file)
-    try:
-        return data.decode("cp1252")
-    except UnicodeDecodeError as e:
-        raise ValidationError([Problem(file, None, None, None,
-                                       f"the text is neither UTF-8 nor Windows-1252 (byte {e.start})",
-                                       "save the file as 'CSV UTF-8 (Comma delimited)' from Excel")]) from None
-
-
-#: Bytes that are not UTF-8 but that Windows-1252 leaves undefined, as ``surrogateescape`` decoding shows them.
-_NOT_CP1252 = re.compile("[\udc81\udc8d\udc8f\udc90\udc9d]")
-_BEYOND_ASCII = re.compile("[\u0080-\ud7ff\ue000-\U0010ffff]")
-
-
-def refuse_mixed_encodings(data: bytes, file: str) -> None:
-    """Raise ValidationError when ``data`` is partly UTF-8 and partly Windows-1252 (each byte that is not UTF-8 is a
-    Windows-1252 character, and the rest holds UTF-8 characters beyond ASCII): read as Windows-1252, each UTF-8
-    character would silently become two or three wrong ones (``Café`` as ``CafÃ©``)."""
-    try:
-        data.decode("utf-8")
-        return
-    except UnicodeDecodeError as e:
-        bad = e.start
-    text = data.decode("utf-8", "surrogateescape")
-    utf8 = _BEYOND_ASCII.search(text)  # the stray bytes are surrogates, outside its ranges
-    if utf8 is None or _NOT_CP1252.search(text):  # one encoding, or neither: the caller says which
-        return
-    row, column, cell = _cell_at(data, bad)
-    utf8_row = data.count(b"\n", 0, data.find(utf8.group().encode("utf-8"))) + 1
-    raise ValidationError([Problem(
-        file, row, column, cell,
-        f"the file mixes two text encodings: this cell is Windows-1252 but row {utf8_row} is UTF-8 "
-        f"({utf8.group()!r}), so some characters would be read wrongly",
-        "open the file in Excel, check the accented characters, and save it once as 'CSV UTF-8 (Comma delimited)'")])
-
-
-def _cell_at(data: bytes, offset: int) -> tuple[int, str, str]:
-    """(row, column, text) of the CSV cell holding byte ``offset``, for a message: the row counts lines and the
-    column counts delimiters (a quoted line break or delimiter would shift them), named by the header's cell."""
-    first = data[:4096].split(b"\n", 1)[0]
-    delimiter = b";" if b"," not in first and b";" in first else b"\t" if b"," not in first and b"\t" in first else b","
-    row = data.count(b"\n", 0, offset) + 1
-    start = data.rfind(b"\n", 0, offset) + 1
-    end = data.find(b"\n", offset)
-    line = data[start:end if end >= 0 else len(data)].rstrip(b"\r")
-    j = line.count(delimiter, 0, offset - start)
-    header = data[:data.find(b"\n")].rstrip(b"\r").split(delimiter) if b"\n" in data else []
-    name = header[j].decode("cp1252", "replace").strip().strip('"') if j < len(header) and row > 1 else ""
-    cell = line.split(delimiter)[j].decode("cp1252", "replace").strip().strip('"')
-    return row, name or column_letter(j), cell
-
-
-_NUMBER = re.compile(r"^[-+]?([0-9]{1,3}(,[0-9]{3})+|[0-9]+)(\.[0-9]+)?$|^[-+]?\.[0-9]+$")
-_SPACE_GROUPS = re.compile(r"^[-+]?[0-9]{1,3}([ \u00a0\u202f][0-9]{3})+(\.[0-9]+)?%?$")  # 1 234 567: thousands
-
-
-def parse_number(text: str) -> float | None:
-    """A UK-formatted number (``1,234.5``, ``-3``, ``85%``, ``1 234``) or None when the cell is not one: digits
-    other than 0-9 (``١٢٣``) and spaces that do not separate thousands (``4 5``) are not read as a number."""
-    s = text.strip()
-    if _SPACE_GROUPS.match(s):
-        s = re.sub(r"[ \u00a0\u202f]", "", s)
-    if s.endswith("%"):
-        s = s[:-1]
-    if not _NUMBER.match(s):
-        return None
-    v = float(s.replace(",", ""))
-    return v if math.isfinite(v) else None
-
-
-def number_problem(text: str, percent: bool = True) -> tuple[str, str] | None:
-    """(why, fix) when ``text`` is not a figure a cell may hold, None when it is one; ``percent`` says whether the
-    cell may be written as a percentage (only the value of a percentage indicator may)."""
-    s = text.strip()
-    if any(ch.isdigit() and not ch.isascii() for ch in s):
-        return ("the figure is written with digits other than 0-9", "type the figure with the digits 0 to 9")
-    if parse_number(s) is None:
-        if re.search(r"[0-9.,]\s+[0-9.,]", s):
-            return ("the figure has a space inside it, so it may be two figures or a typing error",
-                    "type one figure without spaces, such as 45 or 1,234")
-        if s.startswith(FORMULA_PREFIXES) and not re.match(r"^[-+]?[0-9]", s):
-            return ("not a number", "remove the formula and type the figure")
-        return ("not a number", "type a plain number such as 1234 or 1,234.5")
-    if s.endswith("%") and not percent:
-        return ("a percentage in a cell that holds a count or a rate",
-                "type the number itself (for example 12, not 12%); only a percentage indicator's value may be a "
-                "percentage")
-    return None
-
-
-def cell_text(v: object, number_format: str | None = None) -> str:
-    """A spreadsheet cell as text: dates as dd/mm/yyyy, whole numbers without ``.0``, and a number shown as a
-    percentage (stored 0.85, shown 85%) as the percentage the person typed, ``85%``."""
-    if v is None:
-        return ""
-    if isinstance(v, datetime):
-        return v.strftime("%d/%m/%Y") if (v.hour, v.minute, v.second) == (0, 0, 0) else v.strftime("%d/%m/%Y %H:%M")
-    if isinstance(v, date):
-        return v.strftime("%d/%m/%Y")
-    if isinstance(v, bool):
-        return "TRUE" if v else "FALSE"
-    if isinstance(v, int | float) and number_format and "%" in re.sub(r'"[^"]*"|\\.', "", number_format):
-        pct = round(v * 100, 9)
-        return f"{int(pct)}%" if float(pct).is_integer() else f"{pct!r}%"
-    if isinstance(v, float):
-        return str(int(v)) if v.is_integer() else repr(v)
-    return str(v)
 
 
 # ------------------------------------------------------------------------------------------------
 # Reading CSV and XLSX as text
 # ------------------------------------------------------------------------------------------------
-
-def check_extension(src: SourceFile, allowed: tuple[str, ...]) -> None:
-    """Refuse macro-enabled and old Excel formats and anything not in ``allowed``."""
-    suf = src.suffix
-    if suf in REFUSED_EXTENSIONS:
-        raise ValidationError([Problem(src.display_name, None, None, None,
-                                       f"{suf} files are refused because {REFUSED_EXTENSIONS[suf]}",
-                                       "open it in Excel and save as .xlsx (Excel Workbook) or CSV")])
-    if suf not in allowed:
-        raise ValidationError([Problem(src.display_name, None, None, None, f"{suf or 'no extension'} is not accepted",
-                                       f"upload a {' or '.join(allowed)} file")])
-
-
-def check_size(src: SourceFile, limit: int) -> None:
-    """Refuse files over ``limit`` bytes and empty files."""
-    size = src.size
-    if size == 0:
-        raise ValidationError([Problem(src.display_name, None, None, None, "the file is empty",
-                                       "export the data again; a return needs a header row and data rows")])
-    if size > limit:
-        raise ValidationError([Problem(src.display_name, None, None, None,
-                                       f"the file is {size / 1e6:,.1f} MB, over the {limit / 1e6:,.0f} MB limit",
-                                       "split it into smaller files (for example one per month)")])
-
 
 def xlsx_safety(data: bytes, file: str) -> None:
     """Check an .xlsx before parsing: a real zip, no macros, capped uncompressed size and compression ratio."""
@@ -499,14 +170,6 @@ _LONG_CELL = f"the cell holds more than {MAX_CELL_CHARS:,} characters, Excel's o
 _LONG_CELL_FIX = "a cell of a return holds a figure or a short comment (up to 4,000 characters): shorten the cell"
 
 
-def column_letter(j: int) -> str:
-    """The spreadsheet letter of the 0-based column ``j``: 0 -> A, 26 -> AA."""
-    out = ""
-    j += 1
-    while j:
-        j, r = divmod(j - 1, 26)
-        out = chr(65 + r) + out
-    return out
 
 
 def _long_cells(file: str, n: int, row: list[str], header: list[str], probs: Collector) -> None:
