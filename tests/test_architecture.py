@@ -8,7 +8,7 @@ Layers, lowest first; a module may import from its own layer or any lower one, n
 3. ``status``, ``spc``, ``compare``, ``templates``: judgements and templates of returns
 4. ``store``: the DuckDB database (and the modules it is split into)
 5. ``views``, ``charts``, ``report``, ``snapshots``, ``backups``, ``demo``: screens' data, charts, packs, copies
-6. ``ui``: the only part that imports streamlit (a package, ``cspdash/ui/``; its submodules count as ``ui``)
+6. ``ui``: the only module that imports streamlit
 7. ``cli``, ``__main__``: the command line
 
 The order is declared only for these modules. A new module (the store split into db/figures/uploads/..., the report
@@ -80,23 +80,8 @@ def imports(tree: ast.AST, module_level_only: bool) -> list[tuple[str, tuple[str
     return found
 
 
-#: The subpackages of cspdash that count as one module of the graph (their submodules' imports are the package's).
-SUBPACKAGES = ("ui",)
-
-
 def modules() -> dict[str, ast.Module]:
-    """Every module of cspdash by name; a subpackage of SUBPACKAGES is one module, the statements of all its files."""
-    found = {f.stem: ast.parse(f.read_text(encoding="utf-8"), str(f)) for f in sorted(PACKAGE.glob("*.py"))}
-    for name in SUBPACKAGES:
-        trees = [ast.parse(f.read_text(encoding="utf-8"), str(f)) for f in sorted((PACKAGE / name).glob("*.py"))]
-        found[name] = ast.Module(body=[node for tree in trees for node in tree.body], type_ignores=[])
-    return found
-
-
-def test_the_only_subpackages_are_declared():
-    """A new subpackage of cspdash would escape every check below unless it is declared here."""
-    assert sorted(d.name for d in PACKAGE.iterdir() if (d / "__init__.py").is_file()) == sorted(SUBPACKAGES)
-    assert not set(SUBPACKAGES) & {f.stem for f in PACKAGE.glob("*.py")}
+    return {f.stem: ast.parse(f.read_text(encoding="utf-8"), str(f)) for f in sorted(PACKAGE.glob("*.py"))}
 
 
 def cspdash_targets(module: str, names: tuple[str, ...], known: set[str]) -> set[str]:
@@ -201,7 +186,7 @@ def test_no_import_reaches_a_higher_layer_even_through_new_modules():
 def test_only_ui_imports_streamlit():
     users = sorted(name for name, tree in modules().items() if name != "ui"
                    and any(mod.split(".")[0] == "streamlit" for mod, _ in imports(tree, module_level_only=False)))
-    assert not users, f"{users} import streamlit; only the cspdash.ui package may (put the screen code there)"
+    assert not users, f"{users} import streamlit; only cspdash/ui.py may (put the screen code there)"
 
 
 def app_scripts() -> list[Path]:
