@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from benchmarks import doc as doc_block
 from benchmarks import gen, pack, startup
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -320,12 +321,7 @@ def _pair(s: Scale, name: str) -> str:
 
 def write_doc(block: str, doc: Path = DOC) -> None:
     """Replace the block between the markers of ``doc`` (or append it) and keep the prose around it."""
-    text = doc.read_text(encoding="utf-8") if doc.exists() else "# Performance\n\n"
-    if START in text and END in text:
-        text = text[: text.index(START)] + block + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    doc.write_text(text, encoding="utf-8")
+    doc_block.write_block(doc, START, END, block)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,6 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks import doc as doc_block
+
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "performance.md"
 START, END = "<!-- startup:start -->", "<!-- startup:end -->"
@@ -71,12 +73,7 @@ def report(figures: dict[str, float], repeat: int) -> str:
 
 def write_doc(block: str, doc: Path = DOC) -> None:
     """Replace the start-up block of ``doc`` (or add it, under its own heading, at the end)."""
-    text = doc.read_text(encoding="utf-8") if doc.exists() else "# Performance\n"
-    if START in text and END in text:
-        text = text[: text.index(START)] + block + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip("\n") + "\n\n## Start-up\n\n" + block + "\n"
-    doc.write_text(text, encoding="utf-8")
+    doc_block.write_block(doc, START, END, block, heading="Start-up")
 
 
 def run(out: Path | None, repeat: int = 5) -> dict[str, float]:
