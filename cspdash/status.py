@@ -3,51 +3,54 @@
 No I/O here. The store hands in ``Observation`` rows; ``figures_for`` rolls them up to the grain that is rated
 (quarters, or financial years for annual indicators) and ``evaluate`` judges one period. The rules are documented
 in docs/status.md.
+
+The parts live in modules by noun, and this module re-exports their public names (the same objects):
+``observations`` (observations rolled up to figures), ``judgement`` (a figure's 95% interval and the rule that rates it)
+and ``status_text`` (a status's words). Here: a status assembled for one indicator, and a priority's roll-up.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from cspdash import spc
 from cspdash.config import RATINGS, Catalogue, Indicator
+from cspdash.judgement import (  # noqa: F401  (names not used here are re-exported: cspdash and tests use them)
+    POISSON,
+    WILSON,
+    Z95,
+    Interval,
+    _face,
+    _iv_fields,
+    _too_small,
+    disagreement,
+    interval,
+    judge,
+    wilson,
+)
+from cspdash.observations import (
+    Figure,
+    Observation,
+    figures_for,
+    rated_grain,
+)
 from cspdash.periods import Period
-from cspdash.quantiles import garwood
+from cspdash.quantiles import garwood  # noqa: F401  (re-exported, as above)
+from cspdash.status_text import (  # noqa: F401  (re-exported, as above)
+    PROVISIONAL_PREFIX,
+    _level_words,
+    _travel,
+    fmt,
+    level_text,
+    provisional_note,
+    range_text,
+    target_text,
+)
 from cspdash.vocab import AMBER_REASONS, AMBER_WORDS, RAG_WORDS, RAGS  # noqa: F401  (re-exported)
 
 _SEVERITY = {"red": 3, "amber": 2, "green": 1}
-Z95 = 1.959963984540054  # the normal quantile of a two-sided 95% interval
-POISSON, WILSON = "exact Poisson (Garwood)", "Wilson score"
-PROVISIONAL_PREFIX = "Provisional: "  # starts the note of a figure that includes a provisional month
-
-
-@dataclass(frozen=True)
-class Observation:
-    """One stored figure at its own grain: a month, a quarter or a financial year."""
-
-    period: Period
-    value: float | None = None
-    numerator: float | None = None
-    denominator: float | None = None
-    provisional: bool = False  # police data loaded while recent (store: partnership.provisional_months)
-
-
-@dataclass(frozen=True)
-class Figure:
-    """An indicator's figure for a rated period, rolled up from observations."""
-
-    period: Period
-    value: float | None
-    numerator: float | None = None
-    denominator: float | None = None
-    complete: bool = True
-    missing: tuple[Period, ...] = ()  # months with no figure, when built from months
-    note: str = ""
-    provisional: tuple[Period, ...] = ()  # the provisional periods it includes
 
 
 @dataclass(frozen=True)
@@ -109,248 +112,6 @@ class Rollup:
         """A JSON-ready mapping."""
         return {"priority": self.priority, "overall": self.overall, "rule": self.rule, "reason": self.reason,
                 **{k: self.counts.get(k, 0) for k in RAGS}, "indicators": list(self.indicators)}
-
-
-# ------------------------------------------------------------------------------------------------
-# Roll-up of observations to the rated grain
-# ------------------------------------------------------------------------------------------------
-
-def rated_grain(ind: Indicator) -> str:
-    """The grain an indicator is judged at: financial years for annual indicators, otherwise quarters."""
-    return "year" if ind.frequency == "annual" else "quarter"
-
-
-def figures_for(ind: Indicator, observations: Iterable[Observation]) -> dict[Period, Figure]:
-    """Roll observations up to the rated grain; counts add up, ratios come from summed numerators and denominators.
-
-    A figure given at the rated grain itself wins over one built from its months. A period built from months
-    with any month missing is incomplete and lists the missing months.
-    """
-    grain = rated_grain(ind)
-    direct: dict[Period, Observation] = {}
-    parts: dict[Period, list[Observation]] = {}
-    for ob in observations:
-        if ob.period.grain == grain:
-            direct[ob.period] = ob
-        elif ob.period.n_months < {"quarter": 3, "year": 12}[grain]:
-            parts.setdefault(ob.period.at(grain), []).append(ob)
-    out: dict[Period, Figure] = {}
-    for p, obs in parts.items():
-        fig = _combine(ind, p, obs)
-        provisional = tuple(sorted(ob.period for ob in obs if ob.provisional))
-        out[p] = replace(fig, provisional=provisional) if provisional else fig
-    for p, ob in direct.items():
-        out[p] = Figure(p, _value(ind, ob), ob.numerator, ob.denominator, provisional=(p,) if ob.provisional else ())
-    return dict(sorted(out.items()))
-
-
-def _value(ind: Indicator, ob: Observation | Figure) -> float | None:
-    if ob.numerator is not None and ob.denominator is not None and ind.has_ratio:
-        return ob.numerator / ob.denominator * ind.scale if ob.denominator else None
-    return ob.value
-
-
-def _has_figure(ob: Observation) -> bool:
-    return ob.value is not None or (ob.numerator is not None and ob.denominator is not None)
-
-
-def _combine(ind: Indicator, period: Period, obs: list[Observation]) -> Figure:
-    """Combine the months (or quarters) inside ``period``."""
-    # A month stored without a figure (value, or numerator and denominator) is missing, not present.
-    have = {m for ob in obs if _has_figure(ob) for m in ob.period.months()}
-    missing = tuple(m for m in period.months() if m not in have)
-    if ind.has_ratio:
-        if any(ob.numerator is None or ob.denominator is None for ob in obs):
-            return Figure(period, None, complete=not missing, missing=missing,
-                          note="percentages and rates given without numerator and denominator cannot be added up")
-        num = sum(ob.numerator for ob in obs)  # type: ignore[misc]
-        den = sum(ob.denominator for ob in obs)  # type: ignore[misc]
-        return Figure(period, num / den * ind.scale if den else None, num, den, not missing, missing)
-    values = [ob.value for ob in obs if ob.value is not None]
-    return Figure(period, float(sum(values)) if values else None, complete=not missing, missing=missing)
-
-
-# ------------------------------------------------------------------------------------------------
-# Formatting
-# ------------------------------------------------------------------------------------------------
-
-def fmt(ind: Indicator, v: float | None) -> str:
-    """A value in the indicator's unit, e.g. ``3,912``, ``85.2%``, ``4.1 per 1,000``."""
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "-"
-    d = ind.decimals
-    if ind.unit == "count":
-        return f"{v:,.{d}f}" if d or v != int(v) else f"{int(v):,}"
-    if ind.unit == "percent":
-        return f"{v:,.{d}f}%"
-    if ind.unit == "rate":
-        return f"{v:,.{d}f} per {ind.per:,.0f}"
-    return f"{v:,.{max(d, 2)}f}"
-
-
-def _pct(x: float) -> str:
-    a = abs(x)
-    return f"{a:.0f}%" if a >= 10 or a == int(a) else f"{a:.1f}%"
-
-
-def target_text(ind: Indicator) -> str:
-    """The target in words, e.g. ``a 5% fall on the same quarter last year``."""
-    t = ind.target
-    if t.type == "none":
-        return "none (monitor only)"
-    if t.type == "fixed":
-        word = {"increase": "at least", "decrease": "at most"}[ind.direction]
-        return f"{word} {fmt(ind, t.value)}"
-    if t.type == "cumulative":
-        return f"{fmt(ind, t.value)} by the end of the financial year, judged pro rata"
-    v = t.value or 0.0
-    if v == 0:
-        return "no change"
-    relative = " (relative)" if ind.unit != "count" else ""
-    return f"a {_pct(v)} {'rise' if v > 0 else 'fall'}{relative}"
-
-
-# ------------------------------------------------------------------------------------------------
-# Uncertainty: a 95% interval for every figure
-# ------------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Interval:
-    """A figure's 95% interval in the indicator's unit, the method, and the cases it rests on."""
-
-    lower: float
-    upper: float
-    method: str  # POISSON or WILSON
-    cases: float | None = None  # the denominator of a percentage (Wilson); None for counts, rates and ratios
-
-
-def wilson(x: float, n: float) -> tuple[float, float]:
-    """Wilson score 95% interval for the proportion ``x`` of ``n`` (as proportions, 0-1)."""
-    p, z2 = x / n, Z95 * Z95
-    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
-    half = Z95 * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
-def interval(ind: Indicator, value: float | None, numerator: float | None = None,
-             denominator: float | None = None) -> Interval | None:
-    """The figure's 95% interval: Garwood for counts; Wilson for a percentage given as numerator of denominator;
-    Garwood on the numerator, scaled, for rates, ratios and percentages above 100%. None when it cannot be had
-    (no figure, a negative count, a percentage or rate without numerator and denominator)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if ind.has_ratio:
-        if numerator is None or denominator is None or denominator <= 0 or numerator < 0:
-            return None
-        if ind.unit == "percent" and numerator <= denominator:
-            lo, hi = wilson(numerator, denominator)
-            return Interval(lo * 100, hi * 100, WILSON, denominator)
-        lo, hi = garwood(numerator)
-        return Interval(lo * ind.scale / denominator, hi * ind.scale / denominator, POISSON)
-    if ind.unit != "count" or value < 0:
-        return None
-    lo, hi = garwood(value)
-    return Interval(lo, hi, POISSON)
-
-
-def range_text(ind: Indicator, iv: Interval, target: float | None = None) -> str:
-    """``24%-50%``, ``604-705``, ``4.1-5.2 per 1,000``: an interval in the indicator's unit.
-
-    Shown to the indicator's decimals, with up to three more where rounding would put an end on the ``target``
-    (0.24-7.2 against a target of 0 reads ``0.2-7.2``, not ``0-7``, which would seem to contain it).
-    """
-    d = ind.decimals
-    while target is not None and d < ind.decimals + 3 and round(target, d) in (round(iv.lower, d), round(iv.upper, d)) \
-            and target not in (iv.lower, iv.upper):
-        d += 1
-    pct = "%" if ind.unit == "percent" else ""
-    per = f" per {ind.per:,.0f}" if ind.unit == "rate" else ""
-    return f"{iv.lower:,.{d}f}{pct}-{iv.upper:,.{d}f}{pct}{per}"
-
-
-def level_text(ind: Indicator, level: float, value: float | None = None) -> str:
-    """A target level in the unit, to the indicator's decimals, or up to two more where rounding would make it look
-    equal to the ``value`` (a 5% fall on 50 against a figure of 48 reads ``at most 47.5``, not ``48``)."""
-    d = ind.decimals
-    while value is not None and level != value and d < ind.decimals + 2 and round(level, d) == round(value, d):
-        d += 1
-    if ind.unit == "count":
-        return f"{round(level, d):,.{d}f}"
-    return fmt(dataclasses.replace(ind, decimals=d), round(level, d))
-
-
-def _iv_fields(iv: Interval | None) -> dict:
-    if iv is None:
-        return {"lower": None, "upper": None, "interval_method": None}
-    return {"lower": iv.lower, "upper": iv.upper, "interval_method": iv.method}
-
-
-def _best_possible(ind: Indicator, value: float, target: float) -> bool:
-    """A figure at the end of its scale that meets a target set there (0 of a harm, 100% of a good) cannot do better,
-    so it meets the target whatever its interval."""
-    if ind.direction == "decrease":
-        return target <= 0 and value <= 0
-    return ind.unit == "percent" and target >= 100 and value >= 100
-
-
-def judge(ind: Indicator, face: str, value: float, target: float, iv: Interval | None,
-          too_small: str = "") -> tuple[str, str | None, str]:
-    """The rule of docs/status.md: a figure's status from its status on its face and its 95% interval.
-
-    ``face`` is green (the target is met), amber (short within the tolerance) or red (short by more). Returns
-    (rag, amber_reason, words): green or red stand only when the target lies outside the figure's interval on the
-    matching side, and not on too few cases; otherwise the status is amber and ``amber_reason`` says which amber.
-    ``words`` is the clause for the reason, beginning with its own connector (``", but ..."`` or ``"; ..."``).
-    """
-    if face == "amber":
-        return "amber", "within_tolerance", ": short of the target, but within the tolerance"
-    verb = "met" if face == "green" else "missed"
-    if too_small:
-        return "amber", "too_small_to_tell", f"; {too_small}: too small to tell, so not rated {face}"
-    if face == "green" and _best_possible(ind, value, target):
-        return "green", None, "; the best possible figure"
-    if iv is None:
-        return ("amber", "could_be_chance", f", {verb} on its face, but with no numerator and denominator there is "
-                f"no 95% range, so it could be chance; not rated {face}")
-    up = ind.direction == "increase"
-    # beyond chance: the target lies outside the interval, on the good side for a green, the bad side for a red
-    beyond = (target < iv.lower if up else target > iv.upper) if face == "green" else (
-        target > iv.upper if up else target < iv.lower)
-    on = f"on {iv.cases:,.0f} cases " if iv.cases is not None else ""
-    rng = range_text(ind, iv, target)
-    if beyond:
-        return face, None, f"; 95% range {rng}, so {verb} beyond chance"
-    return "amber", "could_be_chance", f", {verb} on its face, but {on}that could be chance: 95% range {rng}"
-
-
-def _face(gap: float, tolerance: float) -> str:
-    """green when the target is met (gap >= 0), amber when short within the tolerance, else red."""
-    return "green" if gap >= 0 else "amber" if gap >= -tolerance else "red"
-
-
-def disagreement(rag: str, variation: str | None, assurance: str | None, mdc: bool = False) -> str | None:
-    """One sentence when the RAG and the SPC chart tell different stories; None when they agree or cannot.
-
-    With ``mdc`` (the status was rated from the chart itself) only a latest point pulling the other way disagrees.
-    """
-    if mdc:
-        assurance = None
-        variation = variation if variation in ("special_cause_improvement", "special_cause_concern") else None
-    if rag == "red":
-        if variation == "common_cause":
-            return ("The SPC chart shows only common-cause variation, so this miss is part of the usual pattern: "
-                    "the service, not this quarter, needs to change.")
-        if variation == "special_cause_improvement":
-            return "The SPC chart shows special-cause improvement: it is getting better, although the target is missed."
-        if assurance == "consistent_pass":
-            return "The SPC chart's limits lie wholly on the target's good side: the target is usually met."
-    if rag == "green":
-        if variation == "special_cause_concern":
-            return "The SPC chart shows special-cause concern: something has changed for the worse, although the target is met."
-        if assurance == "consistent_fail":
-            return ("The SPC chart's limits lie wholly on the wrong side of the target: meeting it this time is "
-                    "unusual and should not be relied on.")
-    return None
 
 
 # ------------------------------------------------------------------------------------------------
@@ -449,19 +210,6 @@ def evaluate(ind: Indicator, period: Period, figures: dict[Period, Figure], rati
                   amber_reason=why, **trend_kw)
 
 
-def _level_words(ind: Indicator, level: float, value: float | None = None) -> str:
-    """``at most 566``: the level that would just meet a change target (see ``level_text``)."""
-    word = {"increase": "at least", "decrease": "at most"}.get(ind.direction, "about")
-    return f"{word} {level_text(ind, level, value)}"
-
-
-def provisional_note(fig: Figure) -> str:
-    """``Provisional: includes Nov 2025 ...``: the words for a figure that includes provisional months."""
-    months = ", ".join(p.display for p in fig.provisional)
-    return (f"{PROVISIONAL_PREFIX}includes {months}, loaded as recent police data; the police often revise recent months, "
-            "so this figure may change.")
-
-
 def _comparator(ind: Indicator, rated: Period, figures: dict[Period, Figure]) -> tuple[str | None, float | None]:
     """(label, value) of the comparator for a change target (or the travel for others).
 
@@ -524,35 +272,6 @@ def _trend(ind: Indicator, value: float | None, comp: float | None) -> dict:
     trend = "up" if value > comp else "down" if value < comp else "level"
     improving = None if ind.direction == "neutral" or trend == "level" else (trend == "up") == (ind.direction == "increase")
     return {"trend": trend, "improving": improving}
-
-
-def _travel(ind: Indicator, value: float, comp: float | None, comp_p: str | None) -> str:
-    """``Down 12% on 2016/17 Q3 (3,912 → 3,443)``; empty without a comparator."""
-    if comp is None or comp_p is None:
-        return ""
-    pair = f"({fmt(ind, comp)} → {fmt(ind, value)})"
-    if ind.unit == "percent":
-        diff = value - comp
-        word = "Up" if diff > 0 else "Down" if diff < 0 else "Level"
-        pts = "" if diff == 0 else f" {abs(diff):.{max(ind.decimals, 1)}f} points"
-        return f"{word}{pts} on {comp_p} {pair}"
-    if comp == 0:
-        return f"{'Up' if value > 0 else 'Level'} on {comp_p} {pair}"
-    ch = (value - comp) / comp * 100
-    word = "Up" if ch > 0 else "Down" if ch < 0 else "Level"
-    return f"{word}{'' if ch == 0 else ' ' + _pct(ch)} on {comp_p} {pair}"
-
-
-def _too_small(ind: Indicator, fig: Figure, comp: float | None) -> str:
-    """Why a figure rests on too few cases to rate (the catalogue's ``small_numbers``), or ''."""
-    threshold = ind.small_numbers
-    if ind.has_ratio:
-        if fig.denominator is not None and fig.denominator < threshold:
-            return f"based on only {fig.denominator:,.0f} cases (fewer than {threshold:g})"
-        return ""
-    if ind.unit == "count" and comp is not None and threshold and fig.value < threshold and comp < threshold:  # type: ignore[operator]
-        return f"numbers too small to rate (both below {threshold:g})"
-    return ""
 
 
 def _fixed(ind: Indicator, fig: Figure, iv: Interval | None, travel: str, trend_kw: dict, status) -> Status:
