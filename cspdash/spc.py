@@ -11,10 +11,9 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from cspdash.spc_phases import (
     Phase,
@@ -50,6 +49,9 @@ from cspdash.spc_rules import (  # noqa: F401  (names not used here are re-expor
     two_in_three,
 )
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 COLUMNS: tuple[str, ...] = ("value", "mean", "lpl", "upl", "point_type")
 
 
@@ -82,6 +84,7 @@ class SPCResult:
         Built on first use: the status engine judges every indicator and quarter from the fields above and never
         needs the table, which costs more to build than the chart's arithmetic.
         """
+        import pandas as pd  # here, not at the top: a command that judges statuses never loads pandas
         n = len(self.point_types)
         phases = self.phases or (Phase(0, n, self.mean, self.mr_bar, self.lpl, self.upl, self.near_lpl,
                                        self.near_upl, self.screened_out, n),)

@@ -8,12 +8,12 @@ from __future__ import annotations
 import math
 import numbers
 import statistics
+import sys
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any, Literal
 
 import numpy as np
-import pandas as pd
 
 from cspdash.errors import CspdashError
 
@@ -59,9 +59,16 @@ def _check_target(target: Any) -> float | None:
     return value
 
 
+def _loaded_pandas() -> Any:
+    """pandas if something has imported it already, else None: a value is a pandas object (a Series, ``pd.NA``) only
+    once pandas is loaded, so a chart of plain numbers never imports it (``import`` starts faster: docs/performance.md)."""
+    return sys.modules.get("pandas")
+
+
 def _element_to_float(item: Any, position: int) -> float:
     """Convert one input value to a finite float, naming its position if it cannot be."""
-    if item is None or item is pd.NA or item is pd.NaT:
+    pd = _loaded_pandas()
+    if item is None or (pd is not None and (item is pd.NA or item is pd.NaT)):
         raise SPCInputError(f"value at position {position} is missing ({item!r}); SPC needs a complete series")
     if isinstance(item, (bool, np.bool_)) or not isinstance(item, (numbers.Real, Decimal)):
         raise SPCInputError(f"value at position {position} is not a number: {item!r}")
@@ -77,7 +84,8 @@ def _as_values(values: Iterable[Any]) -> np.ndarray:
     """Convert a list, tuple, numpy array or pandas Series of numbers to a 1-D float64 array."""
     if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
         raise SPCInputError(f"values must be a sequence of numbers; got {type(values).__name__}")
-    if isinstance(values, (pd.Series, pd.Index)):
+    pd = _loaded_pandas()
+    if pd is not None and isinstance(values, (pd.Series, pd.Index)):
         if values.dtype.kind in "iuf":  # numpy or nullable (Int64/Float64) numeric dtypes
             values = values.to_numpy(dtype="float64", na_value=np.nan)
         else:
