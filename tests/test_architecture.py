@@ -3,13 +3,14 @@
 Layers, lowest first; a module may import from its own layer or any lower one, never from a higher one:
 
 0. ``errors``, ``periods``, ``formats``, ``quantiles``, ``auth``, ``demo_data``: words, periods, formats, maths, passwords
-1. ``config``: the indicator catalogue
+1. ``config``, ``catalogue``, ``config_checks``: the indicator catalogue (loading, its typed objects, its field checks)
 2. ``ingest``, ``datasets``: reading returns and extracts
-3. ``status``, ``spc``, ``compare``, ``templates``: judgements and templates of returns
+3. ``status``, ``observations``, ``judgement``, ``status_text``, ``spc``, ``spc_rules``, ``spc_phases``, ``compare``,
+   ``templates``: judgements and templates of returns
 4. ``store``: the DuckDB database (and the modules it is split into)
 5. ``views``, ``charts``, ``report``, ``snapshots``, ``backups``, ``demo``: screens' data, charts, packs, copies
 6. ``ui``: the only module that imports streamlit
-7. ``cli``, ``__main__``: the command line
+7. ``cli``, ``cli_common``, ``cli_data``, ``cli_report``, ``cli_admin``, ``__main__``: the command line
 
 The order is declared only for these modules. A new module (the store split into db/figures/uploads/..., the report
 split) needs no entry: it is allowed wherever it fits, as long as (a) the graph stays acyclic, counting imports inside
@@ -29,13 +30,13 @@ PACKAGE = ROOT / "cspdash"
 
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors", "periods", "formats", "quantiles", "auth", "demo_data"),
-    ("config",),
+    ("config", "catalogue", "config_checks"),
     ("ingest", "datasets"),
-    ("status", "spc", "compare", "templates"),
+    ("status", "observations", "judgement", "status_text", "spc", "spc_rules", "spc_phases", "compare", "templates"),
     ("store",),
     ("views", "charts", "report", "snapshots", "backups", "demo"),
     ("ui",),
-    ("cli", "__main__"),
+    ("cli", "cli_common", "cli_data", "cli_report", "cli_admin", "__main__"),
 )
 RANK = {name: rank for rank, layer in enumerate(LAYERS) for name in layer}
 
