@@ -202,9 +202,11 @@ CREATES_DB = ("init", "demo")
 
 def open_store(args: argparse.Namespace):
     """The catalogue and the store named by the options; only ``init`` and ``demo`` make a missing database."""
+    from cspdash.dburl import duckdb_path
     from cspdash.store import Store, require_database
 
     db, config = resolve_paths(args)
+    db = duckdb_path(db)  # a URL other than a path is refused before anything is opened or created
     cat = load_catalogue(config)
     if args.command not in CREATES_DB:
         require_database(db)
@@ -390,8 +392,10 @@ def cmd_backup(args: argparse.Namespace, out: Callable[[str], None]) -> int:
 
 def cmd_restore(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     from cspdash.backups import restore
+    from cspdash.dburl import duckdb_path
 
     db, config = resolve_paths(args)
+    db = duckdb_path(db)
     kept = restore(args.file, db, load_catalogue(config))
     out(f"restored {args.file} to {db}" + (f"; the previous database is kept as {kept}" if kept else ""))
     return EXIT_OK
@@ -492,7 +496,9 @@ def cmd_compare(args: argparse.Namespace, out: Callable[[str], None]) -> int:
 
 
 def cmd_init(args: argparse.Namespace, out: Callable[[str], None]) -> int:
-    db, _ = resolve_paths(args)
+    from cspdash.dburl import duckdb_path
+
+    db = duckdb_path(resolve_paths(args)[0])
     if db != ":memory:" and os.path.exists(db):
         raise CspdashError(f"{db} already exists; init only makes a new, empty database (nothing was changed)")
     open_store(args).close()
