@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install run test test-slow lint chromium bench reliability
+.PHONY: install run test test-slow lint chromium postgresql bench reliability
 install: $(VENV)/.installed
 
 $(VENV)/.installed: requirements.txt requirements.lock
@@ -29,6 +29,13 @@ chromium:
 	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || ! command -v sudo >/dev/null || echo sudo ); \
 	  $$SUDO apt-get update && $$SUDO apt-get install -y chromium fonts-noto-color-emoji; }
 
+# The store's PostgreSQL tests (tests/pg_server.py) start their own server with Debian's initdb and pg_ctl, as an
+# unprivileged user, in a temporary folder: only the binaries are needed, no running service. Needs root, or sudo.
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || ! command -v sudo >/dev/null || echo sudo ); \
+	  $$SUDO apt-get update && $$SUDO apt-get install -y postgresql; }
+
 # The accessibility test (tests/test_e2e_axe.py) injects axe-core's axe.min.js into each page: the npm package at the
 # exact version of package-lock.json. Node and npm come with the machine; Debian's are installed when they are missing.
 node_modules: package.json package-lock.json
@@ -42,7 +49,7 @@ node_modules: package.json package-lock.json
 # side, one worker per core (pytest-xdist; --dist loadfile keeps each file in one worker, so a module's server, browser
 # and database are built once); `make test PYTEST_WORKERS=0` runs them one after another.
 PYTEST_WORKERS ?= auto
-test: install lint chromium node_modules
+test: install lint chromium postgresql node_modules
 	@$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing the run"; exit 1; fi; exit $$rc
 

@@ -1,11 +1,12 @@
-"""Accounts: users, their roles and subgroups, sign-in with lock-out counters, and who may manage accounts."""
+"""Accounts: users, their roles and subgroups, sign-in with lock-out counters, and who may manage accounts.
+
+Written against ``db.Engine``: the same code runs on DuckDB and on PostgreSQL (``cspdash.pg``), where the sign-in
+counter is as atomic across processes as it is across threads here (one ``UPDATE ... RETURNING``)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-
-import duckdb
 
 from cspdash import auth, db
 from cspdash.auth import PermissionDenied, User
@@ -18,7 +19,7 @@ _DUMMY_HASH = "$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHRzb21lc2FsdA$Vm9pZFZvaWR
 class Accounts:
     """The accounts of one database; while there are none, the database is in open mode."""
 
-    def __init__(self, database: db.Database, cat: Catalogue) -> None:
+    def __init__(self, database: db.Engine, cat: Catalogue) -> None:
         self.db = database
         self.cat = cat
         self._client_attempts = auth.AttemptLimiter()  # sign-in attempts per client, over all accounts
@@ -220,7 +221,7 @@ class Accounts:
     def _write_users(self, sql: str, params: list, by: str, action: str, detail: str) -> list:
         """Run one change to the accounts with its audit event in one transaction; the statement's rows (for
         RETURNING). A statement that changes no row records no event."""
-        def change(cur: duckdb.DuckDBPyConnection) -> list:
+        def change(cur: db.Cursor) -> list:
             rows = cur.execute(sql, params).fetchall()
             if "RETURNING" not in sql or rows:
                 db.event(cur, by, action, None, detail)

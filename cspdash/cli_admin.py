@@ -73,15 +73,19 @@ def cmd_backup(args: argparse.Namespace, out: Callable[[str], None]) -> int:
 
 def cmd_restore(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     from cspdash.backups import restore
+    from cspdash.dburl import duckdb_path
 
     db, config = resolve_paths(args)
+    db = duckdb_path(db)
     kept = restore(args.file, db, load_catalogue(config))
     out(f"restored {args.file} to {db}" + (f"; the previous database is kept as {kept}" if kept else ""))
     return EXIT_OK
 
 
 def cmd_init(args: argparse.Namespace, out: Callable[[str], None]) -> int:
-    db, _ = resolve_paths(args)
+    from cspdash.dburl import duckdb_path
+
+    db = duckdb_path(resolve_paths(args)[0])
     if db != ":memory:" and os.path.exists(db):
         raise CspdashError(f"{db} already exists; init only makes a new, empty database (nothing was changed)")
     open_store(args).close()

@@ -164,9 +164,11 @@ CREATES_DB = ("init", "demo")
 
 def open_store(args: argparse.Namespace):
     """The catalogue and the store named by the options; only ``init`` and ``demo`` make a missing database."""
+    from cspdash.dburl import duckdb_path
     from cspdash.store import Store, require_database
 
     db, config = resolve_paths(args)
+    db = duckdb_path(db)  # a URL other than a path is refused before anything is opened or created
     cat = load_catalogue(config)
     if args.command not in CREATES_DB:
         require_database(db)

@@ -1,5 +1,9 @@
 """The database engine: the connection, migrations, transactions, checkpoints, rows as dicts and the audit events.
 
+``Engine`` is the seam the noun modules are written against (docs/scaling.md#design-how-the-store-runs-on-either-engine-issue-16):
+``Database`` below is the DuckDB engine, ``cspdash.pg.PostgresDatabase`` the PostgreSQL one. SQL is written once,
+in DuckDB's notation (``?`` and ``$name`` placeholders); the PostgreSQL engine's cursor translates it.
+
 One process owns the file: one connection, a cursor per thread, writes serialised by a lock, an explicit
 ``BEGIN ... COMMIT`` around each write (``transaction``) and ``CHECKPOINT`` after it (``checkpoint``). This is the
 only module that writes those statements; the noun modules (figures, uploads, originals, accounts, backups,
@@ -14,7 +18,7 @@ import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import duckdb
 
@@ -146,6 +150,36 @@ def now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+class Cursor(Protocol):
+    """What both engines' cursors offer: a DuckDB cursor as it is, a PostgreSQL one through ``cspdash.pg``."""
+
+    @property
+    def description(self) -> Any: ...  # a sequence of columns, each with its name first; None after a statement
+    def execute(self, sql: str, parameters: object = None) -> Cursor: ...
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+    def close(self) -> None: ...
+
+
+class Engine(Protocol):
+    """What the noun modules use of a database, whichever engine holds it (``Database``: DuckDB;
+    ``cspdash.pg.PostgresDatabase``: PostgreSQL). ``lock`` serialises this process's writes; ``generation`` counts
+    the connections opened (a cache keyed by it is read again after a reopen)."""
+
+    lock: contextlib.AbstractContextManager
+    generation: int
+
+    def open(self, cat: Catalogue) -> None: ...
+    def cursor(self) -> Cursor: ...
+    def writer(self) -> Cursor: ...
+    def transaction(self, cur: Any, begun: bool = False) -> contextlib.AbstractContextManager: ...
+    def checkpoint(self, cur: Any) -> None: ...
+    def write(self, work: Callable[[Any], T]) -> T: ...
+    def data_version(self) -> int: ...
+    def revive(self) -> None: ...
+    def close(self) -> None: ...
+
+
 # --- statements of the engine ----------------------------------------------------------------------------------------
 
 def begin(cur: duckdb.DuckDBPyConnection) -> None:
@@ -197,7 +231,7 @@ def checkpoint(cur: duckdb.DuckDBPyConnection, busy_ok: bool = True) -> bool:
     return True
 
 
-def rows(rel: duckdb.DuckDBPyConnection) -> list[dict]:
+def rows(rel: Cursor) -> list[dict]:
     """The rows of an executed query as JSON-ready dicts (timestamps and dates as ISO text)."""
     cols = [d[0] for d in rel.description]
     return [jsonable(dict(zip(cols, r, strict=True))) for r in rel.fetchall()]
@@ -213,7 +247,7 @@ def jsonable(d: dict) -> dict:
     return d
 
 
-def event(cur: duckdb.DuckDBPyConnection, user: str, action: str, upload_id: int | None, detail: str,
+def event(cur: Cursor, user: str, action: str, upload_id: int | None, detail: str,
           at: datetime | None = None) -> None:
     """Append one event to the audit trail (inside the caller's transaction, if one is open)."""
     eid = cur.execute("SELECT nextval('event_seq')").fetchone()[0]
