@@ -1,5 +1,6 @@
-"""Uploads: the import pipeline (validate every file, then store all of them in one transaction, or nothing),
-the preview of what an import changes, withdrawals and the figures they recompute, and typed commentary."""
+"""Uploads: the import pipeline (validate every file, then store all of them in one transaction, or nothing; a
+record-level file loaded by ``cspdash.extracts``, its figures from ``cspdash.measured``), the preview of what an
+import changes, withdrawals (``cspdash.withdrawals``) and typed commentary."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from cspdash import auth, db, ingest
+from cspdash import auth, db, ingest, measured, withdrawals
 from cspdash import datasets as ds
 from cspdash import extract_checks as checks
 from cspdash import extracts as ex
@@ -26,8 +27,9 @@ from cspdash.config import Catalogue, Dataset
 from cspdash.errors import CspdashError, StorageError
 from cspdash.figures import Figures, dataset_of
 from cspdash.ingest import Problem, SourceFile, ValidationError, parse_return
+from cspdash.measured import insert_rows as _bulk_insert  # a name of its own here: tests/test_reliability_concurrency.py
 from cspdash.originals import Originals
-from cspdash.periods import Period, parse_period
+from cspdash.periods import Period
 from cspdash.status import Observation, evaluate, figures_for, rated_grain
 
 
@@ -273,7 +275,7 @@ class Uploads:
                     return None, False
                 raise self._problems(cur, files, dset, known, Path(tmp.name), failed)
             prepared = [(src, known[n].sha or scans[n].sha, st) for src, n, st in loaded]  # type: ignore[union-attr]
-            new_obs = self._dataset_obs(cur, dset, prepared, result) if prepared else []
+            new_obs = measured.dataset_obs(cur, self.cat, dset, prepared, result) if prepared else []
             self._check_owners(actor, new_obs, [], measured=True)
             result.changes = self._preview(new_obs)
             result.other_area_figures = sum(1 for o in new_obs if o[2])
@@ -369,7 +371,7 @@ class Uploads:
                                    **result.facts.get(src.display_name, {})})
         if new_obs:
             # Bulk insert through a registered frame: executemany inserts row by row and is ~100x slower.
-            recent = self._recent_months(now) if dset is not None else frozenset()
+            recent = measured.recent_months(self.cat, now) if dset is not None else frozenset()
             _bulk_insert(cur, "observations", pd.DataFrame(
                 [(ids[k], iid, p.label, p.grain, p.start, area, v, num, den, row, p in recent)
                  for iid, p, area, v, num, den, row, k in new_obs],
@@ -379,70 +381,6 @@ class Uploads:
             _bulk_insert(cur, "commentary", pd.DataFrame(
                 [(ids[k], iid, p.label, p.grain, text, row) for iid, p, text, row, k in comments],
                 columns=["upload_id", "indicator", "period", "grain", "text", "source_row"]))
-
-    def _dataset_obs(self, cur: duckdb.DuckDBPyConnection, dset: Dataset, prepared: list,
-                     result: ImportResult) -> list[tuple]:
-        """The dataset's figures for every month the prepared files hold, computed over the union of its active
-        uploads and these files (each force's month from the newest upload holding it, each record once); a month's
-        figures are stored with the last of the files holding it. Notes what each file holds in ``result``."""
-        staged: list[ex.Loaded] = [payload for _src, _sha, payload in prepared]
-        names = ", ".join(src.display_name for src, _sha, _payload in prepared)
-        months = sorted({m for st in staged for m in st.months})
-        last = {m: max(k for k, st in enumerate(staged) if m in st.months) for m in months}
-        for src, _sha, payload in prepared:
-            result.facts[src.display_name] = self._file_facts(cur, dset, src.display_name, payload, result)
-        if not ds.has_months(ds.FORMATS[dset.format]):
-            return []  # a population: denominators, from which no measure is computed
-        obs = self._measure_months(cur, dset, months, [st.upload_id for st in staged], names, result)
-        return [(iid, p, area, v, None, None, None, last.get(p, len(staged) - 1)) for iid, p, area, v in obs]
-
-    def _measure_months(self, cur: duckdb.DuckDBPyConnection, dset: Dataset, months: Sequence[Period],
-                        pending: Sequence[int], file: str, result: ImportResult | None = None) -> list[tuple]:
-        """(indicator, month, area, value) of the dataset's measures over its records in ``months`` as they count
-        with the ``pending`` uploads (loaded, not yet committed) added. The partnership's own figures for a month
-        are held back while no record of that month was reported by its police force (``partnership.police_force``):
-        a neighbouring force's few records would otherwise be rated as the whole month."""
-        # The repeated records (a crime listed twice) are worked out once: a measure reads the records twice.
-        repeated = f"repeated_{dset.name}"
-        superseded = ds.has_superseded_slices(cur, dset, months, pending)
-        found = ds.repeated_records_sql(dset, months, pending, superseded)
-        if found is not None:
-            cur.execute(f"CREATE OR REPLACE TEMP TABLE {repeated} AS {found}")
-        try:
-            source = ds.effective_sql(dset, months, pending, repeated if found is not None else None, superseded)
-            obs = [(iid, p, _area(self.cat, a), v)
-                   for iid, p, a, v in ds.compute_measures(cur, self.cat, dset, source, file)]
-        finally:
-            cur.execute(f"DROP TABLE IF EXISTS {repeated}")
-        with_force = ds.months_with_force(cur, dset, months, pending, self.cat.police_force)
-        if with_force is None:
-            return obs
-        held = sorted({p for _iid, p, a, _v in obs if not a and p.label not in with_force})
-        if held and result is not None:
-            result.warnings.append(
-                f"The figures of {self.cat.area} for {', '.join(p.label for p in held)} are left out until "
-                f"{self.cat.police_force}'s file for {'that month' if len(held) == 1 else 'those months'} is loaded: "
-                f"the records loaded so far come only from other forces.")
-        return [o for o in obs if o[2] or o[1] not in held]
-
-    def _file_facts(self, cur: duckdb.DuckDBPyConnection, dset: Dataset, name: str, loaded: ex.Loaded,
-                    result: ImportResult) -> dict:
-        """``rows_in_area`` and ``forces`` of one record-level file, with a warning when its force is not the one
-        that polices the partnership's area."""
-        facts = ds.file_facts(cur, self.cat, dset, loaded.upload_id)
-        own = self.cat.police_force.casefold()
-        out = {"rows_in_area": facts.rows_in_area, "forces": list(facts.forces)}
-        if ds.FORMATS[dset.format].force and not any(f.casefold() == own for f in facts.forces):
-            result.warnings.append(
-                f"{name}: reported by {', '.join(facts.forces) or 'no force'}, not {self.cat.police_force}, which "
-                f"polices {self.cat.area}; {facts.rows_in_area:,} of its {facts.rows:,} rows fall in {self.cat.area}.")
-        return out
-
-    def _recent_months(self, at: datetime) -> frozenset[Period]:
-        """The months of police data still provisional when loaded at ``at``: the month of ``at`` and the
-        ``partnership.provisional_months`` - 1 months before it (none when that is 0)."""
-        this = Period.containing(at.date(), "month")
-        return frozenset(this.shift(-k) for k in range(self.cat.provisional_months))
 
     def _preview(self, new_obs: list) -> list[Change]:
         """Old and new value and RAG of every home-area rated period the new figures touch."""
@@ -469,63 +407,8 @@ class Uploads:
         return changes
 
     def withdraw(self, upload_id: int, user: User | str | None, reason: str = "") -> dict:
-        """Withdraw an upload: its figures and commentary stop counting; nothing is deleted."""
-        actor = self.accounts.actor(user)
-        user = actor.label
-        with self.db.lock:
-            cur = self.db.writer()
-            try:
-                row = cur.execute("SELECT state, file_name, kind FROM uploads WHERE upload_id = ?", [upload_id]).fetchone()
-                if row is None:
-                    raise CspdashError(f"there is no upload {upload_id}; see `history` for the ids")
-                if row[0] == "withdrawn":
-                    raise CspdashError(f"upload {upload_id} ({row[1]}) is already withdrawn")
-                auth.require(actor, "import_dataset" if row[2] == "dataset" else "withdraw",
-                             [] if row[2] == "dataset" else self.upload_owners(upload_id),
-                             what=f"upload {upload_id} ({row[1]})")
-                with self.db.transaction(cur):
-                    now = db.now()
-                    cur.execute("UPDATE uploads SET state = 'withdrawn', withdrawn_at = ?, withdrawn_by = ?, "
-                                "withdraw_reason = ? WHERE upload_id = ?", [now, user, reason or None, upload_id])
-                    if row[2] == "dataset":
-                        self._recompute_after_withdrawal(cur, upload_id)
-                    db.event(cur, user, "withdraw", upload_id, reason or row[1], now)
-                self.db.checkpoint(cur)
-            finally:
-                cur.close()
-        return next(h for h in self.figures.history() if h["upload_id"] == upload_id)
-
-    def _recompute_after_withdrawal(self, cur: duckdb.DuckDBPyConnection, upload_id: int) -> None:
-        """Inside a withdrawal's transaction: the dataset's figures for the withdrawn upload's months, computed again
-        over the uploads that still count, replace the figures of the newest upload now holding each month (the
-        withdrawn upload's own figures stop counting with it)."""
-        name = cur.execute("SELECT dataset FROM uploads WHERE upload_id = ?", [upload_id]).fetchone()[0]
-        dset = dataset_of(self.cat, name)
-        if not ds.has_months(ds.FORMATS[dset.format]):
-            return  # a population: no figures were computed from it
-        table = ds.table_name(dset.name)
-        months = [parse_period(m, grain="month") for (m,) in cur.execute(
-            f"SELECT DISTINCT month FROM {table} WHERE upload_id = ?", [upload_id]).fetchall()]
-        if not months:
-            return
-        holders = dict(cur.execute(
-            f"SELECT month, max(upload_id) FROM {table} WHERE list_contains(?, month) AND upload_id IN "
-            "(SELECT upload_id FROM uploads WHERE state = 'active' AND kind = 'dataset' AND dataset = ?) GROUP BY month",
-            [[m.label for m in months], dset.name]).fetchall())
-        measured = [i.id for i in self.cat.indicators if i.measure is not None and i.measure.dataset == dset.name]
-        for month, holder in holders.items():
-            cur.execute("DELETE FROM observations WHERE upload_id = ? AND period = ? AND grain = 'month' "
-                        "AND list_contains(?, indicator)", [holder, month, measured])
-        obs = self._measure_months(cur, dset, months, (), f"the {dset.name} dataset")
-        loaded = dict(cur.execute("SELECT upload_id, uploaded_at FROM uploads WHERE list_contains(?, upload_id)",
-                                  [sorted(set(holders.values()))]).fetchall())
-        recent = {uid: self._recent_months(at) for uid, at in loaded.items()}  # as when the holder was loaded
-        rows = [(holders[p.label], iid, p.label, p.grain, p.start, area, v, None, None, None, p in recent[holders[p.label]])
-                for iid, p, area, v in obs if p.label in holders]
-        if rows:
-            _bulk_insert(cur, "observations", pd.DataFrame(rows, columns=[
-                "upload_id", "indicator", "period", "grain", "period_start", "area", "value", "numerator",
-                "denominator", "source_row", "provisional"]))
+        """Withdraw an upload: its figures and commentary stop counting; nothing is deleted (``withdrawals``)."""
+        return withdrawals.withdraw(self, upload_id, user, reason)
 
     def add_commentary(self, indicator: str, period: Period, text: str, user: User | str | None) -> int:
         """Store a chair's commentary typed in the app, as an upload of its own; returns its id."""
@@ -570,22 +453,6 @@ class Uploads:
 #: The upload id a dry run's records are loaded under before it rolls back: above any the sequence gives (and within
 #: the table's INTEGER upload_id).
 _DRY_RUN_ID = 2_000_000_000
-
-
-def _bulk_insert(cur: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
-    """Insert a frame's rows into ``table`` (columns by name)."""
-    frame = frame.astype({c: "object" for c in ("value", "numerator", "denominator", "source_row") if c in frame})
-    cur.register("_bulk_rows", frame)
-    try:
-        cols = ", ".join(frame.columns)
-        cur.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _bulk_rows")
-    finally:
-        cur.unregister("_bulk_rows")
-
-
-def _area(cat: Catalogue, area: str) -> str:
-    a = " ".join(area.split())
-    return "" if a.casefold() in (cat.area.casefold(), cat.name.casefold(), "") else a
 
 
 def _rows(payload: object) -> int:
