@@ -260,12 +260,12 @@ class Uploads:
                     failed = e
                     break
             scans = scanning.result()
-            learned = failed is not None and _learn(files, scans, known)
+            learned = failed is not None and _learn(scans, known)
             if failed is None:
                 shas = [s.sha if s is not None else known[n].sha for n, s in enumerate(scans)]
                 if any(s is not None and s.too_wide for s in scans):
                     failed = ex.Refused(files[[s is not None and s.too_wide for s in scans].index(True)].display_name)
-                elif _learn(files, scans, known) or _repeats(cur, [shas[n] for _s, n, _l in loaded]):
+                elif _learn(scans, known) or _repeats(cur, [shas[n] for _s, n, _l in loaded]):
                     for n, sha in enumerate(shas):
                         known[n].sha = sha
                     learned = True
@@ -291,8 +291,8 @@ class Uploads:
             try:
                 self._commit(cur, prepared, new_obs, [], actor.label, dset, result, begun=True, synthetic=synthetic)
             except StorageError as e:
-                if e.stored:  # DuckDB's own checkpoint at the commit failed: the upload is stored
-                    return result, True
+                if e.stored:  # DuckDB's own checkpoint at the commit failed: the upload is stored, with its originals
+                    kept.clear()
                 raise
             self.db.checkpoint(cur)
             return result, True
@@ -459,7 +459,7 @@ def _rows(payload: object) -> int:
     return payload.rows if isinstance(payload, ex.Loaded) else len(payload)  # type: ignore[arg-type]
 
 
-def _learn(files: Sequence[SourceFile], scans: list[ex.Scan | None], known: list[ex.Known]) -> bool:
+def _learn(scans: list[ex.Scan | None], known: list[ex.Known]) -> bool:
     """Note in ``known`` what the scans found that the load assumed otherwise; whether anything was new."""
     learned = False
     for k, found in zip(known, scans, strict=True):
