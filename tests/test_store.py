@@ -631,6 +631,16 @@ def test_a_large_extract_with_a_problem_is_refused_naming_it(tmp_path, project_c
     assert result[0][:len(problem)] == problem if problem[0] is not None else result[0][0] is None, result
 
 
+def test_a_large_extract_mixing_two_encodings_is_refused_naming_the_cell(tmp_path, project_cat, outside):
+    cp1252 = "b,2014-12,P,P,-0.1,51.5,Café,E1,City of London 001A,Burglary,,\n".encode("cp1252")
+    utf8 = "c,2014-12,P,P,-0.1,51.5,Café,E1,City of London 001A,Burglary,,\n".encode()
+    path = city_of_london(tmp_path / "mixed.csv", cp1252 + utf8)
+    result, _in_order, originals = import_into_a_file_store(path, project_cat, tmp_path)
+    assert isinstance(result, list) and not originals.exists()
+    row, column, value, message = result[0]
+    assert (row, column, value) == (3002, "Location", "Café") and "mixes two text encodings" in message
+
+
 # --- a browser upload (bytes) is spooled to a file and takes the same path; a dry run reads once too -----------------
 
 def test_an_upload_held_as_bytes_is_spooled_to_a_file_removed_afterwards():
