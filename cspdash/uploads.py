@@ -1,10 +1,12 @@
-"""Uploads: the import pipeline (validate every file, then store all of them in one transaction, or nothing),
-the preview of what an import changes, withdrawals and the figures they recompute, and typed commentary."""
+"""Uploads: the import pipeline (validate every file, then store all of them in one transaction, or nothing; a
+record-level file loaded by ``cspdash.extracts``, its figures from ``cspdash.measured``), the preview of what an
+import changes, withdrawals (``cspdash.withdrawals``) and typed commentary."""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import tempfile
 from collections import defaultdict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -15,16 +17,19 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from cspdash import auth, db, ingest
+from cspdash import auth, db, ingest, measured, withdrawals
 from cspdash import datasets as ds
+from cspdash import extract_checks as checks
+from cspdash import extracts as ex
 from cspdash.accounts import Accounts
 from cspdash.auth import PermissionDenied, User
 from cspdash.config import Catalogue, Dataset
 from cspdash.errors import CspdashError, StorageError
 from cspdash.figures import Figures, dataset_of
 from cspdash.ingest import Problem, SourceFile, ValidationError, parse_return
+from cspdash.measured import insert_rows as _bulk_insert  # a name of its own here: tests/test_reliability_concurrency.py
 from cspdash.originals import Originals
-from cspdash.periods import Period, parse_period
+from cspdash.periods import Period
 from cspdash.status import Observation, evaluate, figures_for, rated_grain
 
 
@@ -124,176 +129,208 @@ class Uploads:
     def _import(self, cur: duckdb.DuckDBPyConnection, files: Sequence[SourceFile], actor: User,
                 dset: Dataset | None, dry_run: bool, synthetic: bool = False) -> ImportResult:
         if dset is not None:
-            direct = self._import_direct(cur, files, actor, dset, dry_run, synthetic)
-            if direct is not None:
-                return direct
+            return self._import_dataset(cur, files, actor, dset, dry_run, synthetic)
         result = ImportResult(dry_run)
         problems: list[Problem] = []
         more = 0
-        prepared: list[tuple[SourceFile, str, object]] = []  # (file, sha, parsed rows or staged table)
+        prepared: list[tuple[SourceFile, str, list]] = []  # (file, sha, parsed rows)
         seen: dict[str, str] = {}
-        for n, src in enumerate(files):
+        for src in files:
             try:  # refused by name and size before a byte is read (hashing reads the whole file)
-                ingest.check_extension(src, ds.DATASET_EXTENSIONS if dset else ingest.RETURN_EXTENSIONS)
-                ingest.check_size(src, ingest.MAX_DATASET_BYTES if dset else ingest.MAX_RETURN_BYTES)
+                ingest.check_extension(src, ingest.RETURN_EXTENSIONS)
+                ingest.check_size(src, ingest.MAX_RETURN_BYTES)
             except ValidationError as e:
                 problems.extend(e.problems)
                 continue
-            early = None  # a large extract is staged while its SHA-256 is computed: both read the whole file
-            if dset is not None and self.originals.kept_outside(src):
-                sha, early = self._stage_hashing(cur, src, dset, f"stage_{n}")
-            else:
-                sha = src.sha256()
-            dup = cur.execute("SELECT upload_id FROM uploads WHERE sha256 = ? AND state = 'active' AND kind = ? "
-                              "ORDER BY upload_id LIMIT 1", [sha, "dataset" if dset else "return"]).fetchone()
-            if dup or sha in seen:
-                if isinstance(early, ds.Staged):  # staged for nothing: an identical file is never read again
-                    ds.unstage(cur, early)
-                result.uploads.append({"file_name": src.display_name, "sha256": sha, "upload_id": None,
-                                       "duplicate_of": dup[0] if dup else seen[sha], "rows": 0,
-                                       "message": "identical to an earlier upload; nothing changed"})
+            sha = src.sha256()
+            if self._repeated(cur, src, sha, "return", seen, result):
                 continue
-            seen[sha] = src.display_name
             try:
-                if dset is None:
-                    prepared.append((src, sha, parse_return(src, self.cat)))
-                elif early is not None:
-                    if isinstance(early, BaseException):
-                        raise early
-                    prepared.append((src, sha, early))
-                else:
-                    prepared.append((src, sha, ds.stage(cur, src, dset, self.cat, f"stage_{n}")))
+                prepared.append((src, sha, parse_return(src, self.cat)))
             except ValidationError as e:
                 problems.extend(e.problems)
                 more += e.more
-        try:
-            if problems:
-                raise ValidationError(problems, more)
-            new_obs: list[tuple[str, Period, str, float | None, float | None, float | None, int | None, int]] = []
-            comments: list[tuple[str, Period, str, int | None, int]] = []
-            if dset is not None and prepared:
-                new_obs = self._dataset_obs(cur, dset, prepared, result)
-            for k, (_src, _sha, payload) in enumerate(prepared):
-                if not isinstance(payload, ds.Staged):
-                    for r in payload:  # type: ignore[union-attr]
-                        if r.value is not None or r.numerator is not None:
-                            new_obs.append((r.indicator, r.period, r.area, r.value, r.numerator, r.denominator, r.row, k))
-                        if r.commentary:
-                            comments.append((r.indicator, r.period, r.commentary, r.row, k))
-            self._check_owners(actor, new_obs, comments, measured=dset is not None)
-            result.changes = self._preview(new_obs)
-            result.other_area_figures = sum(1 for o in new_obs if o[2])
-            if dry_run:
-                for src, sha, payload in prepared:
-                    result.uploads.append({"file_name": src.display_name, "sha256": sha, "upload_id": None,
-                                           "rows": _rows(payload), "duplicate_of": None, "synthetic": synthetic,
-                                           **result.facts.get(src.display_name, {})})
-                return result
-            self._commit(cur, prepared, new_obs, comments, actor.label, dset, result, synthetic=synthetic)
-            self.db.checkpoint(cur)
+        if problems:
+            raise ValidationError(problems, more)
+        new_obs: list[tuple[str, Period, str, float | None, float | None, float | None, int | None, int]] = []
+        comments: list[tuple[str, Period, str, int | None, int]] = []
+        for k, (_src, _sha, payload) in enumerate(prepared):
+            for r in payload:
+                if r.value is not None or r.numerator is not None:
+                    new_obs.append((r.indicator, r.period, r.area, r.value, r.numerator, r.denominator, r.row, k))
+                if r.commentary:
+                    comments.append((r.indicator, r.period, r.commentary, r.row, k))
+        self._check_owners(actor, new_obs, comments)
+        result.changes = self._preview(new_obs)
+        result.other_area_figures = sum(1 for o in new_obs if o[2])
+        if dry_run:
+            for src, sha, payload in prepared:
+                result.uploads.append({"file_name": src.display_name, "sha256": sha, "upload_id": None,
+                                       "rows": _rows(payload), "duplicate_of": None, "synthetic": synthetic})
             return result
-        finally:
-            for _src, _sha, payload in prepared:
-                if isinstance(payload, ds.Staged):
-                    with contextlib.suppress(duckdb.Error):  # never hides why the import failed
-                        ds.unstage(cur, payload)
+        self._commit(cur, prepared, new_obs, comments, actor.label, None, result, synthetic=synthetic)
+        self.db.checkpoint(cur)
+        return result
 
-    def _import_direct(self, cur: duckdb.DuckDBPyConnection, files: Sequence[SourceFile], actor: User,
-                       dset: Dataset, dry_run: bool = False, synthetic: bool = False) -> ImportResult | None:
-        """Import large extracts read once, straight into their table inside the import's transaction
-        (``datasets.load_direct``); None, having stored nothing, when any file must be staged instead (small, not
-        plainly valid, or identical to an earlier upload): the staged import then gives the file's problems. A
-        ``dry_run`` loads and measures the same way, keeps no original, and rolls back."""
-        if not all(self.originals.kept_outside(src) and src.size <= ingest.MAX_DATASET_BYTES and ds.readable_once(src, dset)
-                   for src in files):
-            return None
-        result = ImportResult(dry_run)
-        loaded: list[tuple[SourceFile, str, ds.Staged]] = []
+    @staticmethod
+    def _repeated(cur: duckdb.DuckDBPyConnection, src: SourceFile, sha: str, kind: str, seen: dict[str, str],
+                  result: ImportResult) -> bool:
+        """Whether the file is identical to an active upload of its kind or to an earlier file of this import (then
+        noted in ``result``: it changes nothing); else it is noted in ``seen``."""
+        dup = cur.execute("SELECT upload_id FROM uploads WHERE sha256 = ? AND state = 'active' AND kind = ? "
+                          "ORDER BY upload_id LIMIT 1", [sha, kind]).fetchone()
+        if not dup and sha not in seen:
+            seen[sha] = src.display_name
+            return False
+        result.uploads.append({"file_name": src.display_name, "sha256": sha, "upload_id": None,
+                               "duplicate_of": dup[0] if dup else seen[sha], "rows": 0,
+                               "message": "identical to an earlier upload; nothing changed"})
+        return True
+
+    def _import_dataset(self, cur: duckdb.DuckDBPyConnection, files: Sequence[SourceFile], actor: User,
+                        dset: Dataset, dry_run: bool, synthetic: bool) -> ImportResult:
+        """Load record-level files with the one loader (``cspdash.extracts``): each read once by DuckDB into its
+        table inside the import's transaction while another thread hashes it and keeps its original. An attempt
+        that learns something the load assumed wrongly (Windows-1252 text, a dialect only the whole file shows, a
+        file identical to an earlier upload) rolls back and tries again knowing it; a file with a problem is read
+        again, after the rollback, to name every problem. A ``dry_run`` loads the same way, keeps no original, and
+        rolls back."""
+        problems: list[Problem] = []
+        for src in files:
+            try:  # refused by name and size before a byte is read
+                ingest.check_extension(src, checks.DATASET_EXTENSIONS)
+                ingest.check_size(src, ingest.MAX_DATASET_BYTES)
+            except ValidationError as e:
+                problems.extend(e.problems)
+        if problems:
+            raise ValidationError(problems)
+        known = [ex.Known() for _ in files]
         kept: list[Path] = []  # originals this import put in place; removed again unless it commits
-        had_folder = self.originals.folder.is_dir()
+        had_folder = self.originals.folder is not None and self.originals.folder.is_dir()
+        committed = False
+        try:
+            while True:  # each attempt that fails to finish has learned something new of a file: a few at most
+                result, committed = self._load_dataset(cur, files, actor, dset, dry_run, synthetic, known, kept)
+                if result is not None:
+                    return result
+        finally:
+            if not committed:  # a refused, failed or dry-run import keeps no original
+                for path in kept:
+                    path.unlink(missing_ok=True)
+                if not had_folder and self.originals.folder is not None:
+                    with contextlib.suppress(OSError):
+                        self.originals.folder.rmdir()
 
-        def hash_scan_keep() -> list[str] | None:  # beside the load: each reads every byte of the files
-            shas = []
-            for src in files:
-                h = hashlib.sha256()
-                if not ds.scan_plain(src, dset, h.update):
-                    return None
-                sha = h.hexdigest()
-                if not dry_run and not (self.originals.folder / sha).is_file():
+    def _load_dataset(self, cur: duckdb.DuckDBPyConnection, files: Sequence[SourceFile], actor: User,
+                      dset: Dataset, dry_run: bool, synthetic: bool, known: list[ex.Known],
+                      kept: list[Path]) -> tuple[ImportResult | None, bool]:
+        """One attempt at ``_import_dataset``: (the result, or None to try again; whether it committed)."""
+        def scan_and_keep(n: int) -> ex.Scan | None:  # beside the load: reads every byte of the file
+            src = files[n]
+
+            def keep(sha: str) -> None:
+                if not dry_run and self.originals.kept_outside(src) and not (self.originals.folder / sha).is_file():
                     self.originals.keep(src, sha)
                     kept.append(self.originals.folder / sha)
-                shas.append(sha)
-            return shas
+            if known[n].sha is not None:
+                keep(known[n].sha)
+                return None
+            return ex.scan(src, dset, keep)
 
-        committed = False
+        result = ImportResult(dry_run)
         pool = ThreadPoolExecutor(max_workers=1)
-        hashing = pool.submit(hash_scan_keep)
-        # Opened here, not by db.transaction: the load runs inside it while the hashing thread reads the files, and
-        # the transaction is either committed by _commit (begun=True) or rolled back below to stage the files instead.
+        scanning = pool.submit(lambda: [scan_and_keep(n) for n in range(len(files))])
+        loaded: list[tuple[SourceFile, int, ex.Loaded]] = []
+        failed: Exception | None = None
+        seen: dict[str, str] = {}
+        tmp = tempfile.TemporaryDirectory(prefix="cspdash-")
+        # Opened here, not by db.transaction: the files are loaded inside it while the scan reads them, and it is
+        # either committed by _commit (begun=True) or rolled back below.
         db.begin(cur)
         try:
             for n, src in enumerate(files):
+                if known[n].sha is not None and self._repeated(cur, src, known[n].sha, "dataset", seen, result):
+                    continue
                 # A dry run's rows are rolled back: they take no id from the sequence (which no rollback restores).
                 uid = _DRY_RUN_ID + n if dry_run else cur.execute("SELECT nextval('upload_seq')").fetchone()[0]
-                staged = ds.load_direct(cur, src, dset, self.cat, uid, f"stage_{n}")
-                if staged is None:
-                    raise _Staging
-                loaded.append((src, "", staged))
-            shas = hashing.result()
-            if shas is None or len(set(shas)) < len(shas) or cur.execute(
-                    "SELECT count(*) FROM uploads WHERE list_contains(?, sha256) AND state = 'active' AND kind = 'dataset'",
-                    [shas]).fetchone()[0]:
-                raise _Staging  # a repeated file: the staged import says which, and stores nothing
-            loaded = [(src, sha, staged) for (src, _, staged), sha in zip(loaded, shas, strict=True)]
-            new_obs = self._dataset_obs(cur, dset, loaded, result)
+                try:
+                    path = ex.readable(src, Path(tmp.name), known[n])
+                    loaded.append((src, n, ex.load(cur, src, path, dset, self.cat, uid, known[n], f"load_{n}")))
+                except (ex.Refused, ValidationError) as e:
+                    failed = e
+                    break
+            scans = scanning.result()
+            learned = failed is not None and _learn(scans, known)
+            if failed is None:
+                shas = [s.sha if s is not None else known[n].sha for n, s in enumerate(scans)]
+                if any(s is not None and s.too_wide for s in scans):
+                    failed = ex.Refused(files[[s is not None and s.too_wide for s in scans].index(True)].display_name)
+                elif _learn(scans, known) or _repeats(cur, [shas[n] for _s, n, _l in loaded]):
+                    for n, sha in enumerate(shas):
+                        known[n].sha = sha
+                    learned = True
+            if failed is not None or learned:
+                db.rollback(cur)
+                if learned:
+                    return None, False
+                raise self._problems(cur, files, dset, known, Path(tmp.name), failed)
+            prepared = [(src, known[n].sha or scans[n].sha, st) for src, n, st in loaded]  # type: ignore[union-attr]
+            new_obs = measured.dataset_obs(cur, self.cat, dset, prepared, result) if prepared else []
             self._check_owners(actor, new_obs, [], measured=True)
             result.changes = self._preview(new_obs)
             result.other_area_figures = sum(1 for o in new_obs if o[2])
             if dry_run:
                 db.rollback(cur)
-                result.uploads = [{"file_name": src.display_name, "sha256": sha, "upload_id": None, "rows": st.rows,
-                                   "duplicate_of": None, "synthetic": synthetic, **result.facts.get(src.display_name, {})}
-                                  for src, sha, st in loaded]
-                return result
+                result.uploads += [{"file_name": src.display_name, "sha256": sha, "upload_id": None, "rows": st.rows,
+                                    "duplicate_of": None, "synthetic": synthetic,
+                                    **result.facts.get(src.display_name, {})} for src, sha, st in prepared]
+                return result, False
+            if not prepared:  # every file was identical to an earlier upload
+                db.rollback(cur)
+                return result, False
             try:
-                self._commit(cur, loaded, new_obs, [], actor.label, dset, result, begun=True, synthetic=synthetic)
+                self._commit(cur, prepared, new_obs, [], actor.label, dset, result, begun=True, synthetic=synthetic)
             except StorageError as e:
-                committed = e.stored  # DuckDB's own checkpoint at the commit failed: the upload is stored
+                if e.stored:  # DuckDB's own checkpoint at the commit failed: the upload is stored, with its originals
+                    kept.clear()
                 raise
-            committed = True
             self.db.checkpoint(cur)
-            return result
-        except _Staging:
-            db.rollback(cur)
-            return None
+            return result, True
         except BaseException as e:
-            with contextlib.suppress(duckdb.Error):  # _commit has rolled back already when it raised
+            with contextlib.suppress(duckdb.Error):  # rolled back already when _commit raised
                 db.rollback(cur)
             if isinstance(e, duckdb.Error) and db.storage_failure(e):
                 raise self.db.storage_error(e, stored=False) from None
             raise
         finally:
             pool.shutdown(wait=True)
-            if not committed:  # a refused, repeated or failed import keeps no original
-                for path in kept:
-                    path.unlink(missing_ok=True)
-                if not had_folder:
-                    with contextlib.suppress(OSError):
-                        self.originals.folder.rmdir()
-            for _src, _sha, staged in loaded:
-                with contextlib.suppress(duckdb.Error):
-                    ds.unstage(cur, staged)
+            tmp.cleanup()
 
-    def _stage_hashing(self, cur: duckdb.DuckDBPyConnection, src: SourceFile, dset: Dataset,
-                       name: str) -> tuple[str, ds.Staged | Exception]:
-        """(SHA-256, staged file or the error staging raised), the hash computed in a thread meanwhile."""
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            digest = pool.submit(src.sha256)  # hashlib and DuckDB both release the GIL
+    def _problems(self, cur: duckdb.DuckDBPyConnection, files: Sequence[SourceFile], dset: Dataset,
+                  known: list[ex.Known], workdir: Path, failed: Exception) -> ValidationError:
+        """After the rollback: every file read again as text cells, for its problems in words (each file's, in
+        order); when none is found, what the loader could not read in ``failed``."""
+        problems: list[Problem] = []
+        more = 0
+        for n, src in enumerate(files):
             try:
-                staged: ds.Staged | Exception = ds.stage(cur, src, dset, self.cat, name)
-            except Exception as e:  # raised once the hash says the file is not a duplicate (as if staged after it)
-                staged = e
-            return digest.result(), staged
+                try:
+                    path = ex.readable(src, workdir, known[n])
+                except ex.Refused:
+                    path = src.path  # type: ignore[assignment]  # diagnose names the encoding's problem
+                checks.diagnose(cur, src, path, dset, self.cat, f"check_{n}")
+            except ValidationError as e:
+                problems.extend(e.problems)
+                more += e.more
+        if problems:
+            return ValidationError(problems, more)
+        if isinstance(failed, ValidationError):
+            return failed
+        file = failed.file if isinstance(failed, ex.Refused) else files[0].display_name
+        reason = failed.reason if isinstance(failed, ex.Refused) else str(failed)
+        what = "Parquet" if file.lower().endswith(".parquet") else "CSV"
+        return ValidationError([Problem(file, None, None, None, f"the file cannot be read as {what}: {reason}",
+                                        f"upload a {ds.FORMATS[dset.format].description} file as downloaded")])
 
     def _commit(self, cur: duckdb.DuckDBPyConnection, prepared: list, new_obs: list, comments: list, user: str,
                 dset: Dataset | None, result: ImportResult, begun: bool = False, synthetic: bool = False) -> None:
@@ -320,25 +357,21 @@ class Uploads:
         """Inside the import's transaction: the uploads rows, their records, figures, commentary and events."""
         ids: list[int] = []
         for src, sha, payload in prepared:
-            stored_as = payload.stored_as if isinstance(payload, ds.Staged) else None
-            uid = stored_as if stored_as is not None else cur.execute("SELECT nextval('upload_seq')").fetchone()[0]
+            loaded = isinstance(payload, ex.Loaded)  # its records are in the dataset's table already
+            uid = payload.upload_id if loaded else cur.execute("SELECT nextval('upload_seq')").fetchone()[0]
             ids.append(uid)
             cur.execute("INSERT INTO uploads (upload_id, kind, dataset, file_name, sha256, size_bytes, content, "
                         "user_name, uploaded_at, rows, state, synthetic) "
                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?)",
                         [uid, "dataset" if dset else "return", dset.name if dset else None, src.display_name, sha,
                          src.size, None if sha in on_disk else src.read(), user, now, _rows(payload), synthetic])
-            if isinstance(payload, ds.Staged) and stored_as is None:
-                cols = ", ".join(ds.FORMATS[dset.format].table_columns)
-                cur.execute(f"INSERT INTO {ds.table_name(dset.name)} (upload_id, source_row, {cols}) "
-                            f"SELECT ?, source_row, {cols} FROM {payload.table}", [uid])
             db.event(cur, user, "upload", uid, f"{src.display_name} ({_rows(payload)} rows)", now)
             result.uploads.append({"file_name": src.display_name, "sha256": sha, "upload_id": uid,
                                    "rows": _rows(payload), "duplicate_of": None, "synthetic": synthetic,
                                    **result.facts.get(src.display_name, {})})
         if new_obs:
             # Bulk insert through a registered frame: executemany inserts row by row and is ~100x slower.
-            recent = self._recent_months(now) if dset is not None else frozenset()
+            recent = measured.recent_months(self.cat, now) if dset is not None else frozenset()
             _bulk_insert(cur, "observations", pd.DataFrame(
                 [(ids[k], iid, p.label, p.grain, p.start, area, v, num, den, row, p in recent)
                  for iid, p, area, v, num, den, row, k in new_obs],
@@ -348,70 +381,6 @@ class Uploads:
             _bulk_insert(cur, "commentary", pd.DataFrame(
                 [(ids[k], iid, p.label, p.grain, text, row) for iid, p, text, row, k in comments],
                 columns=["upload_id", "indicator", "period", "grain", "text", "source_row"]))
-
-    def _dataset_obs(self, cur: duckdb.DuckDBPyConnection, dset: Dataset, prepared: list,
-                     result: ImportResult) -> list[tuple]:
-        """The dataset's figures for every month the prepared files hold, computed over the union of its active
-        uploads and these files (each force's month from the newest upload holding it, each record once); a month's
-        figures are stored with the last of the files holding it. Notes what each file holds in ``result``."""
-        staged = [payload for _src, _sha, payload in prepared]
-        names = ", ".join(src.display_name for src, _sha, _payload in prepared)
-        months = sorted({m for st in staged for m in st.months})
-        last = {m: max(k for k, st in enumerate(staged) if m in st.months) for m in months}
-        for src, _sha, payload in prepared:
-            result.facts[src.display_name] = self._file_facts(cur, dset, src.display_name, payload, result)
-        if not ds.has_months(ds.FORMATS[dset.format]):
-            return []  # a population: denominators, from which no measure is computed
-        obs = self._measure_months(cur, dset, months, staged, names, result)
-        return [(iid, p, area, v, None, None, None, last.get(p, len(staged) - 1)) for iid, p, area, v in obs]
-
-    def _measure_months(self, cur: duckdb.DuckDBPyConnection, dset: Dataset, months: Sequence[Period],
-                        pending: Sequence[ds.Staged], file: str, result: ImportResult | None = None) -> list[tuple]:
-        """(indicator, month, area, value) of the dataset's measures over its records in ``months`` as they count
-        with ``pending`` files added. The partnership's own figures for a month are held back while no record of
-        that month was reported by its police force (``partnership.police_force``): a neighbouring force's few
-        records would otherwise be rated as the whole month."""
-        # The repeated records (a crime listed twice) are worked out once: a measure reads the records twice.
-        repeated = f"repeated_{dset.name}"
-        superseded = ds.has_superseded_slices(cur, dset, months, pending)
-        found = ds.repeated_records_sql(dset, months, pending, superseded)
-        if found is not None:
-            cur.execute(f"CREATE OR REPLACE TEMP TABLE {repeated} AS {found}")
-        try:
-            source = ds.effective_sql(dset, months, pending, repeated if found is not None else None, superseded)
-            obs = [(iid, p, _area(self.cat, a), v)
-                   for iid, p, a, v in ds.compute_measures(cur, self.cat, dset, source, file)]
-        finally:
-            cur.execute(f"DROP TABLE IF EXISTS {repeated}")
-        with_force = ds.months_with_force(cur, dset, months, pending, self.cat.police_force)
-        if with_force is None:
-            return obs
-        held = sorted({p for _iid, p, a, _v in obs if not a and p.label not in with_force})
-        if held and result is not None:
-            result.warnings.append(
-                f"The figures of {self.cat.area} for {', '.join(p.label for p in held)} are left out until "
-                f"{self.cat.police_force}'s file for {'that month' if len(held) == 1 else 'those months'} is loaded: "
-                f"the records loaded so far come only from other forces.")
-        return [o for o in obs if o[2] or o[1] not in held]
-
-    def _file_facts(self, cur: duckdb.DuckDBPyConnection, dset: Dataset, name: str, staged: ds.Staged,
-                    result: ImportResult) -> dict:
-        """``rows_in_area`` and ``forces`` of one record-level file, with a warning when its force is not the one
-        that polices the partnership's area."""
-        facts = ds.file_facts(cur, self.cat, dset, staged)
-        own = self.cat.police_force.casefold()
-        out = {"rows_in_area": facts.rows_in_area, "forces": list(facts.forces)}
-        if ds.FORMATS[dset.format].force and not any(f.casefold() == own for f in facts.forces):
-            result.warnings.append(
-                f"{name}: reported by {', '.join(facts.forces) or 'no force'}, not {self.cat.police_force}, which "
-                f"polices {self.cat.area}; {facts.rows_in_area:,} of its {facts.rows:,} rows fall in {self.cat.area}.")
-        return out
-
-    def _recent_months(self, at: datetime) -> frozenset[Period]:
-        """The months of police data still provisional when loaded at ``at``: the month of ``at`` and the
-        ``partnership.provisional_months`` - 1 months before it (none when that is 0)."""
-        this = Period.containing(at.date(), "month")
-        return frozenset(this.shift(-k) for k in range(self.cat.provisional_months))
 
     def _preview(self, new_obs: list) -> list[Change]:
         """Old and new value and RAG of every home-area rated period the new figures touch."""
@@ -438,63 +407,8 @@ class Uploads:
         return changes
 
     def withdraw(self, upload_id: int, user: User | str | None, reason: str = "") -> dict:
-        """Withdraw an upload: its figures and commentary stop counting; nothing is deleted."""
-        actor = self.accounts.actor(user)
-        user = actor.label
-        with self.db.lock:
-            cur = self.db.writer()
-            try:
-                row = cur.execute("SELECT state, file_name, kind FROM uploads WHERE upload_id = ?", [upload_id]).fetchone()
-                if row is None:
-                    raise CspdashError(f"there is no upload {upload_id}; see `history` for the ids")
-                if row[0] == "withdrawn":
-                    raise CspdashError(f"upload {upload_id} ({row[1]}) is already withdrawn")
-                auth.require(actor, "import_dataset" if row[2] == "dataset" else "withdraw",
-                             [] if row[2] == "dataset" else self.upload_owners(upload_id),
-                             what=f"upload {upload_id} ({row[1]})")
-                with self.db.transaction(cur):
-                    now = db.now()
-                    cur.execute("UPDATE uploads SET state = 'withdrawn', withdrawn_at = ?, withdrawn_by = ?, "
-                                "withdraw_reason = ? WHERE upload_id = ?", [now, user, reason or None, upload_id])
-                    if row[2] == "dataset":
-                        self._recompute_after_withdrawal(cur, upload_id)
-                    db.event(cur, user, "withdraw", upload_id, reason or row[1], now)
-                self.db.checkpoint(cur)
-            finally:
-                cur.close()
-        return next(h for h in self.figures.history() if h["upload_id"] == upload_id)
-
-    def _recompute_after_withdrawal(self, cur: duckdb.DuckDBPyConnection, upload_id: int) -> None:
-        """Inside a withdrawal's transaction: the dataset's figures for the withdrawn upload's months, computed again
-        over the uploads that still count, replace the figures of the newest upload now holding each month (the
-        withdrawn upload's own figures stop counting with it)."""
-        name = cur.execute("SELECT dataset FROM uploads WHERE upload_id = ?", [upload_id]).fetchone()[0]
-        dset = dataset_of(self.cat, name)
-        if not ds.has_months(ds.FORMATS[dset.format]):
-            return  # a population: no figures were computed from it
-        table = ds.table_name(dset.name)
-        months = [parse_period(m, grain="month") for (m,) in cur.execute(
-            f"SELECT DISTINCT month FROM {table} WHERE upload_id = ?", [upload_id]).fetchall()]
-        if not months:
-            return
-        holders = dict(cur.execute(
-            f"SELECT month, max(upload_id) FROM {table} WHERE list_contains(?, month) AND upload_id IN "
-            "(SELECT upload_id FROM uploads WHERE state = 'active' AND kind = 'dataset' AND dataset = ?) GROUP BY month",
-            [[m.label for m in months], dset.name]).fetchall())
-        measured = [i.id for i in self.cat.indicators if i.measure is not None and i.measure.dataset == dset.name]
-        for month, holder in holders.items():
-            cur.execute("DELETE FROM observations WHERE upload_id = ? AND period = ? AND grain = 'month' "
-                        "AND list_contains(?, indicator)", [holder, month, measured])
-        obs = self._measure_months(cur, dset, months, (), f"the {dset.name} dataset")
-        loaded = dict(cur.execute("SELECT upload_id, uploaded_at FROM uploads WHERE list_contains(?, upload_id)",
-                                  [sorted(set(holders.values()))]).fetchall())
-        recent = {uid: self._recent_months(at) for uid, at in loaded.items()}  # as when the holder was loaded
-        rows = [(holders[p.label], iid, p.label, p.grain, p.start, area, v, None, None, None, p in recent[holders[p.label]])
-                for iid, p, area, v in obs if p.label in holders]
-        if rows:
-            _bulk_insert(cur, "observations", pd.DataFrame(rows, columns=[
-                "upload_id", "indicator", "period", "grain", "period_start", "area", "value", "numerator",
-                "denominator", "source_row", "provisional"]))
+        """Withdraw an upload: its figures and commentary stop counting; nothing is deleted (``withdrawals``)."""
+        return withdrawals.withdraw(self, upload_id, user, reason)
 
     def add_commentary(self, indicator: str, period: Period, text: str, user: User | str | None) -> int:
         """Store a chair's commentary typed in the app, as an upload of its own; returns its id."""
@@ -536,29 +450,30 @@ class Uploads:
         return sorted({self.cat.indicator(i).owner for (i,) in ids if self.cat.has_indicator(i)})
 
 
-#: The upload id a dry run's records are loaded under before it rolls back: above any the sequence gives.
-_DRY_RUN_ID = 1 << 41
-
-
-class _Staging(Exception):
-    """The direct import cannot take these files: roll back and stage them."""
-
-
-def _bulk_insert(cur: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
-    """Insert a frame's rows into ``table`` (columns by name)."""
-    frame = frame.astype({c: "object" for c in ("value", "numerator", "denominator", "source_row") if c in frame})
-    cur.register("_bulk_rows", frame)
-    try:
-        cols = ", ".join(frame.columns)
-        cur.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _bulk_rows")
-    finally:
-        cur.unregister("_bulk_rows")
-
-
-def _area(cat: Catalogue, area: str) -> str:
-    a = " ".join(area.split())
-    return "" if a.casefold() in (cat.area.casefold(), cat.name.casefold(), "") else a
+#: The upload id a dry run's records are loaded under before it rolls back: above any the sequence gives (and within
+#: the table's INTEGER upload_id).
+_DRY_RUN_ID = 2_000_000_000
 
 
 def _rows(payload: object) -> int:
-    return payload.rows if isinstance(payload, ds.Staged) else len(payload)  # type: ignore[arg-type]
+    return payload.rows if isinstance(payload, ex.Loaded) else len(payload)  # type: ignore[arg-type]
+
+
+def _learn(scans: list[ex.Scan | None], known: list[ex.Known]) -> bool:
+    """Note in ``known`` what the scans found that the load assumed otherwise; whether anything was new."""
+    learned = False
+    for k, found in zip(known, scans, strict=True):
+        if found is None or found.too_wide:
+            continue
+        if not found.utf8 and not k.transcode:
+            k.transcode = learned = True
+        if not found.plain and not k.whole_dialect:
+            k.whole_dialect = learned = True
+    return learned
+
+
+def _repeats(cur: duckdb.DuckDBPyConnection, shas: list[str | None]) -> bool:
+    """Whether two of the files are identical, or one is identical to an active upload of a dataset."""
+    return len(set(shas)) < len(shas) or bool(cur.execute(
+        "SELECT count(*) FROM uploads WHERE list_contains(?, sha256) AND state = 'active' AND kind = 'dataset'",
+        [shas]).fetchone()[0])

@@ -292,12 +292,15 @@ def test_police_file_in_windows_1252_and_with_bom(store):
                                   ).fetchone()[0] == 1
 
 
-def test_staged_size_limit(cat):
-    con = duckdb.connect()
+def test_an_extract_over_the_size_limit_is_refused_before_it_is_read(store, monkeypatch):
+    from cspdash import ingest
+
+    monkeypatch.setattr(ingest, "MAX_DATASET_BYTES", 50)  # the limit (512 MB) scaled down to this small file
     src = SourceFile("street.csv", csv_text([POLICE_HEADER, police_row()]).encode())
     with pytest.raises(ValidationError) as info:
-        ds.stage(con, src, cat.dataset("street_crime"), cat, "stage_0", limit=50)
+        store.import_files([src], "u", "street_crime")
     assert "MB limit" in info.value.problems[0].message
+    assert store.is_empty()
 
 
 # --- London Datastore: MPS borough and ward tables -----------------------------------------------------------------

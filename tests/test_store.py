@@ -526,7 +526,7 @@ def test_statuses_by_quarter_are_the_statuses_of_each_quarter(tmp_path_factory):
         s.close()
 
 
-# --- a large extract is read once, straight into its table (datasets.load_direct) ----------------------------------
+# --- a large extract is read once, straight into its table (cspdash.extracts.load) ------------------------------------
 
 CITY = Path(__file__).parent / "data" / "police-uk-city-of-london"
 
@@ -557,70 +557,88 @@ def stored(store: Store) -> tuple[list, list, list]:
     return records, figures, uploads
 
 
-def read_once_and_staged(path: Path, cat, tmp_path: Path) -> tuple[object, object, int, Path]:
-    """Import ``path`` into a database file (read once: its original is kept outside) and into a memory store
-    (staged); (what each stored, or the problems it raised), and how many records the first left without a row."""
-    results = []
-    direct_rows = 0
-    for db in (tmp_path / "direct" / "csp.duckdb", ":memory:"):
-        if db != ":memory:":
-            db.parent.mkdir()
-        s = Store(db, cat)
+def import_into_a_file_store(path: Path, cat, tmp_path: Path) -> tuple[object, int, Path]:
+    """Import ``path`` into a database file (its original kept outside): (what it stored, or the problems it raised;
+    how many records were stored in file order without their row; the originals folder)."""
+    db = tmp_path / "store" / "csp.duckdb"
+    db.parent.mkdir()
+    s = Store(db, cat)
+    try:
         try:
-            try:
-                s.import_files([SourceFile.from_path(path)], "analyst@example.org", "street_crime")
-                results.append(stored(s))
-                if db != ":memory:":
-                    direct_rows = s.cursor().execute(
-                        "SELECT count(*) FROM ds_street_crime WHERE source_row IS NULL").fetchone()[0]
-            except ValidationError as e:
-                assert s.is_empty()
-                results.append([(p.row, p.column, p.value, p.message) for p in e.problems])
-        finally:
-            s.close()
-    return results[0], results[1], direct_rows, tmp_path / "direct" / "uploads"
+            s.import_files([SourceFile.from_path(path)], "analyst@example.org", "street_crime")
+        except ValidationError as e:
+            assert s.is_empty()
+            return [(p.row, p.column, p.value, p.message) for p in e.problems], 0, db.parent / "uploads"
+        in_order = s.cursor().execute("SELECT count(*) FROM ds_street_crime WHERE source_row IS NULL").fetchone()[0]
+        return stored(s), in_order, db.parent / "uploads"
+    finally:
+        s.close()
 
 
-def test_a_large_extract_read_once_stores_what_staging_stores(tmp_path, project_cat, outside):
+def test_a_large_extract_is_read_once_in_file_order_and_its_original_kept(tmp_path, project_cat, outside):
     path = city_of_london(tmp_path / "city.csv")
-    direct, staged, unnumbered, originals = read_once_and_staged(path, project_cat, tmp_path)
-    assert unnumbered == 6421  # read once: stored in file order, rows numbered by position
-    assert direct == staged
-    records, figures, _ = direct
+    result, in_order, originals = import_into_a_file_store(path, project_cat, tmp_path)
+    assert in_order == 6421  # read once: stored in file order, rows numbered by position
+    records, figures, uploads = result
     # less Tower Hamlets' 12 months: a City of London Police file alone never gives the partnership's own figure
     assert len(records) == 6421 and len(figures) == 82 - 12
     assert records[0][:2] == (2, "ad90a432222310fc92f79b7f76c85c1b487872ac6731ed0f90fe2abadf33c1a2")
+    assert uploads == [("city.csv", hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_size, 6421)]
     assert [f.name for f in originals.iterdir()] == [hashlib.sha256(path.read_bytes()).hexdigest()]
 
 
-@pytest.mark.parametrize("variant, outcome", [
-    (b"b,2014-12,P,P,-0.1,51.5, X ,E1,City of London 001A,Burglary,,\n", "stored"),  # spaces to trim
-    (b'b,2014-12,P,P,-0.1,51.5,"X, Y",E1,City of London 001A,Burglary,,\n', "read once"),  # a quoted comma
+@pytest.mark.parametrize("variant, location, context", [
+    (b"b,2014-12,P,P,-0.1,51.5, X ,E1,City of London 001A,Burglary,,\n", "X", None),  # spaces trimmed
+    (b'b,2014-12,P,P,-0.1,51.5,"X, Y",E1,City of London 001A,Burglary,,\n', "X, Y", None),  # a quoted comma
     (b'"b","2014-12","P","P","-0.1","51.5","X ""Y""","E1","City of London 001A","Burglary","",""\n',
-     "read once"),  # every cell quoted as RFC 4180 allows, "" for an empty cell
-    (b'b,2014-12,P,P,-0.1,51.5,"X\nY",E1,City of London 001A,Burglary,,\n', "refused"),  # a quoted line break (refused today)
-    (b'b,2014-12,P,P,-0.1,51.5," X ",E1,City of London 001A,Burglary,,\n', "stored"),  # quoted spaces to trim
-    (b'b,2014-12,P,P,-0.1,51.5,"X\\"Y",E1,City of London 001A,Burglary,,\n', "stored"),  # a backslash escape
-    ("b,2014-12,P,P,-0.1,51.5,Café,E1,City of London 001A,Burglary,,\n".encode(), "read once"),  # UTF-8
-    ("b,2014-12,P,P,-0.1,51.5,Café,E1,City of London 001A,Burglary,,\n".encode("cp1252"), "stored"),  # Windows-1252
-    (b"b,2014-12,P,P,-0.1,51.5,X,E1,City of London 001A,Burglary\n", "read once"),  # a short row: padded by both
-    (b"b,2014-12,P,P,west,51.5,X,E1,City of London 001A,Burglary,,\n", "refused"),  # not a number
-    (b"b,2014-13,P,P,-0.1,51.5,X,E1,City of London 001A,Burglary,,\n", "refused"),  # not a month
-    (b"b,1999-01,P,P,-0.1,51.5,X,E1,City of London 001A,Burglary,,\n", "refused"),  # outside the catalogue's range
-    (b"b,2014-12,P,P,-0.1,51.5,X,E1,City of London 001A,,,\n", "refused"),  # no crime type
-    (b"b,2014-12,P,P,-0.1,51.5,X,E1,L,Burglary,," + b"," * 2000 + b"\n", "refused"),  # a line of 2,000 cells
-    (b'b,2014-12,P,P,-0.1,51.5,"X,E1,L,Burglary,,\n', "refused"),  # an unclosed quote
+     'X "Y"', None),  # every cell quoted as RFC 4180 allows, "" for an empty cell
+    (b'b,2014-12,P,P,-0.1,51.5," X ",E1,City of London 001A,Burglary,,\n', "X", None),  # quoted spaces trimmed
+    (b'b,2014-12,P,P,-0.1,51.5,"X\\"Y",E1,City of London 001A,Burglary,,\n', None, None),  # a backslash escape
+    ("b,2014-12,P,P,-0.1,51.5,Café,E1,City of London 001A,Burglary,,\n".encode(), "Café", None),  # UTF-8
+    ("b,2014-12,P,P,-0.1,51.5,Café,E1,City of London 001A,Burglary,,\n".encode("cp1252"), "Café", None),  # Windows-1252
+    (b"b,2014-12,P,P,-0.1,51.5,X,E1,City of London 001A,Burglary\n", "X", None),  # a short row: padded
+    (b"b,2014-12,P,P,-0.1,51.5,X,E1,City of London 001A,Burglary,, \n", "X", None),  # a cell of spaces: empty
 ])
-def test_a_large_extract_that_is_not_plain_is_staged_with_the_same_outcome(tmp_path, project_cat, outside, variant,
-                                                                           outcome):
+def test_a_large_extract_that_is_not_plain_is_stored_as_read(tmp_path, project_cat, outside, variant, location,
+                                                              context):
     path = city_of_london(tmp_path / "odd.csv", variant)
-    direct, staged, unnumbered, originals = read_once_and_staged(path, project_cat, tmp_path)
-    assert direct == staged
-    assert unnumbered == (6422 if outcome == "read once" else 0)  # staged: every record has its row
-    if outcome == "refused":
-        assert isinstance(direct, list) and direct and not originals.exists()
-    else:
-        assert isinstance(direct, tuple) and len(direct[0]) == 6422
+    result, _in_order, originals = import_into_a_file_store(path, project_cat, tmp_path)
+    assert isinstance(result, tuple), result
+    records, _figures, uploads = result
+    assert len(records) == 6422 and uploads[0][3] == 6422
+    assert records[3000][0] == 3002 and records[3000][1] == "b"  # the record in its place, numbered by its row
+    if location is not None:
+        assert (records[3000][7], records[3000][12]) == (location, context)
+    assert [f.name for f in originals.iterdir()] == [hashlib.sha256(path.read_bytes()).hexdigest()]
+
+
+@pytest.mark.parametrize("variant, problem", [
+    (b'b,2014-12,P,P,-0.1,51.5,"X\nY",E1,City of London 001A,Burglary,,\n', (None, None, None)),  # a quoted line break
+    (b"b,2014-12,P,P,west,51.5,X,E1,City of London 001A,Burglary,,\n", (3002, "longitude", "west", "not a number")),
+    (b"b,2014-13,P,P,-0.1,51.5,X,E1,City of London 001A,Burglary,,\n",
+     (3002, "month", "2014-13", "not a month in the form YYYY-MM")),
+    (b"b,1999-01,P,P,-0.1,51.5,X,E1,City of London 001A,Burglary,,\n",
+     (3002, "month", "1999-01", "outside the catalogue's range of periods")),
+    (b"b,2014-12,P,P,-0.1,51.5,X,E1,City of London 001A,,,\n", (3002, "crime_type", "", "the cell is empty")),
+    (b"b,2014-12,P,P,-0.1,51.5,X,E1,L,Burglary,," + b"," * 2000 + b"\n",
+     (3002, None, None, "the line has more than 1,000 cells; a record-level file has at most 1,000 columns")),
+    (b'b,2014-12,P,P,-0.1,51.5,"X,E1,L,Burglary,,\n', (None, None, None)),  # an unclosed quote
+])
+def test_a_large_extract_with_a_problem_is_refused_naming_it(tmp_path, project_cat, outside, variant, problem):
+    path = city_of_london(tmp_path / "odd.csv", variant)
+    result, _in_order, originals = import_into_a_file_store(path, project_cat, tmp_path)
+    assert isinstance(result, list) and result and not originals.exists()
+    assert result[0][:len(problem)] == problem if problem[0] is not None else result[0][0] is None, result
+
+
+def test_a_large_extract_mixing_two_encodings_is_refused_naming_the_cell(tmp_path, project_cat, outside):
+    cp1252 = "b,2014-12,P,P,-0.1,51.5,Café,E1,City of London 001A,Burglary,,\n".encode("cp1252")
+    utf8 = "c,2014-12,P,P,-0.1,51.5,Café,E1,City of London 001A,Burglary,,\n".encode()
+    path = city_of_london(tmp_path / "mixed.csv", cp1252 + utf8)
+    result, _in_order, originals = import_into_a_file_store(path, project_cat, tmp_path)
+    assert isinstance(result, list) and not originals.exists()
+    row, column, value, message = result[0]
+    assert (row, column, value) == (3002, "Location", "Café") and "mixes two text encodings" in message
 
 
 # --- a browser upload (bytes) is spooled to a file and takes the same path; a dry run reads once too -----------------
