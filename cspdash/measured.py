@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 
 from cspdash import datasets as ds
 from cspdash.config import Catalogue, Dataset
@@ -84,15 +83,17 @@ def recent_months(cat: Catalogue, at: datetime) -> frozenset[Period]:
     return frozenset(this.shift(-k) for k in range(cat.provisional_months))
 
 
-def insert_rows(cur: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
-    """Insert a frame's rows into ``table`` (columns by name)."""
-    frame = frame.astype({c: "object" for c in ("value", "numerator", "denominator", "source_row") if c in frame})
-    cur.register("_bulk_rows", frame)
-    try:
-        cols = ", ".join(frame.columns)
-        cur.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _bulk_rows")
-    finally:
-        cur.unregister("_bulk_rows")
+def insert_rows(cur: duckdb.DuckDBPyConnection, table: str, rows: tuple[Sequence[str], Sequence[tuple]]) -> None:
+    """Insert ``rows`` = (column names, row tuples) into ``table`` in one statement: each column is bound as one list,
+    cast to the column's type and unnested (executemany inserts row by row and is ~100x slower; no pandas needed)."""
+    columns, values = rows
+    if not values:
+        return
+    types = dict(cur.execute("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?",
+                             [table]).fetchall())
+    cols = ", ".join(columns)
+    unnested = ", ".join(f"unnest(?::{types[c]}[])" for c in columns)
+    cur.execute(f"INSERT INTO {table} ({cols}) SELECT {unnested}", [list(col) for col in zip(*values, strict=True)])
 
 
 def _area(cat: Catalogue, area: str) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 
 from cspdash import auth, db, measured
 from cspdash import datasets as ds
@@ -75,6 +74,6 @@ def _recompute_after_withdrawal(cur: duckdb.DuckDBPyConnection, cat: Catalogue, 
     rows = [(holders[p.label], iid, p.label, p.grain, p.start, area, v, None, None, None, p in recent[holders[p.label]])
             for iid, p, area, v in obs if p.label in holders]
     if rows:
-        measured.insert_rows(cur, "observations", pd.DataFrame(rows, columns=[
-            "upload_id", "indicator", "period", "grain", "period_start", "area", "value", "numerator",
-            "denominator", "source_row", "provisional"]))
+        measured.insert_rows(cur, "observations", (
+            ["upload_id", "indicator", "period", "grain", "period_start", "area", "value", "numerator",
+             "denominator", "source_row", "provisional"], rows))

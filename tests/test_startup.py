@@ -1,5 +1,5 @@
 """Start-up: each CLI command imports what it needs when it runs. ``--help`` and ``import`` load no scipy, altair,
-streamlit or vl_convert (read from ``python -X importtime``, the modules the real process loaded)."""
+streamlit, vl_convert or pandas (read from ``python -X importtime``, the modules the real process loaded)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-HEAVY = ("scipy", "altair", "streamlit", "vl_convert")
+HEAVY = ("scipy", "altair", "streamlit", "vl_convert", "pandas")
 RETURN = b"indicator,period,value,commentary\nA2,2025/26 Q3,150,Fewer repeat callers.\n"
 
 
@@ -37,7 +37,7 @@ def test_help_loads_no_catalogue_and_no_heavy_package():
 
 
 @pytest.mark.parametrize("dry_run", [False, True])
-def test_the_import_command_loads_no_scipy_altair_streamlit_or_vl_convert(tmp_path, dry_run):
+def test_the_import_command_loads_no_heavy_package(tmp_path, dry_run):
     db, ret = tmp_path / "csp.duckdb", tmp_path / "a2.csv"
     ret.write_bytes(RETURN)
     _, init = loaded("init", "--db", str(db), "--config", str(ROOT / "indicators.yaml"))
