@@ -10,27 +10,34 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-#: The test files that take a worker longest, costliest first (summed ``--durations`` of a serial run, 8 Dec 2026;
-#: docs/performance.md). pytest-xdist hands out whole files in collection order (``--no-loadscope-reorder`` in
-#: pyproject.toml; its own order, by number of tests, would leave the browser and PDF files, which have few tests,
-#: to the end, where one of them keeps a worker busy for a minute while the other has nothing left to do). Only the
-#: order of the run depends on this list: a file missing from it runs after these, browser files (``e2e``) first.
+#: The test files that take a worker longest, costliest first (summed ``--durations`` of a serial run on 8 Dec 2026,
+#: and of earlier runs for the files it did not reach; docs/performance.md). pytest-xdist hands out whole files in
+#: collection order (``--no-loadscope-reorder`` in pyproject.toml; its own order, by number of tests, would leave the
+#: browser and PDF files, which have few tests, to the end, where one of them keeps a worker busy for minutes while
+#: the other has nothing left to do). Only the order of the run depends on this list: a file missing from it runs
+#: after these, browser files (``e2e``) first.
 COSTLY_FIRST = (
     "test_e2e_axe.py",
+    "test_cli_data.py",
+    "test_e2e_meeting.py",
     "test_cli_report.py",
     "test_report.py",
-    "test_e2e_meeting.py",
     "test_pages_packs.py",
-    "test_e2e_oidc.py",
-    "test_e2e.py",
-    "test_pages_auth.py",
-    "test_pages.py",
-    "test_reliability_concurrency.py",
     "test_bounded_input.py",
-    "test_reliability_crash.py",
-    "test_reliability_backup.py",
+    "test_lockout.py",
+    "test_e2e_oidc.py",
     "test_auth_store.py",
-    "test_cli_data.py",
+    "test_e2e_auth.py",
+    "test_e2e.py",
+    "test_pages.py",
+    "test_pages_auth.py",
+    "test_fail_closed.py",
+    "test_e2e_extract.py",
+    "test_e2e_first_visit.py",
+    "test_ingest.py",
+    "test_reliability_concurrency.py",
+    "test_reliability_backup.py",
+    "test_reliability_crash.py",
 )
 
 
