@@ -64,6 +64,21 @@ def demo_copy(tmp_path_factory, name: str) -> Path:
     return target
 
 
+def accounts_file(path: Path, users: list[tuple], config: Path = ROOT / "indicators.yaml") -> Path:
+    """A closed database at ``path`` with the accounts ``users``, each (e-mail, role, subgroups, password or None):
+    a module makes it once (password hashes are slow on purpose) and each test opens a ``file_copy`` of it."""
+    from cspdash.config import load_catalogue
+    from cspdash.store import Store
+
+    store = Store(path, load_catalogue(config))
+    try:
+        for email, role, subgroups, password in users:
+            store.add_user(email, role, subgroups or (), password=password)
+    finally:
+        store.close()
+    return path
+
+
 def file_copy(tmp_path_factory, db: Path, name: str) -> Path:
     """A fresh copy of a closed database file ``db`` (with its write-ahead log, if one was left), for one test: a
     module builds a costly database once (accounts with their password hashes, say) and each test writes to a copy."""

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from e2e_helpers import file_copy
+from e2e_helpers import accounts_file, file_copy
 
 from cspdash import auth
 from cspdash.auth import PermissionDenied, User
@@ -39,16 +39,9 @@ def store(tmp_path):
 @pytest.fixture(scope="module")
 def accounts_template(tmp_path_factory) -> Path:
     """A closed database with the four accounts, made once per module (two password hashes, slow on purpose)."""
-    db = tmp_path_factory.mktemp("accounts-template") / "csp.duckdb"
-    s = Store(db, load_catalogue(CONFIG))
-    try:
-        s.add_user("admin@example.org", "admin", password=PASSWORD)
-        s.add_user("chair-a@example.org", "chair", ["asb"], password=PASSWORD)
-        s.add_user("viewer@example.org", "viewer")
-        s.add_user("screen@example.org", "meeting")
-    finally:
-        s.close()
-    return db
+    return accounts_file(tmp_path_factory.mktemp("accounts-template") / "csp.duckdb", [
+        ("admin@example.org", "admin", None, PASSWORD), ("chair-a@example.org", "chair", ["asb"], PASSWORD),
+        ("viewer@example.org", "viewer", None, None), ("screen@example.org", "meeting", None, None)])
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from e2e_helpers import file_copy
+from e2e_helpers import accounts_file, file_copy
 
 from cspdash import auth
 from cspdash.config import load_catalogue
@@ -29,14 +29,8 @@ CHAIR = "chair-a@example.org"
 @pytest.fixture(scope="module")
 def accounts_template(tmp_path_factory) -> Path:
     """A closed database with an admin and a chair, made once per module (two password hashes, slow on purpose)."""
-    db = tmp_path_factory.mktemp("lockout-template") / "csp.duckdb"
-    s = Store(db, load_catalogue(CONFIG))
-    try:
-        s.add_user("admin@example.org", "admin", password=PASSWORD)
-        s.add_user(CHAIR, "chair", ["asb"], password=PASSWORD)
-    finally:
-        s.close()
-    return db
+    return accounts_file(tmp_path_factory.mktemp("lockout-template") / "csp.duckdb", [
+        ("admin@example.org", "admin", None, PASSWORD), (CHAIR, "chair", ["asb"], PASSWORD)])
 
 
 @pytest.fixture
