@@ -47,12 +47,15 @@ node_modules: package.json package-lock.json
 
 # pytest exits 5 when it collected no test: that is a failure here, never a silent pass. The test files run side by
 # side, one worker per core (pytest-xdist; --dist loadfile keeps each file in one worker, so a module's server, browser
-# and database are built once); `make test PYTEST_WORKERS=0` runs them one after another.
+# and database are built once; the costliest files are handed out first, tests/conftest.py COSTLY_FIRST);
+# `make test PYTEST_WORKERS=0` runs them one after another.
 PYTEST_WORKERS ?= auto
 test: install lint chromium postgresql node_modules
 	@$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing the run"; exit 1; fi; exit $$rc
 
+# The tests marked slow: the benchmark smoke runs, the 30 SIGKILLs of a large import, 300 concurrent rounds, the
+# three-session server run.
 test-slow: install
 	@$(PY) -m pytest -m slow; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no slow tests: failing the run"; exit 1; fi; exit $$rc

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import re
 import shutil
@@ -38,15 +39,44 @@ def build_demo_db(path: Path, config: Path = ROOT / "indicators.yaml") -> Path:
         mem.close()
 
 
+def demo_template(tmp_path_factory) -> Path:
+    """The session's demo database, built once per test run, whichever test asks first: under pytest-xdist the
+    workers share it (it sits in the folder above each worker's own temporary folder, built under a file lock)."""
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    template = root / "demo-template" / "demo.duckdb"
+    template.parent.mkdir(parents=True, exist_ok=True)
+    with (root / "demo-template.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        if not template.exists():
+            part = template.with_name("demo.part.duckdb")
+            part.unlink(missing_ok=True)
+            build_demo_db(part)
+            os.replace(part, template)  # a half-built template is never seen under the final name
+    return template
+
+
 def demo_copy(tmp_path_factory, name: str) -> Path:
-    """A fresh copy of the session's demo database (built once per test session, whichever module asks first)."""
-    template = tmp_path_factory.getbasetemp() / "demo-template" / "demo.duckdb"
-    if not template.exists():
-        template.parent.mkdir(parents=True, exist_ok=True)
-        build_demo_db(template)
+    """A fresh copy of the run's demo database (``demo_template``), for one test or module to change."""
+    template = demo_template(tmp_path_factory)
     target = tmp_path_factory.mktemp(name) / "csp.duckdb"
     shutil.copyfile(template, target)
     return target
+
+
+def accounts_file(path: Path, users: list[tuple], config: Path = ROOT / "indicators.yaml") -> Path:
+    """A closed database at ``path`` with the accounts ``users``, each (e-mail, role, subgroups, password or None):
+    a module makes it once (password hashes are slow on purpose) and each test opens a ``file_copy`` of it."""
+    from cspdash.config import load_catalogue
+    from cspdash.store import Store
+
+    store = Store(path, load_catalogue(config))
+    try:
+        for email, role, subgroups, password in users:
+            store.add_user(email, role, subgroups or (), password=password)
+    finally:
+        store.close()
+    return path
 
 
 def file_copy(tmp_path_factory, db: Path, name: str) -> Path:
@@ -93,6 +123,25 @@ def settle(page, timeout: int = 30_000, pause: int = 300) -> None:
     """Wait until Streamlit has finished running the script (its status widget is gone), then ``pause`` ms more."""
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
     page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout)
+    if pause:
+        page.wait_for_timeout(pause)
+
+
+#: Whether every chart on screen has drawn: each visible Vega-Lite chart holds its canvas (or SVG), and no element is a
+#: loading skeleton. A chart in a closed tab or expander is not visible and is not waited for.
+_DRAWN_JS = """() => {
+    const visible = el => el.checkVisibility ? el.checkVisibility() : el.offsetParent !== null;
+    const charts = [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')].filter(visible);
+    return charts.every(c => c.querySelector('canvas, svg') !== null)
+        && !document.querySelector('[data-testid="stSkeleton"]');
+}"""
+
+
+def drawn(page, timeout: int = 30_000, pause: int = 250) -> None:
+    """Wait until the charts on screen have drawn (they draw after the script finishes), then ``pause`` ms more:
+    a condition in place of a fixed wait of a second or more."""
+    page.wait_for_function(_DRAWN_JS, timeout=timeout)
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
     if pause:
         page.wait_for_timeout(pause)
 

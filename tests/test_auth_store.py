@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from e2e_helpers import accounts_file, file_copy
 
 from cspdash import auth
 from cspdash.auth import PermissionDenied, User
@@ -35,13 +36,20 @@ def store(tmp_path):
     s.close()
 
 
+@pytest.fixture(scope="module")
+def accounts_template(tmp_path_factory) -> Path:
+    """A closed database with the four accounts, made once per module (two password hashes, slow on purpose)."""
+    return accounts_file(tmp_path_factory.mktemp("accounts-template") / "csp.duckdb", [
+        ("admin@example.org", "admin", None, PASSWORD), ("chair-a@example.org", "chair", ["asb"], PASSWORD),
+        ("viewer@example.org", "viewer", None, None), ("screen@example.org", "meeting", None, None)])
+
+
 @pytest.fixture
-def accounts(store):
-    store.add_user("admin@example.org", "admin", password=PASSWORD)
-    store.add_user("chair-a@example.org", "chair", ["asb"], password=PASSWORD)
-    store.add_user("viewer@example.org", "viewer")
-    store.add_user("screen@example.org", "meeting")
-    return store
+def accounts(accounts_template, tmp_path_factory):
+    """A store on a fresh copy of the four accounts' database."""
+    s = Store(file_copy(tmp_path_factory, accounts_template, "accounts"), load_catalogue(CONFIG))
+    yield s
+    s.close()
 
 
 def snapshot(store: Store) -> tuple:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import pytest
+
 from benchmarks import gen, run
 from cspdash.config import load_catalogue
 from cspdash.datasets import FORMATS
@@ -27,6 +29,7 @@ def test_generated_files_have_the_shapes_measured(tmp_path):
     assert home.name == "return-000.csv" and other.read_text(encoding="utf-8").count("\n") > 1280
 
 
+@pytest.mark.slow  # a benchmark smoke run (about a minute): `make test-slow`
 def test_a_tiny_run_writes_its_table_between_the_markers(tmp_path):
     doc = tmp_path / "performance.md"
     doc.write_text(f"# Performance\n\nProse kept.\n\n{run.START}\nold figures\n{run.END}\n\nMore prose.\n", encoding="utf-8")

@@ -17,6 +17,7 @@ from e2e_helpers import (
     GOOD_RETURN,
     browser_missing_reason,
     demo_copy,
+    drawn,
     settle,
     streamlit_server,
 )
@@ -63,7 +64,7 @@ def shoot(page, url: str, name: str, height: int) -> None:
     page.set_viewport_size({"width": WIDE["width"], "height": height})
     page.goto(url)
     settle(page)
-    page.wait_for_timeout(1500)  # charts draw after the script finishes
+    drawn(page)  # charts draw after the script finishes
     page.screenshot(path=str(ARTIFACTS / name))
 
 

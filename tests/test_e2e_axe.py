@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 
 import pytest
-from e2e_helpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, ROOT, demo_copy, playwright_or_skip, settle, streamlit_server
+from e2e_helpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, ROOT, demo_copy, drawn, playwright_or_skip, settle, streamlit_server
 
 pytestmark = pytest.mark.e2e
 
@@ -113,11 +113,11 @@ def axe_page(browser, url: str, out: Path) -> list[str]:
         for summary in page.locator('[data-testid="stExpander"] details > summary').all():
             if not summary.evaluate("s => s.parentElement.open"):
                 summary.click()  # a closed expander's table view or comparison is hidden, and axe skips hidden content
-        page.wait_for_timeout(1500)  # charts and tables draw after the script finishes
+        drawn(page, WAIT)  # charts and tables draw after the script finishes
         # Streamlit scrolls inside its own container and axe skips what is out of view: show the whole page.
         height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
         page.set_viewport_size({"width": 1400, "height": min(max(height, 1000), 16_000)})
-        page.wait_for_timeout(1000)
+        drawn(page, WAIT, pause=500)  # the charts newly in view draw, and those that follow the width draw again
         page.add_script_tag(path=str(AXE_JS))
         results = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
         within = page.evaluate(_WITHIN_JS, [results["violations"], [c for _, c, _ in ALLOWED]])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from e2e_helpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, demo_copy, playwright_or_skip, settle, streamlit_server
+from e2e_helpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, demo_copy, drawn, playwright_or_skip, settle, streamlit_server
 
 from cspdash import views
 
@@ -79,8 +79,8 @@ def press(page, key: str) -> str:
     """Press ``key`` and return the progress line once it has changed (or, after 10 s, as it stands)."""
     before = progress(page)
     page.keyboard.press(key)
-    for _ in range(50):
-        page.wait_for_timeout(200)
+    for _ in range(200):
+        page.wait_for_timeout(50)
         now = progress(page)
         if now not in (before, ""):
             settle(page, pause=100)
@@ -139,7 +139,7 @@ def test_meeting_mode_fits_and_moves_with_the_keyboard(server, browser, width, h
     for wanted, name in [("Priority A · 1 of 5", "summary-a"), ("Priority A · 2 of 5", "indicator-a1"),
                          ("Priority B · 4 of 6", "indicator-b3"), ("Priority D · 1 of 12", "summary-d")]:
         go_to(page, wanted)
-        page.wait_for_timeout(800)  # charts draw after the script finishes
+        drawn(page)  # charts draw after the script finishes
         page.screenshot(path=str(ARTIFACTS / f"meeting-{name}-{width}x{height}.png"))
         assert overflow(page) == [], (wanted, width, height)
         for key in ("csp_meeting_prev", "csp_meeting_next"):

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from e2e_helpers import accounts_file, file_copy
 
 from cspdash import auth
 from cspdash.config import load_catalogue
@@ -25,11 +26,17 @@ WRONG = "not the right passphrase"
 CHAIR = "chair-a@example.org"
 
 
+@pytest.fixture(scope="module")
+def accounts_template(tmp_path_factory) -> Path:
+    """A closed database with an admin and a chair, made once per module (two password hashes, slow on purpose)."""
+    return accounts_file(tmp_path_factory.mktemp("lockout-template") / "csp.duckdb", [
+        ("admin@example.org", "admin", None, PASSWORD), (CHAIR, "chair", ["asb"], PASSWORD)])
+
+
 @pytest.fixture
-def store(tmp_path):
-    s = Store(tmp_path / "csp.duckdb", load_catalogue(CONFIG))
-    s.add_user("admin@example.org", "admin", password=PASSWORD)
-    s.add_user(CHAIR, "chair", ["asb"], password=PASSWORD)
+def store(accounts_template, tmp_path_factory):
+    """A store on a fresh copy of the two accounts' database."""
+    s = Store(file_copy(tmp_path_factory, accounts_template, "lockout"), load_catalogue(CONFIG))
     yield s
     s.close()
 

@@ -49,6 +49,7 @@ def test_the_import_command_loads_no_heavy_package(tmp_path, dry_run):
     assert not names & set(HEAVY), f"`import` loaded {sorted(names & set(HEAVY))}; import them where they are used"
 
 
+@pytest.mark.slow  # a benchmark smoke run (each command's process timed): `make test-slow`
 def test_the_startup_benchmark_writes_its_block_and_keeps_the_rest(tmp_path):
     from benchmarks import startup
 
