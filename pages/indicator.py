@@ -26,8 +26,9 @@ if period is not None:
     st.header("History", anchor=False)
     if len(card.history):
         ui.chart(charts.history_chart(card.history, y_title=views.unit_title(card.unit)))
-    with st.expander("Table view"):
-        st.dataframe(card.table, hide_index=True)
+    with ui.on_demand("Table view", "csp_indicator_table") as shown:
+        if shown:
+            st.dataframe(card.table, hide_index=True)
 
     st.header(f"Where the {status['rated_period']} figure came from", anchor=False)
     prov = ui.view(views.provenance_frame, indicator, period)

@@ -116,10 +116,32 @@ def test_priority_pages(demo_db, expected, page, title, indicator):
     assert any(word in screen for word in RAG_WORDS.values())
 
 
+def open_expanders(at: AppTest, prefix: str) -> AppTest:
+    """Open every ``ui.on_demand`` expander whose key starts with ``prefix`` (as a click would) and rerun."""
+    cat = load_catalogue(CONFIG)
+    for i in cat.indicators:
+        at.session_state[f"{prefix}{i.id}"] = True
+    return at.run()
+
+
+def test_priority_page_draws_comparisons_and_table_views_only_when_opened(demo_db):
+    at = run_app("pages/priority_b.py")
+    labels = [e.label for e in at.expander]
+    assert "Table view" in labels and any(lb.startswith("Compare with the other London boroughs") for lb in labels)
+    assert len(at.get("vega_lite_chart")) == labels.count("Table view")  # the history charts only: a closed
+    assert not at.dataframe  # expander holds neither charts nor tables
+    open_expanders(at, "csp_table_")
+    assert not at.exception, [e.message for e in at.exception]
+    assert len(at.dataframe) == labels.count("Table view")  # each history chart's table view, now open
+    assert not [d for d in at.dataframe if "Against London" in d.value.columns]  # the comparisons are still closed
+
+
 def test_priority_page_compares_areas(demo_db):
     at = run_app("pages/priority_b.py")
     compare = [e for e in at.expander if e.label.startswith("Compare with the other London boroughs")]
     assert compare, "B3 and B5 have figures for other boroughs"
+    at = open_expanders(at, "csp_compare_")
+    assert not at.exception, [e.message for e in at.exception]
     assert not any("ranks" in t.value and "highest" in t.value for t in at.text)  # no raw-count ranking
     sentences = [t.value for t in at.text if t.value.startswith("Tower Hamlets: ") and "per 1,000 residents" in t.value]
     assert len(sentences) >= 2 and all("London (" in t for t in sentences)
