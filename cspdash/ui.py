@@ -613,8 +613,11 @@ def priority_heading(rollup: dict) -> None:
                 help=rollup["reason"])
 
 
-def indicator_card(card: views.IndicatorCard, period: Period, own_area: str) -> None:
-    """One indicator on a priority page: status, chart with table view, texts, commentary, area comparison."""
+def indicator_card(card: views.IndicatorCard, period: Period, own_area: str, chart_open: bool = True) -> None:
+    """One indicator on a priority page: status, chart with table view, texts, commentary, area comparison.
+
+    ``chart_open``: whether the history chart's expander starts open (the first card's, on the first screen); a
+    closed one draws its chart when opened (``on_demand``)."""
     s = card.status
     with st.container(border=True):
         st.subheader(f"{md(card.id)} {md(card.title)}", anchor=False)
@@ -631,7 +634,9 @@ def indicator_card(card: views.IndicatorCard, period: Period, own_area: str) -> 
         st.text(s["reason"])
         st.caption(md(f"SPC variation: {card.variation}. Assurance: {card.assurance}. Owner: {card.owner}."))
         if len(card.history):
-            cached_chart("history_chart", card.history, y_title=views.unit_title(card.unit))
+            with on_demand("History chart", f"csp_history_{card.id}", expanded=chart_open) as shown:
+                if shown:
+                    cached_chart("history_chart", card.history, y_title=views.unit_title(card.unit))
             with on_demand("Table view", f"csp_table_{card.id}") as shown:
                 if shown:
                     st.dataframe(card.table, hide_index=True)
@@ -688,15 +693,16 @@ def comparison(card: views.IndicatorCard, own_area: str) -> None:
 
 
 @contextmanager
-def on_demand(label: str, key: str) -> Iterator[bool]:
-    """An expander that yields whether it is open: its content (charts, interactive tables) is built only then.
+def on_demand(label: str, key: str, expanded: bool = False) -> Iterator[bool]:
+    """An expander (open at first when ``expanded``) that yields whether it is open: its content (charts,
+    interactive tables) is built only then.
 
-    Streamlit draws a closed expander's content all the same (every chart embedded, every table laid out), which
-    made a priority page about twice as slow to be ready in a browser as a bare page with four charts. Opening or
-    closing it reruns the page (its state is ``st.session_state[key]``), which then draws the content; the cached
-    views make that rerun cheap.
+    Streamlit draws a closed expander's content all the same (every chart embedded, every table laid out), and a
+    priority page's five to eight history charts and their comparisons made it about twice as slow to be ready in a
+    browser as a bare page with four charts. Opening or closing one reruns the page (its state is
+    ``st.session_state[key]``), which then draws the content; the cached views and chart specs make that rerun cheap.
     """
-    with st.expander(label, key=key, on_change="rerun") as box:
+    with st.expander(label, expanded=expanded, key=key, on_change="rerun") as box:
         yield bool(box.open)
 
 
@@ -739,8 +745,8 @@ def priority_page(priority: str) -> None:
     # The roll-up is the h2 between the page's h1 and the cards' h3: headings never skip a level.
     st.header(f"{md(period.label)} · priority status {rag_badge_md(roll['overall'])} · {md(roll['headline'])}",
               help=roll["reason"], anchor=False)
-    for card in view(views.priority_cards, priority, period):
-        indicator_card(card, period, s.cat.area)
+    for n, card in enumerate(view(views.priority_cards, priority, period)):
+        indicator_card(card, period, s.cat.area, chart_open=n == 0)  # the first screen's chart; the others on demand
 
 
 def priority_title(s: Store, priority: str) -> str:

@@ -128,11 +128,14 @@ def test_priority_page_draws_comparisons_and_table_views_only_when_opened(demo_d
     at = run_app("pages/priority_b.py")
     labels = [e.label for e in at.expander]
     assert "Table view" in labels and any(lb.startswith("Compare with the other London boroughs") for lb in labels)
-    assert len(at.get("vega_lite_chart")) == labels.count("Table view")  # the history charts only: a closed
-    assert not at.dataframe  # expander holds neither charts nor tables
+    assert labels.count("History chart") == labels.count("Table view") > 1
+    assert len(at.get("vega_lite_chart")) == 1  # the first card's history chart: a closed expander holds no chart
+    assert not at.dataframe  # and no table
+    open_expanders(at, "csp_history_")
     open_expanders(at, "csp_table_")
     assert not at.exception, [e.message for e in at.exception]
-    assert len(at.dataframe) == labels.count("Table view")  # each history chart's table view, now open
+    assert len(at.get("vega_lite_chart")) == labels.count("History chart")  # every history chart, now open
+    assert len(at.dataframe) == labels.count("Table view")  # and each one's table view
     assert not [d for d in at.dataframe if "Against London" in d.value.columns]  # the comparisons are still closed
 
 
