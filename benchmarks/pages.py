@@ -82,8 +82,10 @@ def app_pages(context, url: str) -> list[tuple[str, str]]:
     """(title, URL) of every page of the app's sidebar navigation, the Overview (its default page) first."""
     tab = context.new_page()
     try:
-        tab.goto(url)
-        tab.wait_for_function(READY_JS, timeout=60_000, polling=50)
+        for _ in range(2):  # a fresh server's first session may list the pages/ folder, not st.navigation's pages
+            tab.goto(url)
+            tab.wait_for_function(READY_JS, timeout=60_000, polling=50)
+        tab.locator('[data-testid="stSidebarNavLink"]').first.wait_for(timeout=60_000)
         links = tab.eval_on_selector_all('[data-testid="stSidebarNavLink"]',
                                          "els => els.map(e => [e.innerText.trim(), e.href])")
     finally:

@@ -98,6 +98,19 @@ def test_overview_shows_headline_priorities_and_missing_returns(demo_db, expecte
     assert any(b.label == "Download the status table (CSV)" for b in at.get("download_button"))
 
 
+def test_overview_gives_the_reasons_of_a_priority_when_its_expander_is_opened(demo_db):
+    at = run_app()
+    assert [e.label for e in at.expander if e.label.startswith("Why these statuses")] == [
+        f"Why these statuses (priority {p})" for p in "ABCD"]
+    closed = len(at.text)  # a closed expander holds nothing
+    at.session_state["csp_why_A"] = True
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    cat = load_catalogue(CONFIG)
+    a_ids = [i.id for i in cat.indicators if i.priority == "A"]
+    assert len(at.text) == closed + len(a_ids)  # each A indicator's one-sentence reason, now drawn
+
+
 @pytest.mark.parametrize(("page", "title", "indicator"), [
     ("pages/priority_a.py", "Priority A: Anti-social behaviour", "A1 ASB demand"),
     ("pages/priority_b.py", "Priority B: Violence", "B3 Violence with injury"),
