@@ -51,8 +51,10 @@ st.dataframe(ui.people(views.series_display(series)), hide_index=True)
 series = ui.people(series)  # the downloads too
 name = f"csp-{indicator}-series"
 c1, c2 = st.columns(2)
-c1.download_button("Download the series (CSV)", data=views.csv_bytes(series), file_name=f"{name}.csv",
+# The files are made when a button is pressed (a callable), not on every run: the XLSX took most of the page's run.
+c1.download_button("Download the series (CSV)", data=lambda: views.csv_bytes(series), file_name=f"{name}.csv",
                    mime="text/csv", icon=":material/download:", on_click="ignore")
-c2.download_button("Download the series (XLSX)", data=views.xlsx_bytes(series, indicator), file_name=f"{name}.xlsx",
+c2.download_button("Download the series (XLSX)", data=lambda: views.xlsx_bytes(series, indicator),
+                   file_name=f"{name}.xlsx",
                    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                    icon=":material/download:", on_click="ignore")
