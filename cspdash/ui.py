@@ -615,8 +615,11 @@ def priority_heading(rollup: dict) -> None:
                 help=rollup["reason"])
 
 
-def indicator_card(card: views.IndicatorCard, period: Period, own_area: str) -> None:
-    """One indicator on a priority page: status, chart with table view, texts, commentary, area comparison."""
+def indicator_card(card: views.IndicatorCard, period: Period, own_area: str, chart_open: bool = True) -> None:
+    """One indicator on a priority page: status, chart with table view, texts, commentary, area comparison.
+
+    ``chart_open``: whether the history chart's expander starts open (the first card's, on the first screen); a
+    closed one draws its chart when opened (``on_demand``)."""
     s = card.status
     with st.container(border=True):
         st.subheader(f"{md(card.id)} {md(card.title)}", anchor=False)
@@ -633,9 +636,12 @@ def indicator_card(card: views.IndicatorCard, period: Period, own_area: str) -> 
         st.text(s["reason"])
         st.caption(md(f"SPC variation: {card.variation}. Assurance: {card.assurance}. Owner: {card.owner}."))
         if len(card.history):
-            cached_chart("history_chart", card.history, y_title=views.unit_title(card.unit))
-            with st.expander("Table view"):
-                st.dataframe(card.table, hide_index=True)
+            with on_demand("History chart", f"csp_history_{card.id}", expanded=chart_open) as shown:
+                if shown:
+                    cached_chart("history_chart", card.history, y_title=views.unit_title(card.unit))
+            with on_demand("Table view", f"csp_table_{card.id}") as shown:
+                if shown:
+                    st.dataframe(card.table, hide_index=True)
         else:
             st.info("No complete figures to chart yet.", icon="📭")
         d1, d2 = st.columns(2)
@@ -655,26 +661,51 @@ def indicator_card(card: views.IndicatorCard, period: Period, own_area: str) -> 
                 st.text(byline(c))
         else:
             st.caption("No commentary for this period.")
-        if card.comparison is not None:
-            c = card.comparison
-            with st.expander(f"Compare with the other London boroughs ({len(c.rows)} areas, rates per resident)"):
-                st.text(compare.sentence(c))
-                if card.comparison_note:
-                    st.caption(md(card.comparison_note))
-                y_title = f"Rate {compare.per_text(c.per)}"
-                st.markdown("**Funnel plot**: rate against residents, with the 95% and 99.8% limits around London")
-                cached_chart("funnel_chart", card.funnel, own_area=own_area, y_title=y_title)
-                st.dataframe(views.funnel_table(card.funnel), hide_index=True)
-                st.markdown("**Ranked rates** with their 95% intervals")
-                cached_chart("rate_chart", card.areas, own_area=own_area, x_title=y_title)
-                st.dataframe(views.rate_table(card.areas, c.per), hide_index=True)
-        elif card.areas is not None:
-            with st.expander(f"Compare with the other London boroughs ({len(card.areas)} areas)"):
-                st.text(views.area_summary(card.areas, own_area))
-                if card.comparison_note:
-                    st.caption(md(card.comparison_note))
-                cached_chart("area_chart", card.areas, own_area=own_area, x_title=views.unit_title(card.unit))
-                st.dataframe(views.area_table(card.areas), hide_index=True)
+        comparison(card, own_area)
+
+
+def comparison(card: views.IndicatorCard, own_area: str) -> None:
+    """The comparison with the other areas, in an expander whose charts and tables are drawn only once it is open."""
+    key = f"csp_compare_{card.id}"
+    if card.comparison is not None:
+        c = card.comparison
+        with on_demand(f"Compare with the other London boroughs ({len(c.rows)} areas, rates per resident)",
+                       key) as shown:
+            if not shown:
+                return
+            st.text(compare.sentence(c))
+            if card.comparison_note:
+                st.caption(md(card.comparison_note))
+            y_title = f"Rate {compare.per_text(c.per)}"
+            st.markdown("**Funnel plot**: rate against residents, with the 95% and 99.8% limits around London")
+            cached_chart("funnel_chart", card.funnel, own_area=own_area, y_title=y_title)
+            st.dataframe(views.funnel_table(card.funnel), hide_index=True)
+            st.markdown("**Ranked rates** with their 95% intervals")
+            cached_chart("rate_chart", card.areas, own_area=own_area, x_title=y_title)
+            st.dataframe(views.rate_table(card.areas, c.per), hide_index=True)
+    elif card.areas is not None:
+        with on_demand(f"Compare with the other London boroughs ({len(card.areas)} areas)", key) as shown:
+            if not shown:
+                return
+            st.text(views.area_summary(card.areas, own_area))
+            if card.comparison_note:
+                st.caption(md(card.comparison_note))
+            cached_chart("area_chart", card.areas, own_area=own_area, x_title=views.unit_title(card.unit))
+            st.dataframe(views.area_table(card.areas), hide_index=True)
+
+
+@contextmanager
+def on_demand(label: str, key: str, expanded: bool = False) -> Iterator[bool]:
+    """An expander (open at first when ``expanded``) that yields whether it is open: its content (charts,
+    interactive tables) is built only then.
+
+    Streamlit draws a closed expander's content all the same (every chart embedded, every table laid out), and a
+    priority page's five to eight history charts and their comparisons made it about twice as slow to be ready in a
+    browser as a bare page with four charts. Opening or closing one reruns the page (its state is
+    ``st.session_state[key]``), which then draws the content; the cached views and chart specs make that rerun cheap.
+    """
+    with st.expander(label, expanded=expanded, key=key, on_change="rerun") as box:
+        yield bool(box.open)
 
 
 def figure_provenance(card: views.IndicatorCard) -> None:
@@ -716,8 +747,8 @@ def priority_page(priority: str) -> None:
     # The roll-up is the h2 between the page's h1 and the cards' h3: headings never skip a level.
     st.header(f"{md(period.label)} · priority status {rag_badge_md(roll['overall'])} · {md(roll['headline'])}",
               help=roll["reason"], anchor=False)
-    for card in view(views.priority_cards, priority, period):
-        indicator_card(card, period, s.cat.area)
+    for n, card in enumerate(view(views.priority_cards, priority, period)):
+        indicator_card(card, period, s.cat.area, chart_open=n == 0)  # the first screen's chart; the others on demand
 
 
 def priority_title(s: Store, priority: str) -> str:

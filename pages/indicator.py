@@ -26,8 +26,9 @@ if period is not None:
     st.header("History", anchor=False)
     if len(card.history):
         ui.chart(charts.history_chart(card.history, y_title=views.unit_title(card.unit)))
-    with st.expander("Table view"):
-        st.dataframe(card.table, hide_index=True)
+    with ui.on_demand("Table view", "csp_indicator_table") as shown:
+        if shown:
+            st.dataframe(card.table, hide_index=True)
 
     st.header(f"Where the {status['rated_period']} figure came from", anchor=False)
     prov = ui.view(views.provenance_frame, indicator, period)
@@ -50,8 +51,10 @@ st.dataframe(ui.people(views.series_display(series)), hide_index=True)
 series = ui.people(series)  # the downloads too
 name = f"csp-{indicator}-series"
 c1, c2 = st.columns(2)
-c1.download_button("Download the series (CSV)", data=views.csv_bytes(series), file_name=f"{name}.csv",
+# The files are made when a button is pressed (a callable), not on every run: the XLSX took most of the page's run.
+c1.download_button("Download the series (CSV)", data=lambda: views.csv_bytes(series), file_name=f"{name}.csv",
                    mime="text/csv", icon=":material/download:", on_click="ignore")
-c2.download_button("Download the series (XLSX)", data=views.xlsx_bytes(series, indicator), file_name=f"{name}.xlsx",
+c2.download_button("Download the series (XLSX)", data=lambda: views.xlsx_bytes(series, indicator),
+                   file_name=f"{name}.xlsx",
                    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                    icon=":material/download:", on_click="ignore")

@@ -39,8 +39,9 @@ if period is not None:
         ui.priority_heading(roll)
         ui.status_table(part, ("Indicator", "Value", "95% range", "Status", "Change",
                                 *views.PLAIN_COLUMNS.values()))
-        with st.expander(f"Why these statuses (priority {roll['priority']})"):
-            ui.reasons(part)
+        with ui.on_demand(f"Why these statuses (priority {roll['priority']})", f"csp_why_{roll['priority']}") as shown:
+            if shown:
+                ui.reasons(part)
 
     st.download_button("Download the status table (CSV)", data=views.status_csv(ov.table),
                        file_name=f"csp-status-{ov.period.replace('/', '-').replace(' ', '-')}.csv", mime="text/csv",

@@ -174,20 +174,22 @@ def server_address(monkeypatch, address: str | None) -> None:
 
 
 @contextlib.contextmanager
-def streamlit_server(db: Path, port: int | None = None, timeout: float = 60, open_mode: bool = True) -> Iterator[str]:
-    """Run ``streamlit run dashboard.py`` on ``db`` (on 127.0.0.1; ``open_mode`` sets ``CSPDASH_OPEN_MODE=1`` as
-    ``make run`` does) and yield its URL; the server is stopped on exit."""
+def streamlit_server(db: Path, port: int | None = None, timeout: float = 60, open_mode: bool = True,
+                     script: Path = ROOT / "dashboard.py") -> Iterator[str]:
+    """Run ``streamlit run dashboard.py`` (or another ``script``) on ``db`` (on 127.0.0.1; ``open_mode`` sets
+    ``CSPDASH_OPEN_MODE=1`` as ``make run`` does) and yield its URL; the server is stopped on exit. benchmarks/pages.py
+    uses it too."""
     port = port or free_port()
     env = dict(os.environ, CSPDASH_DB=str(db), CSPDASH_CONFIG=str(ROOT / "indicators.yaml"))
     env.pop("CSPDASH_OPEN_MODE", None)
     if open_mode:
         env["CSPDASH_OPEN_MODE"] = "1"
     streamlit = shutil.which("streamlit", path=str(Path(sys.executable).parent)) or "streamlit"
-    log = ARTIFACTS / f"streamlit-server-{db.parent.name}.log"  # one per server: test files may run side by side
+    log = ARTIFACTS / f"streamlit-server-{db.parent.name}-{script.stem}.log"  # one per server: tests run side by side
     ARTIFACTS.mkdir(exist_ok=True)
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [streamlit, "run", "dashboard.py", "--server.headless", "true", "--server.port", str(port),
+            [streamlit, "run", str(script), "--server.headless", "true", "--server.port", str(port),
              "--server.address", "127.0.0.1", "--server.fileWatcherType", "none"],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
         try:

@@ -103,6 +103,10 @@ def page_paths(server, browser) -> list[str]:
     return paths
 
 
+_RUN_DONE_JS = """() => document.querySelector('[data-testid="stApp"]')?.getAttribute('data-test-script-state')
+    === 'notRunning' && !document.querySelector('[data-testid="stStatusWidget"]')"""
+
+
 def axe_page(browser, url: str, out: Path) -> list[str]:
     """Open ``url``, run axe-core over the whole document, write its results to ``out``; the failing findings."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -113,6 +117,9 @@ def axe_page(browser, url: str, out: Path) -> list[str]:
         for summary in page.locator('[data-testid="stExpander"] details > summary').all():
             if not summary.evaluate("s => s.parentElement.open"):
                 summary.click()  # a closed expander's table view or comparison is hidden, and axe skips hidden content
+                # An on-demand expander (ui.on_demand) reruns the page to draw its charts and tables: wait for it.
+                page.wait_for_timeout(100)
+                page.wait_for_function(_RUN_DONE_JS, timeout=WAIT)
         drawn(page, WAIT)  # charts and tables draw after the script finishes
         # Streamlit scrolls inside its own container and axe skips what is out of view: show the whole page.
         height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")

@@ -98,6 +98,19 @@ def test_overview_shows_headline_priorities_and_missing_returns(demo_db, expecte
     assert any(b.label == "Download the status table (CSV)" for b in at.get("download_button"))
 
 
+def test_overview_gives_the_reasons_of_a_priority_when_its_expander_is_opened(demo_db):
+    at = run_app()
+    assert [e.label for e in at.expander if e.label.startswith("Why these statuses")] == [
+        f"Why these statuses (priority {p})" for p in "ABCD"]
+    closed = len(at.text)  # a closed expander holds nothing
+    at.session_state["csp_why_A"] = True
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    cat = load_catalogue(CONFIG)
+    a_ids = [i.id for i in cat.indicators if i.priority == "A"]
+    assert len(at.text) == closed + len(a_ids)  # each A indicator's one-sentence reason, now drawn
+
+
 @pytest.mark.parametrize(("page", "title", "indicator"), [
     ("pages/priority_a.py", "Priority A: Anti-social behaviour", "A1 ASB demand"),
     ("pages/priority_b.py", "Priority B: Violence", "B3 Violence with injury"),
@@ -116,10 +129,35 @@ def test_priority_pages(demo_db, expected, page, title, indicator):
     assert any(word in screen for word in RAG_WORDS.values())
 
 
+def open_expanders(at: AppTest, prefix: str) -> AppTest:
+    """Open every ``ui.on_demand`` expander whose key starts with ``prefix`` (as a click would) and rerun."""
+    cat = load_catalogue(CONFIG)
+    for i in cat.indicators:
+        at.session_state[f"{prefix}{i.id}"] = True
+    return at.run()
+
+
+def test_priority_page_draws_comparisons_and_table_views_only_when_opened(demo_db):
+    at = run_app("pages/priority_b.py")
+    labels = [e.label for e in at.expander]
+    assert "Table view" in labels and any(lb.startswith("Compare with the other London boroughs") for lb in labels)
+    assert labels.count("History chart") == labels.count("Table view") > 1
+    assert len(at.get("vega_lite_chart")) == 1  # the first card's history chart: a closed expander holds no chart
+    assert not at.dataframe  # and no table
+    open_expanders(at, "csp_history_")
+    open_expanders(at, "csp_table_")
+    assert not at.exception, [e.message for e in at.exception]
+    assert len(at.get("vega_lite_chart")) == labels.count("History chart")  # every history chart, now open
+    assert len(at.dataframe) == labels.count("Table view")  # and each one's table view
+    assert not [d for d in at.dataframe if "Against London" in d.value.columns]  # the comparisons are still closed
+
+
 def test_priority_page_compares_areas(demo_db):
     at = run_app("pages/priority_b.py")
     compare = [e for e in at.expander if e.label.startswith("Compare with the other London boroughs")]
     assert compare, "B3 and B5 have figures for other boroughs"
+    at = open_expanders(at, "csp_compare_")
+    assert not at.exception, [e.message for e in at.exception]
     assert not any("ranks" in t.value and "highest" in t.value for t in at.text)  # no raw-count ranking
     sentences = [t.value for t in at.text if t.value.startswith("Tower Hamlets: ") and "per 1,000 residents" in t.value]
     assert len(sentences) >= 2 and all("London (" in t for t in sentences)
