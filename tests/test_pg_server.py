@@ -64,7 +64,7 @@ def test_the_server_runs_unprivileged(postgres_server, target):
     with psycopg.connect(**target.connect_args()) as con:
         pid = con.execute("SELECT pg_backend_pid()").fetchone()[0]
         data = Path(con.execute("SHOW data_directory").fetchone()[0])
-    runs_as = os.stat(f"/proc/{pid}").st_uid
+        runs_as = os.stat(f"/proc/{pid}").st_uid  # while connected: the backend process ends with its connection
     assert runs_as == (pwd.getpwnam(UNPRIVILEGED).pw_uid if os.geteuid() == 0 else os.geteuid())
     assert runs_as != 0  # PostgreSQL refuses root: as root, the server runs as nobody
     assert data.is_relative_to(postgres_server.folder)
