@@ -619,22 +619,22 @@ def indicator_card(card: views.IndicatorCard, period: Period, own_area: str, cha
     """One indicator on a priority page: status, chart with table view, texts, commentary, area comparison.
 
     ``chart_open``: whether the history chart's expander starts open (the first card's, on the first screen); a
-    closed one draws its chart when opened (``on_demand``)."""
+    closed one draws its chart when opened (``on_demand``). Texts that sit together share one Markdown block (their
+    words escaped by ``md``), so a card costs the browser about a dozen elements, not twenty-five; only the chair's
+    commentary, untrusted, stays in ``st.text`` elements of its own."""
     s = card.status
     with st.container(border=True):
         st.subheader(f"{md(card.id)} {md(card.title)}", anchor=False)
         c1, c2, c3 = st.columns([1.2, 1, 2])
-        c1.markdown(f"#### {rag_badge_md(s['rag'])}")
-        if s["amber_reason"]:
-            c1.caption(md(status.AMBER_WORDS[s["amber_reason"]].capitalize()))
+        amber = status.AMBER_WORDS[s["amber_reason"]].capitalize() if s["amber_reason"] else ""
+        c1.markdown(f"#### {rag_badge_md(s['rag'])}" + (f"\n\n{md(amber)}" if amber else ""))
         c2.metric("Value", card.value_text, help=f"Rated period: {s['rated_period']}"
                   + (". Provisional: it includes recent police months, which are often revised." if s["provisional"]
                      else ""))
         if card.range_text:
             c2.caption(md(card.range_text))
-        c3.markdown(f"**Change:** {md(card.change)}  \n**Target:** {md(s['target_text'])}")
-        st.text(s["reason"])
-        st.caption(md(f"SPC variation: {card.variation}. Assurance: {card.assurance}. Owner: {card.owner}."))
+        c3.markdown(f"**Change:** {md(card.change)}  \n**Target:** {md(s['target_text'])}\n\n{md(s['reason'])}")
+        c3.caption(md(f"SPC variation: {card.variation}. Assurance: {card.assurance}. Owner: {card.owner}."))
         if len(card.history):
             with on_demand("History chart", f"csp_history_{card.id}", expanded=chart_open) as shown:
                 if shown:
@@ -645,22 +645,18 @@ def indicator_card(card: views.IndicatorCard, period: Period, own_area: str, cha
         else:
             st.info("No complete figures to chart yet.", icon="📭")
         d1, d2 = st.columns(2)
-        with d1:
-            st.markdown("**Definition**")
-            st.text(card.definition or "-")
-            if card.source:
-                st.caption(md(f"Source: {card.source}"))
-            figure_provenance(card)
-        with d2:
-            st.markdown("**Why it matters**")
-            st.text(card.rationale or "-")
-        st.markdown(f"**Chair's commentary, {md(s['rated_period'])}**")
+        d1.markdown(f"**Definition**  \n{md(card.definition or '-')}")
+        d1.caption("  \n".join(md(line) for line in [*([f"Source: {card.source}"] if card.source else []),
+                                                     *provenance_lines(card)]))
+        d2.markdown(f"**Why it matters**  \n{md(card.rationale or '-')}")
+        heading = f"**Chair's commentary, {md(s['rated_period'])}**"
         if card.commentary:
+            st.markdown(heading)
             for c in card.commentary:
                 st.text(c["text"])  # untrusted: plain text, never Markdown or HTML
                 st.text(byline(c))
         else:
-            st.caption("No commentary for this period.")
+            st.markdown(f"{heading}  \nNo commentary for this period.")
         comparison(card, own_area)
 
 
@@ -708,15 +704,22 @@ def on_demand(label: str, key: str, expanded: bool = False) -> Iterator[bool]:
         yield bool(box.open)
 
 
-def figure_provenance(card: views.IndicatorCard) -> None:
+def provenance_lines(card: views.IndicatorCard) -> list[str]:
     """Whether the figure is synthetic or provisional, and where the target's level came from and who agreed it
-    (``not recorded`` when the catalogue does not say)."""
+    (``not recorded`` when the catalogue does not say): one plain sentence or two a line."""
+    lines = []
     if card.synthetic:
-        st.caption(md(f"Synthetic: the {card.status['rated_period']} figure came from an upload marked synthetic "
-                      "(invented demonstration figures, not real data)."))
+        lines.append(f"Synthetic: the {card.status['rated_period']} figure came from an upload marked synthetic "
+                     "(invented demonstration figures, not real data).")
     if card.provisional_note:
-        st.caption(md(card.provisional_note))
-    st.caption(md(f"Target source: {card.target_source}. Target agreed: {card.target_agreed}."))
+        lines.append(card.provisional_note)
+    return [*lines, f"Target source: {card.target_source}. Target agreed: {card.target_agreed}."]
+
+
+def figure_provenance(card: views.IndicatorCard) -> None:
+    """``provenance_lines`` as captions."""
+    for line in provenance_lines(card):
+        st.caption(md(line))
 
 
 def byline(comment: dict) -> str:
