@@ -615,16 +615,20 @@ def priority_heading(rollup: dict) -> None:
                 help=rollup["reason"])
 
 
-def indicator_card(card: views.IndicatorCard, period: Period, own_area: str, chart_open: bool = True) -> None:
+def indicator_card(card: views.IndicatorCard, period: Period, own_area: str, chart_open: bool = True,
+                   more_key: str | None = None) -> None:
     """One indicator on a priority page: status, chart with table view, texts, commentary, area comparison.
 
     ``chart_open``: whether the history chart's expander starts open (the first card's, on the first screen); a
     closed one draws its chart when opened (``on_demand``). Texts that sit together share one Markdown block (their
     words escaped by ``md``), so a card costs the browser about a dozen elements, not twenty-five; only the chair's
-    commentary, untrusted, stays in ``st.text`` elements of its own."""
+    commentary, untrusted, stays in ``st.text`` elements of its own. ``more_key``: the key of the toggle that
+    opened this card from its compact form (``compact_card``), shown again to close it."""
     s = card.status
     with st.container(border=True):
         st.subheader(f"{md(card.id)} {md(card.title)}", anchor=False)
+        if more_key:
+            st.toggle(MORE_LABEL, key=more_key)
         c1, c2, c3 = st.columns([1.2, 1, 2])
         amber = status.AMBER_WORDS[s["amber_reason"]].capitalize() if s["amber_reason"] else ""
         c1.markdown(f"#### {rag_badge_md(s['rag'])}" + (f"\n\n{md(amber)}" if amber else ""))
@@ -658,6 +662,22 @@ def indicator_card(card: views.IndicatorCard, period: Period, own_area: str, cha
         else:
             st.markdown(f"{heading}  \nNo commentary for this period.")
         comparison(card, own_area)
+
+
+FULL_CARDS = 2  # a priority page's cards drawn in full at first (the first screen); the others compact
+MORE_LABEL = "Show the chart, table view, definition, commentary and comparison"
+
+
+def compact_card(card: views.IndicatorCard, more_key: str) -> None:
+    """An indicator below a priority page's first screen: title, status (icon, word, colour), value, change,
+    target and reason in one block, and a toggle that draws the full card (``indicator_card``) instead."""
+    s = card.status
+    amber = status.AMBER_WORDS[s["amber_reason"]].capitalize() + ". " if s["amber_reason"] else ""
+    with st.container(border=True):
+        st.subheader(f"{md(card.id)} {md(card.title)}", anchor=False)
+        st.markdown(f"{rag_badge_md(s['rag'])} · **Value:** {md(card.value_text)} · **Change:** {md(card.change)}"
+                    f" · **Target:** {md(s['target_text'])}  \n{md(amber)}{md(s['reason'])}")
+        st.toggle(MORE_LABEL, key=more_key)
 
 
 def comparison(card: views.IndicatorCard, own_area: str) -> None:
@@ -750,8 +770,16 @@ def priority_page(priority: str) -> None:
     # The roll-up is the h2 between the page's h1 and the cards' h3: headings never skip a level.
     st.header(f"{md(period.label)} · priority status {rag_badge_md(roll['overall'])} · {md(roll['headline'])}",
               help=roll["reason"], anchor=False)
+    # The first screen's cards in full, the first one's chart open; the others compact (every status still shown),
+    # each drawn in full when its toggle is on: eleven full cards made Priority D over twice as slow as a bare page.
     for n, card in enumerate(view(views.priority_cards, priority, period)):
-        indicator_card(card, period, s.cat.area, chart_open=n == 0)  # the first screen's chart; the others on demand
+        more = f"csp_more_{card.id}"
+        if n < FULL_CARDS:
+            indicator_card(card, period, s.cat.area, chart_open=n == 0)
+        elif st.session_state.get(more):
+            indicator_card(card, period, s.cat.area, chart_open=False, more_key=more)
+        else:
+            compact_card(card, more)
 
 
 def priority_title(s: Store, priority: str) -> str:
