@@ -615,26 +615,30 @@ def priority_heading(rollup: dict) -> None:
                 help=rollup["reason"])
 
 
-def indicator_card(card: views.IndicatorCard, period: Period, own_area: str, chart_open: bool = True) -> None:
+def indicator_card(card: views.IndicatorCard, period: Period, own_area: str, chart_open: bool = True,
+                   more_key: str | None = None) -> None:
     """One indicator on a priority page: status, chart with table view, texts, commentary, area comparison.
 
     ``chart_open``: whether the history chart's expander starts open (the first card's, on the first screen); a
-    closed one draws its chart when opened (``on_demand``)."""
+    closed one draws its chart when opened (``on_demand``). Texts that sit together share one Markdown block (their
+    words escaped by ``md``), so a card costs the browser about a dozen elements, not twenty-five; only the chair's
+    commentary, untrusted, stays in ``st.text`` elements of its own. ``more_key``: the key of the toggle that
+    opened this card from its compact form (``compact_card``), shown again to close it."""
     s = card.status
     with st.container(border=True):
         st.subheader(f"{md(card.id)} {md(card.title)}", anchor=False)
+        if more_key:
+            st.toggle(MORE_LABEL, key=more_key)
         c1, c2, c3 = st.columns([1.2, 1, 2])
-        c1.markdown(f"#### {rag_badge_md(s['rag'])}")
-        if s["amber_reason"]:
-            c1.caption(md(status.AMBER_WORDS[s["amber_reason"]].capitalize()))
+        amber = status.AMBER_WORDS[s["amber_reason"]].capitalize() if s["amber_reason"] else ""
+        c1.markdown(f"#### {rag_badge_md(s['rag'])}" + (f"\n\n{md(amber)}" if amber else ""))
         c2.metric("Value", card.value_text, help=f"Rated period: {s['rated_period']}"
                   + (". Provisional: it includes recent police months, which are often revised." if s["provisional"]
                      else ""))
         if card.range_text:
             c2.caption(md(card.range_text))
-        c3.markdown(f"**Change:** {md(card.change)}  \n**Target:** {md(s['target_text'])}")
-        st.text(s["reason"])
-        st.caption(md(f"SPC variation: {card.variation}. Assurance: {card.assurance}. Owner: {card.owner}."))
+        c3.markdown(f"**Change:** {md(card.change)}  \n**Target:** {md(s['target_text'])}\n\n{md(s['reason'])}")
+        c3.caption(md(f"SPC variation: {card.variation}. Assurance: {card.assurance}. Owner: {card.owner}."))
         if len(card.history):
             with on_demand("History chart", f"csp_history_{card.id}", expanded=chart_open) as shown:
                 if shown:
@@ -645,23 +649,35 @@ def indicator_card(card: views.IndicatorCard, period: Period, own_area: str, cha
         else:
             st.info("No complete figures to chart yet.", icon="📭")
         d1, d2 = st.columns(2)
-        with d1:
-            st.markdown("**Definition**")
-            st.text(card.definition or "-")
-            if card.source:
-                st.caption(md(f"Source: {card.source}"))
-            figure_provenance(card)
-        with d2:
-            st.markdown("**Why it matters**")
-            st.text(card.rationale or "-")
-        st.markdown(f"**Chair's commentary, {md(s['rated_period'])}**")
+        d1.markdown(f"**Definition**  \n{md(card.definition or '-')}")
+        d1.caption("  \n".join(md(line) for line in [*([f"Source: {card.source}"] if card.source else []),
+                                                     *provenance_lines(card)]))
+        d2.markdown(f"**Why it matters**  \n{md(card.rationale or '-')}")
+        heading = f"**Chair's commentary, {md(s['rated_period'])}**"
         if card.commentary:
+            st.markdown(heading)
             for c in card.commentary:
                 st.text(c["text"])  # untrusted: plain text, never Markdown or HTML
                 st.text(byline(c))
         else:
-            st.caption("No commentary for this period.")
+            st.markdown(f"{heading}  \nNo commentary for this period.")
         comparison(card, own_area)
+
+
+FULL_CARDS = 2  # a priority page's cards drawn in full at first (the first screen); the others compact
+MORE_LABEL = "Show the chart, table view, definition, commentary and comparison"
+
+
+def compact_card(card: views.IndicatorCard, more_key: str) -> None:
+    """An indicator below a priority page's first screen: title, status (icon, word, colour), value, change,
+    target and reason in one block, and a toggle that draws the full card (``indicator_card``) instead."""
+    s = card.status
+    amber = status.AMBER_WORDS[s["amber_reason"]].capitalize() + ". " if s["amber_reason"] else ""
+    with st.container(border=True):
+        st.subheader(f"{md(card.id)} {md(card.title)}", anchor=False)
+        st.markdown(f"{rag_badge_md(s['rag'])} · **Value:** {md(card.value_text)} · **Change:** {md(card.change)}"
+                    f" · **Target:** {md(s['target_text'])}  \n{md(amber)}{md(s['reason'])}")
+        st.toggle(MORE_LABEL, key=more_key)
 
 
 def comparison(card: views.IndicatorCard, own_area: str) -> None:
@@ -708,15 +724,22 @@ def on_demand(label: str, key: str, expanded: bool = False) -> Iterator[bool]:
         yield bool(box.open)
 
 
-def figure_provenance(card: views.IndicatorCard) -> None:
+def provenance_lines(card: views.IndicatorCard) -> list[str]:
     """Whether the figure is synthetic or provisional, and where the target's level came from and who agreed it
-    (``not recorded`` when the catalogue does not say)."""
+    (``not recorded`` when the catalogue does not say): one plain sentence or two a line."""
+    lines = []
     if card.synthetic:
-        st.caption(md(f"Synthetic: the {card.status['rated_period']} figure came from an upload marked synthetic "
-                      "(invented demonstration figures, not real data)."))
+        lines.append(f"Synthetic: the {card.status['rated_period']} figure came from an upload marked synthetic "
+                     "(invented demonstration figures, not real data).")
     if card.provisional_note:
-        st.caption(md(card.provisional_note))
-    st.caption(md(f"Target source: {card.target_source}. Target agreed: {card.target_agreed}."))
+        lines.append(card.provisional_note)
+    return [*lines, f"Target source: {card.target_source}. Target agreed: {card.target_agreed}."]
+
+
+def figure_provenance(card: views.IndicatorCard) -> None:
+    """``provenance_lines`` as captions."""
+    for line in provenance_lines(card):
+        st.caption(md(line))
 
 
 def byline(comment: dict) -> str:
@@ -747,8 +770,16 @@ def priority_page(priority: str) -> None:
     # The roll-up is the h2 between the page's h1 and the cards' h3: headings never skip a level.
     st.header(f"{md(period.label)} · priority status {rag_badge_md(roll['overall'])} · {md(roll['headline'])}",
               help=roll["reason"], anchor=False)
+    # The first screen's cards in full, the first one's chart open; the others compact (every status still shown),
+    # each drawn in full when its toggle is on: eleven full cards made Priority D over twice as slow as a bare page.
     for n, card in enumerate(view(views.priority_cards, priority, period)):
-        indicator_card(card, period, s.cat.area, chart_open=n == 0)  # the first screen's chart; the others on demand
+        more = f"csp_more_{card.id}"
+        if n < FULL_CARDS:
+            indicator_card(card, period, s.cat.area, chart_open=n == 0)
+        elif st.session_state.get(more):
+            indicator_card(card, period, s.cat.area, chart_open=False, more_key=more)
+        else:
+            compact_card(card, more)
 
 
 def priority_title(s: Store, priority: str) -> str:

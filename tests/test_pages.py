@@ -9,6 +9,7 @@ from e2e_helpers import BAD_RETURN, GOOD_RETURN, app_env, demo_copy
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
+from cspdash import ui
 from cspdash.config import load_catalogue
 from cspdash.status import RAG_WORDS, headline
 from cspdash.store import Store
@@ -138,7 +139,7 @@ def open_expanders(at: AppTest, prefix: str) -> AppTest:
 
 
 def test_priority_page_draws_comparisons_and_table_views_only_when_opened(demo_db):
-    at = run_app("pages/priority_b.py")
+    at = open_expanders(run_app("pages/priority_b.py"), "csp_more_")  # every card in full, not compact
     labels = [e.label for e in at.expander]
     assert "Table view" in labels and any(lb.startswith("Compare with the other London boroughs") for lb in labels)
     assert labels.count("History chart") == labels.count("Table view") > 1
@@ -152,8 +153,28 @@ def test_priority_page_draws_comparisons_and_table_views_only_when_opened(demo_d
     assert not [d for d in at.dataframe if "Against London" in d.value.columns]  # the comparisons are still closed
 
 
+def test_priority_page_draws_the_first_cards_in_full_and_the_others_compact(demo_db):
+    at = run_app("pages/priority_d.py")
+    ids = [i.id for i in load_catalogue(CONFIG).indicators if i.priority == "D"]
+    assert len(ids) > ui.FULL_CARDS
+    subheaders = [plain(s.value) for s in at.subheader]
+    assert [s.split(" ")[0] for s in subheaders] == ids  # every indicator has its card
+    badges = [m.value for m in at.markdown if "-badge[" in m.value]
+    assert len(badges) == len(ids)  # and its status (icon, word, colour) without a click
+    assert all(any(w in plain(b) for w in RAG_WORDS.values()) for b in badges)
+    assert [t.key for t in at.toggle] == [f"csp_more_{i}" for i in ids[ui.FULL_CARDS:]]
+    assert all(t.label == ui.MORE_LABEL and not t.value for t in at.toggle)
+    assert [e.label for e in at.expander].count("History chart") == ui.FULL_CARDS
+    at.toggle(key=f"csp_more_{ids[-1]}").set_value(True).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert [e.label for e in at.expander].count("History chart") == ui.FULL_CARDS + 1  # the last card, in full
+    assert [e.label for e in at.expander].count("Table view") == ui.FULL_CARDS + 1
+    assert at.toggle(key=f"csp_more_{ids[-1]}").value  # its toggle still there, to close it
+    assert len([m for m in at.markdown if "-badge[" in m.value]) == len(ids)
+
+
 def test_priority_page_compares_areas(demo_db):
-    at = run_app("pages/priority_b.py")
+    at = open_expanders(run_app("pages/priority_b.py"), "csp_more_")  # every card in full (B3, B5 are compact)
     compare = [e for e in at.expander if e.label.startswith("Compare with the other London boroughs")]
     assert compare, "B3 and B5 have figures for other boroughs"
     at = open_expanders(at, "csp_compare_")
