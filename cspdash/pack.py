@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
-from cspdash.config import NOT_RECORDED, Indicator
+from cspdash.config import NOT_RECORDED, Indicator, Priority
 from cspdash.errors import CspdashError
 from cspdash.periods import Period, parse_period
 from cspdash.status import Rollup, Status, fmt, rated_grain, rollup
@@ -33,13 +33,8 @@ class Comment:
     at: str
 
 
-@dataclass(frozen=True)
-class PriorityInfo:
-    """A priority of the plan as presented."""
-
-    id: str
-    title: str
-    description: str = ""
+#: A priority of the plan as presented: the catalogue's own (a snapshot's JSON holds its fields and reads back into it).
+PriorityInfo = Priority
 
 
 @dataclass(frozen=True)
@@ -206,7 +201,7 @@ def build_pack(store: Store, period: Period | str | None = None, meeting_date: d
     return PackData(
         partnership=cat.name, area=cat.area, marking=cat.marking, period=quarter.label,
         data_as_at=views.data_as_at(store), generated_at=datetime.now(UTC).strftime("%d %b %Y %H:%M UTC"),
-        rollup_rule=cat.rollup, priorities=tuple(PriorityInfo(p.id, p.title, p.description) for p in cat.priorities),
+        rollup_rule=cat.rollup, priorities=cat.priorities,
         items=tuple(items), meeting_date=parse_meeting_date(meeting_date))
 
 
