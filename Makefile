@@ -55,7 +55,7 @@ test: install lint chromium postgresql node_modules
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing the run"; exit 1; fi; exit $$rc
 
 # The tests marked slow: the benchmark smoke runs, the 30 SIGKILLs of a large import, 300 concurrent rounds, the
-# three-session server run.
+# three-session server run, 150 generated files per fuzz test (the default suite runs 25 of each).
 test-slow: install
 	@$(PY) -m pytest -m slow; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no slow tests: failing the run"; exit 1; fi; exit $$rc

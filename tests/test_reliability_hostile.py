@@ -317,10 +317,21 @@ def _import_any(store: Store, name: str, data: bytes, dataset: str | None, outco
     return new[0] if new else None
 
 
+#: Generated files per fuzz test: QUICK in the default suite; EXAMPLES in each test's ``slow`` twin (``make
+#: test-slow``; ``make reliability`` sets 1,000). The twins run the same check on the same derandomized generator.
+QUICK = 25
 EXAMPLES = int(os.environ.get("CSPDASH_HYPOTHESIS_EXAMPLES", "150"))
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
+FUZZ = settings(deadline=None, database=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
                                        HealthCheck.data_too_large])
+
+
+def twins(check, **strategies):
+    """``check`` given ``strategies`` as two tests: QUICK examples for the default suite, and EXAMPLES marked slow
+    (many iterations of the same thing, a stress run)."""
+    quick = settings(FUZZ, max_examples=QUICK)(given(**strategies)(check))
+    many = pytest.mark.slow(settings(FUZZ, max_examples=EXAMPLES)(given(**strategies)(check)))
+    return quick, many
 
 
 @pytest.fixture(scope="module")
@@ -337,22 +348,19 @@ def outcomes():
     record("hostile", generated_count_add=seen.get("tried", 0), generated_stored_count_add=seen.get("stored", 0))
 
 
-@FUZZ
-@given(header=RETURN_HEADERS, rows=st.lists(st.lists(CELLS, max_size=9), max_size=8), sep=st.sampled_from([",", ";", "\t"]),
-       encoding=ENCODINGS)
-def test_generated_returns_are_refused_in_words_or_stored_whole(fuzz_store, outcomes, header, rows, sep, encoding):
+def _generated_returns(fuzz_store, outcomes, header, rows, sep, encoding):
     _import_any(fuzz_store, "generated.csv", _encode(_csv_text(header, rows, sep), encoding), None, outcomes)
+
+
+test_generated_returns_are_refused_in_words_or_stored_whole, test_many_generated_returns = twins(
+    _generated_returns, header=RETURN_HEADERS, rows=st.lists(st.lists(CELLS, max_size=9), max_size=8),
+    sep=st.sampled_from([",", ";", "\t"]), encoding=ENCODINGS)
 
 
 INDICATORS = ("A1", "A2", "A3", "B1", "B2", "B4", "C2", "C4", "D1", "D4", "D6", "D11")  # quarterly counts
 
 
-@FUZZ
-@given(rows=st.lists(st.tuples(st.sampled_from(INDICATORS), st.sampled_from(["2024/25 Q4", "2025/26 Q1", "2025/26 Q2"]),
-                               st.integers(0, 10**6), st.sampled_from(["", "Hackney", "Tower Hamlets", SQL, "<b>x</b>"]),
-                               st.text(max_size=50)), min_size=1, max_size=12),
-       mutate=st.one_of(st.none(), st.tuples(st.integers(0, 11), st.integers(0, 4), CELLS)))
-def test_generated_near_valid_returns_are_stored_whole_or_refused(fuzz_store, outcomes, rows, mutate):
+def _generated_near_valid_returns(fuzz_store, outcomes, rows, mutate):
     """Mostly valid returns with a random comment, sometimes one cell changed: stored with every figure, or refused."""
     table = [[i, p, str(v), a, c] for i, p, v, a, c in rows]
     if mutate is not None and mutate[0] < len(table):
@@ -368,38 +376,56 @@ def test_generated_near_valid_returns_are_stored_whole_or_refused(fuzz_store, ou
             [r for r in parsed if r.commentary])
 
 
-@FUZZ
-@given(rows=st.lists(st.lists(CELLS, min_size=0, max_size=14), max_size=8), encoding=ENCODINGS,
-       header=st.one_of(st.just(POLICE_HEADER.split(",")), st.lists(st.sampled_from([*POLICE_HEADER.split(","), "x", ""]),
-                                                                    max_size=14)))
-def test_generated_police_uk_files_are_refused_in_words_or_stored_whole(fuzz_store, outcomes, rows, encoding, header):
+test_generated_near_valid_returns_are_stored_whole_or_refused, test_many_generated_near_valid_returns = twins(
+    _generated_near_valid_returns,
+    rows=st.lists(st.tuples(st.sampled_from(INDICATORS), st.sampled_from(["2024/25 Q4", "2025/26 Q1", "2025/26 Q2"]),
+                            st.integers(0, 10**6), st.sampled_from(["", "Hackney", "Tower Hamlets", SQL, "<b>x</b>"]),
+                            st.text(max_size=50)), min_size=1, max_size=12),
+    mutate=st.one_of(st.none(), st.tuples(st.integers(0, 11), st.integers(0, 4), CELLS)))
+
+
+def _generated_police_uk_files(fuzz_store, outcomes, rows, encoding, header):
     _import_any(fuzz_store, "generated.csv", _encode(_csv_text(header, rows, ","), encoding), "street_crime", outcomes)
 
 
-@FUZZ
-@given(months=st.lists(st.sampled_from(["202401", "202402", "200901", "203112", "202413", "2024-01", "x"]), max_size=4),
-       rows=st.lists(st.lists(CELLS, max_size=8), max_size=6))
-def test_generated_mps_tables_are_refused_in_words_or_stored_whole(fuzz_store, outcomes, months, rows):
+test_generated_police_uk_files_are_refused_in_words_or_stored_whole, test_many_generated_police_uk_files = twins(
+    _generated_police_uk_files, rows=st.lists(st.lists(CELLS, min_size=0, max_size=14), max_size=8), encoding=ENCODINGS,
+    header=st.one_of(st.just(POLICE_HEADER.split(",")), st.lists(st.sampled_from([*POLICE_HEADER.split(","), "x", ""]),
+                                                                 max_size=14)))
+
+
+def _generated_mps_tables(fuzz_store, outcomes, months, rows):
     header = ["MajorText", "MinorText", "BoroughName", *months]
     _import_any(fuzz_store, "generated.csv", _csv_text(header, rows, ",").encode(), "borough_crime", outcomes)
 
 
-@FUZZ
-@given(data=st.binary(max_size=4096), suffix=st.sampled_from([".csv", ".xlsx", ".parquet"]))
-def test_generated_bytes_are_refused_in_words_or_stored_whole(fuzz_store, outcomes, data, suffix):
+test_generated_mps_tables_are_refused_in_words_or_stored_whole, test_many_generated_mps_tables = twins(
+    _generated_mps_tables,
+    months=st.lists(st.sampled_from(["202401", "202402", "200901", "203112", "202413", "2024-01", "x"]), max_size=4),
+    rows=st.lists(st.lists(CELLS, max_size=8), max_size=6))
+
+
+def _generated_bytes(fuzz_store, outcomes, data, suffix):
     _import_any(fuzz_store, "generated" + suffix, data, "street_crime" if suffix == ".parquet" else None, outcomes)
 
 
-@FUZZ
-@given(cells=st.lists(st.lists(st.one_of(CELLS, st.integers(-10, 10**6), st.floats(allow_nan=True)), max_size=6),
-                      max_size=6))
-def test_generated_workbooks_are_refused_in_words_or_stored_whole(fuzz_store, outcomes, cells):
+test_generated_bytes_are_refused_in_words_or_stored_whole, test_many_generated_bytes = twins(
+    _generated_bytes, data=st.binary(max_size=4096), suffix=st.sampled_from([".csv", ".xlsx", ".parquet"]))
+
+
+def _generated_workbooks(fuzz_store, outcomes, cells):
     rows = [["indicator", "period", "value", "area", "commentary"], *cells]
     try:
         data = rh.workbook(rows)
     except Exception:  # openpyxl will not write some cells (control characters): not an upload
         return
     _import_any(fuzz_store, "generated.xlsx", data, None, outcomes)
+
+
+test_generated_workbooks_are_refused_in_words_or_stored_whole, test_many_generated_workbooks = twins(
+    _generated_workbooks,
+    cells=st.lists(st.lists(st.one_of(CELLS, st.integers(-10, 10**6), st.floats(allow_nan=True)), max_size=6),
+                   max_size=6))
 
 
 def test_the_fuzzed_store_still_serves(fuzz_store):
