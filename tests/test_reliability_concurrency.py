@@ -6,7 +6,8 @@ that restates every figure of theirs with a value encoding the round; a reader t
 ``current_observations``, ``statuses``, ``history`` and ``series`` in a loop. A reader that saw half an upload
 would see figures of two rounds side by side, or an upload in the history whose figures are not all there.
 
-The default suite runs 50 rounds; ``make reliability`` runs 300 and records the figures.
+The default suite runs ROUNDS (20) rounds, and its check that a torn upload would be seen runs as many; ``make
+test-slow`` and ``make reliability`` run 300, and ``make reliability`` records the figures.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ ASB, HATE = "chair-asb@towerhamlets.gov.uk", "chair-hate@towerhamlets.gov.uk"
 #: The indicators each writer restates; every figure of a round carries the round in its value.
 WRITERS = {ASB: ("A1", "A2"), HATE: ("C1", "C2")}
 FIGURES_PER_UPLOAD = 2 * len(QUARTERS)
+#: Rounds in the default suite (a stress run of 300 is marked slow).
+ROUNDS = 20
 
 
 def asb_return(r: int) -> bytes:
@@ -162,12 +165,13 @@ def _assert_consistent(run: Run, rounds: int) -> None:
 
 
 def test_two_uploaders_and_a_reader_on_one_store(tmp_path):
-    run = run_rounds(tmp_path / "csp.duckdb", rounds=50)
-    _assert_consistent(run, 50)
+    run = run_rounds(tmp_path / "csp.duckdb", rounds=ROUNDS)
+    _assert_consistent(run, ROUNDS)
 
 
 def test_the_reader_would_see_a_torn_upload(tmp_path, monkeypatch):
-    """The check itself works: commit an upload before its figures, and the reader notices."""
+    """The check itself works, in as many rounds as the default suite runs: commit an upload before its figures,
+    and the reader notices."""
     import cspdash.uploads as store_module
 
     real = store_module._bulk_insert
@@ -180,7 +184,7 @@ def test_the_reader_would_see_a_torn_upload(tmp_path, monkeypatch):
         real(cur, table, frame)
 
     monkeypatch.setattr(store_module, "_bulk_insert", split_commit)
-    run = run_rounds(tmp_path / "csp.duckdb", rounds=30)
+    run = run_rounds(tmp_path / "csp.duckdb", rounds=ROUNDS)
     assert run.torn, "a reader running during a split commit should have seen an upload without its figures"
 
 
