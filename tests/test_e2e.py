@@ -59,12 +59,14 @@ def status_of(page, indicator: str) -> str:
     return row.locator("td").nth(column).inner_text().replace("\u00a0", " ").strip()
 
 
-def shoot(page, url: str, name: str, height: int) -> None:
-    """A screenshot of the whole page (Streamlit scrolls inside its own container, so grow the viewport)."""
+def shoot(page, url: str | None, name: str, height: int) -> None:
+    """A screenshot of the whole page at ``url`` (None: the page already open; Streamlit scrolls inside its own
+    container, so grow the viewport)."""
     page.set_viewport_size({"width": WIDE["width"], "height": height})
-    page.goto(url)
-    settle(page)
-    drawn(page)  # charts draw after the script finishes
+    if url is not None:
+        page.goto(url)
+        settle(page)
+    drawn(page)  # charts draw after the script finishes (and after the viewport grew)
     page.screenshot(path=str(ARTIFACTS / name))
 
 
@@ -79,7 +81,7 @@ def test_upload_through_the_browser_changes_the_status(server, browser):
     headline_before = page.locator("h2").first.inner_text()
     assert "no data" in headline_before
     assert status_of(page, "A2").endswith("NO DATA")
-    shoot(page, server, "overview.png", 2600)
+    shoot(page, None, "overview.png", 2600)  # the overview just checked, not loaded again
 
     page.set_viewport_size(WIDE)
     page.goto(f"{server}/upload")
