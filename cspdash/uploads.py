@@ -207,11 +207,13 @@ class Uploads:
         kept: list[Path] = []  # originals this import put in place; removed again unless it commits
         had_folder = self.originals.folder is not None and self.originals.folder.is_dir()
         committed = False
+        capped = ex.memory_capped(cur) if self.originals.folder is not None else contextlib.nullcontext()
         try:
-            while True:  # each attempt that fails to finish has learned something new of a file: a few at most
-                result, committed = self._load_dataset(cur, files, actor, dset, dry_run, synthetic, known, kept)
-                if result is not None:
-                    return result
+            with capped:  # a database in memory has no file to write to
+                while True:  # each attempt that fails to finish has learned something new of a file: a few at most
+                    result, committed = self._load_dataset(cur, files, actor, dset, dry_run, synthetic, known, kept)
+                    if result is not None:
+                        return result
         finally:
             if not committed:  # a refused, failed or dry-run import keeps no original
                 for path in kept:

@@ -220,6 +220,20 @@ def test_a_month_without_matching_rows_counts_zero(store):
     assert observations(store, "ROB") == {("2018-05", ""): 0.0, ("2018-06", ""): 1.0}
 
 
+@pytest.mark.parametrize("crime_type", ["Robbery", ""], ids=["stored", "refused"])
+def test_the_imports_memory_cap_is_lifted_afterwards(store, crime_type):
+    """DuckDB's memory is capped only while an import loads (extracts.memory_capped): the app's queries after it
+    have DuckDB's default again, whether the import was stored or refused."""
+    setting = "SELECT current_setting('memory_limit')"
+    before = store.cursor().execute(setting).fetchone()[0]
+    src = SourceFile("street.csv", csv_text([POLICE_HEADER, police_row(crime_type=crime_type)]).encode())
+    if crime_type:
+        store.import_files([src], "u", "street_crime")
+    else:
+        refuse(store, [src], "street_crime")
+    assert store.cursor().execute(setting).fetchone()[0] == before
+
+
 def tampered(path: Path, row: int, column: str, value: str) -> SourceFile:
     """The real file with one cell changed; ``row`` counts the header as row 1."""
     rows = read_csv(path)
