@@ -57,7 +57,7 @@ IMPORT_MEMORY_LIMIT = "384MB"
 def memory_capped(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """DuckDB's memory capped at IMPORT_MEMORY_LIMIT while the block runs (an import holds the write lock), then
     back to DuckDB's default (cspdash sets no other): the app's queries between imports are not capped."""
-    con.execute("SET memory_limit = ?", [IMPORT_MEMORY_LIMIT])
+    con.execute("SET memory_limit = ?", [IMPORT_MEMORY_LIMIT])  # read when the block starts (tests lower it)
     try:
         yield
     finally:
@@ -254,8 +254,9 @@ def _trimmed(cell: str) -> str:
 
 
 def _refused(file: str, e: duckdb.Error) -> Exception:
-    """DuckDB's refusal to read a file as stated; a failure of the disk is raised as itself."""
-    return e if db.storage_failure(e) else Refused(file, _first_line(e))
+    """DuckDB's refusal to read a file as stated; a failure of the disk, or DuckDB out of memory (under the import's
+    cap: ``Uploads`` tries again without it), is raised as itself."""
+    return e if db.storage_failure(e) or isinstance(e, duckdb.OutOfMemoryException) else Refused(file, _first_line(e))
 
 
 def _load_relation(con: duckdb.DuckDBPyConnection, src: SourceFile, path: Path, dataset: Dataset, cat: Catalogue,

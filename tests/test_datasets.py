@@ -234,6 +234,20 @@ def test_the_imports_memory_cap_is_lifted_afterwards(store, crime_type):
     assert store.cursor().execute(setting).fetchone()[0] == before
 
 
+def test_an_import_that_needs_more_than_the_cap_is_stored_without_it(store, monkeypatch):
+    """Out of memory under the import's cap (scaled down here to a few megabytes), the import is rolled back and
+    tried again without the cap: the file is stored once, with its figures, and nothing is refused."""
+    from cspdash import extracts
+
+    monkeypatch.setattr(extracts, "IMPORT_MEMORY_LIMIT", "8MB")
+    files = [POLICE / "2014-09-city-of-london-street.csv", POLICE / "2014-10-city-of-london-street.csv"]
+    result = store.import_files([SourceFile.from_path(p) for p in files], "analyst@example.org", "street_crime")
+    rows = sum(len(read_csv(p)) - 1 for p in files)
+    assert [u["rows"] for u in result.uploads] == [len(read_csv(p)) - 1 for p in files]
+    assert (counts(store)["uploads"], counts(store)["ds_street_crime"]) == (2, rows)
+    assert set(observations(store, "ROB")) == {("2014-09", ""), ("2014-10", "")}
+
+
 def tampered(path: Path, row: int, column: str, value: str) -> SourceFile:
     """The real file with one cell changed; ``row`` counts the header as row 1."""
     rows = read_csv(path)
