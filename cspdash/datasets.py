@@ -6,6 +6,7 @@ tables; columns are addressed by their header in snake_case (``Crime type`` -> `
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -45,6 +46,8 @@ def compute_measures(con: duckdb.DuckDBPyConnection, cat: Catalogue, dataset: Da
                 rel = con.execute(measure_sql(ind, dataset.name))
                 cols = [d[0] for d in rel.description]
                 rows = rel.fetchall()
+            except duckdb.OutOfMemoryException:
+                raise  # not the measure's fault (an import under its memory cap tries again without it)
             except duckdb.Error as e:
                 raise ValidationError([Problem(file, None, None, None,
                                                f"the measure of {ind.id} failed on this file: {_first_line(e)}",
@@ -64,7 +67,8 @@ def compute_measures(con: duckdb.DuckDBPyConnection, cat: Catalogue, dataset: Da
                 area = "" if ia is None or r[ia] is None else str(r[ia])
                 out.append((ind.id, p, area, float(r[iv])))
     finally:
-        con.execute(f"DROP VIEW IF EXISTS {dataset.name}")
+        with contextlib.suppress(duckdb.TransactionException):  # after a failure the rollback drops it
+            con.execute(f"DROP VIEW IF EXISTS {dataset.name}")
     return out
 
 

@@ -21,7 +21,7 @@ import contextlib
 import csv
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +46,23 @@ from cspdash.formats import NUMERIC_COLUMNS as _NUMERIC
 from cspdash.formats import first_line as _first_line
 from cspdash.ingest import Collector, SourceFile, ValidationError, looks_utf16
 from cspdash.periods import Period, parse_period
+
+#: DuckDB's memory while an import loads its files into a database file. DuckDB's own default is 80% of the
+#: machine's memory, and it then held 500-900 MB to load a 1,000,000-row extract (as much as its own ``read_csv``
+#: into a table); capped, it writes what it has loaded to the database file, and spills to ``<db>.tmp``, instead.
+IMPORT_MEMORY_LIMIT = "384MB"
+
+
+@contextlib.contextmanager
+def memory_capped(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """DuckDB's memory capped at IMPORT_MEMORY_LIMIT while the block runs (an import holds the write lock), then
+    back to DuckDB's default (cspdash sets no other): the app's queries between imports are not capped."""
+    con.execute("SET memory_limit = ?", [IMPORT_MEMORY_LIMIT])  # read when the block starts (tests lower it)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(duckdb.Error):  # a failed disk invalidates the connection: it is opened anew
+            con.execute("RESET memory_limit")
 
 
 @dataclass(frozen=True)
@@ -201,37 +218,45 @@ def load(con: duckdb.DuckDBPyConnection, src: SourceFile, path: Path, dataset: D
     mapping, _ = map_headers(headers, fmt, file, probs)
     if probs or len(headers) > MAX_DATASET_COLUMNS:
         raise Refused(file, "the header does not name the format's columns")
-    # Text as read (cells needing a trim are put right below, when there are any: trimming every cell cost a fifth
-    # of the load). Numbers are cast strictly: a cell that is not one fails the insert, and diagnose names it.
+    # Text cells as stored: trimmed, and NULL when empty; only a cell that needs it is trimmed (trimming every cell
+    # cost a fifth of the load; trimming afterwards read every cell a second time). Numbers are cast strictly: a
+    # cell that is not one fails the insert, and diagnose names it.
     sel = ", ".join(f"CAST(nullif(trim(CAST({q(mapping[c])} AS VARCHAR)), '') AS DOUBLE)" if c in _NUMERIC
-                    else (f"CAST({q(mapping[c])} AS VARCHAR)" if parquet else q(mapping[c])) for c in fmt.columns)
+                    else _trimmed(f"CAST({q(mapping[c])} AS VARCHAR)" if parquet else q(mapping[c]))
+                    for c in fmt.columns)
     try:
         con.execute(f"INSERT INTO {table} (upload_id, source_row, {', '.join(fmt.columns)}) "
                     f"SELECT ?, NULL, {sel} FROM {reader}",
                     [upload_id, str(path)] + ([params] if params is not None else []))
     except duckdb.Error as e:
         raise _refused(file, e) from None
-    rows = f"(SELECT {', '.join(fmt.columns)} FROM {table} WHERE upload_id = {int(upload_id)})"
-    text = [c for c in fmt.columns if c not in _NUMERIC]
-    padded = " OR ".join(f"{c} LIKE ' %' OR {c} LIKE '% ' OR {c} = ''" for c in text)
-    checks = [cond for _c, cond, _m, _f in row_checks(fmt, numbers=False)]
-    total, *bad, trims, months = con.execute(
-        "SELECT count(*)" + "".join(f", count(*) FILTER (WHERE {c})" for c in checks)
-        + f", count(*) FILTER (WHERE {padded}), list(DISTINCT month) FROM {rows}").fetchone()
+    # The row checks on the stored cells, in one pass over the few columns they read, grouped by month: the checks
+    # of other cells count per row, the month's own once per month (a regular expression over a million cells).
+    checks = row_checks(fmt, numbers=False)
+    per_row = [cond for c, cond, _m, _f in checks if c != "month"]
+    per_month = [cond for c, cond, _m, _f in checks if c == "month"]
+    total, *bad, months = con.execute(
+        "SELECT sum(n)" + "".join(f", sum(b{k})" for k in range(len(per_row)))
+        + "".join(f", sum(n) FILTER (WHERE {c})" for c in per_month) + ", list(month) FROM ("
+        + "SELECT month, count(*) AS n" + "".join(f", count(*) FILTER (WHERE {c}) AS b{k}" for k, c in enumerate(per_row))
+        + f" FROM {table} WHERE upload_id = ? GROUP BY month)", [upload_id]).fetchone()
     if not total or any(bad):
         raise Refused(file, "a row has a problem")
     found = sorted(parse_period(m, grain="month") for m in months)
     if months_outside(cat, found):
         raise Refused(file, "a month is outside the catalogue's range")
-    if trims:  # cells with spaces at either end, or empty: as the relation's checks store them
-        con.execute(f"UPDATE {table} SET " + ", ".join(f"{c} = nullif(trim({c}), '')" for c in text)
-                    + f" WHERE upload_id = ? AND ({padded})", [upload_id])
     return Loaded(upload_id, total, tuple(found))
 
 
+def _trimmed(cell: str) -> str:
+    """A text cell as stored: without spaces at either end, NULL when empty (trimmed only when it needs it)."""
+    return f"CASE WHEN {cell} = '' OR {cell} LIKE ' %' OR {cell} LIKE '% ' THEN nullif(trim({cell}), '') ELSE {cell} END"
+
+
 def _refused(file: str, e: duckdb.Error) -> Exception:
-    """DuckDB's refusal to read a file as stated; a failure of the disk is raised as itself."""
-    return e if db.storage_failure(e) else Refused(file, _first_line(e))
+    """DuckDB's refusal to read a file as stated; a failure of the disk, or DuckDB out of memory (under the import's
+    cap: ``Uploads`` tries again without it), is raised as itself."""
+    return e if db.storage_failure(e) or isinstance(e, duckdb.OutOfMemoryException) else Refused(file, _first_line(e))
 
 
 def _load_relation(con: duckdb.DuckDBPyConnection, src: SourceFile, path: Path, dataset: Dataset, cat: Catalogue,

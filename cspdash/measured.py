@@ -3,6 +3,7 @@ import's files (or after a withdrawal), what each file holds, and the rows of fi
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -51,7 +52,8 @@ def measure_months(cur: duckdb.DuckDBPyConnection, cat: Catalogue, dset: Dataset
         obs = [(iid, p, _area(cat, a), v)
                for iid, p, a, v in ds.compute_measures(cur, cat, dset, source, file)]
     finally:
-        cur.execute(f"DROP TABLE IF EXISTS {repeated}")
+        with contextlib.suppress(duckdb.TransactionException):  # after a failure the rollback drops it
+            cur.execute(f"DROP TABLE IF EXISTS {repeated}")
     with_force = ds.months_with_force(cur, dset, months, pending, cat.police_force)
     if with_force is None:
         return obs

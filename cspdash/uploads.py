@@ -207,11 +207,24 @@ class Uploads:
         kept: list[Path] = []  # originals this import put in place; removed again unless it commits
         had_folder = self.originals.folder is not None and self.originals.folder.is_dir()
         committed = False
-        try:
+
+        def attempts() -> ImportResult:
+            nonlocal committed
             while True:  # each attempt that fails to finish has learned something new of a file: a few at most
                 result, committed = self._load_dataset(cur, files, actor, dset, dry_run, synthetic, known, kept)
                 if result is not None:
                     return result
+
+        try:
+            # DuckDB's memory is capped while the files load (a database in memory has no file to write to); an
+            # import that needs more than the cap is rolled back and tried again without it.
+            if self.originals.folder is not None:
+                try:
+                    with ex.memory_capped(cur):
+                        return attempts()
+                except duckdb.OutOfMemoryException:
+                    pass
+            return attempts()
         finally:
             if not committed:  # a refused, failed or dry-run import keeps no original
                 for path in kept:

@@ -220,6 +220,34 @@ def test_a_month_without_matching_rows_counts_zero(store):
     assert observations(store, "ROB") == {("2018-05", ""): 0.0, ("2018-06", ""): 1.0}
 
 
+@pytest.mark.parametrize("crime_type", ["Robbery", ""], ids=["stored", "refused"])
+def test_the_imports_memory_cap_is_lifted_afterwards(store, crime_type):
+    """DuckDB's memory is capped only while an import loads (extracts.memory_capped): the app's queries after it
+    have DuckDB's default again, whether the import was stored or refused."""
+    setting = "SELECT current_setting('memory_limit')"
+    before = store.cursor().execute(setting).fetchone()[0]
+    src = SourceFile("street.csv", csv_text([POLICE_HEADER, police_row(crime_type=crime_type)]).encode())
+    if crime_type:
+        store.import_files([src], "u", "street_crime")
+    else:
+        refuse(store, [src], "street_crime")
+    assert store.cursor().execute(setting).fetchone()[0] == before
+
+
+def test_an_import_that_needs_more_than_the_cap_is_stored_without_it(store, monkeypatch):
+    """Out of memory under the import's cap (scaled down here to a few megabytes), the import is rolled back and
+    tried again without the cap: the file is stored once, with its figures, and nothing is refused."""
+    from cspdash import extracts
+
+    monkeypatch.setattr(extracts, "IMPORT_MEMORY_LIMIT", "8MB")
+    files = [POLICE / "2014-09-city-of-london-street.csv", POLICE / "2014-10-city-of-london-street.csv"]
+    result = store.import_files([SourceFile.from_path(p) for p in files], "analyst@example.org", "street_crime")
+    rows = sum(len(read_csv(p)) - 1 for p in files)
+    assert [u["rows"] for u in result.uploads] == [len(read_csv(p)) - 1 for p in files]
+    assert (counts(store)["uploads"], counts(store)["ds_street_crime"]) == (2, rows)
+    assert set(observations(store, "ROB")) == {("2014-09", ""), ("2014-10", "")}
+
+
 def tampered(path: Path, row: int, column: str, value: str) -> SourceFile:
     """The real file with one cell changed; ``row`` counts the header as row 1."""
     rows = read_csv(path)
