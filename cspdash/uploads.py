@@ -8,7 +8,7 @@ import contextlib
 import hashlib
 import tempfile
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -67,6 +67,10 @@ class ImportResult:
 
 class Uploads:
     """Writes of uploads to one database: imports, withdrawals and typed commentary."""
+
+    #: The import of record-level files into a store that is not a DuckDB file (set by the store on PostgreSQL:
+    #: ``cspdash.pg_import.import_dataset``, which imports this module).
+    dataset_import: Callable[..., ImportResult] | None = None
 
     def __init__(self, database: db.Database, cat: Catalogue, originals: Originals, figures: Figures,
                  accounts: Accounts) -> None:
@@ -193,7 +197,11 @@ class Uploads:
         that learns something the load assumed wrongly (Windows-1252 text, a dialect only the whole file shows, a
         file identical to an earlier upload) rolls back and tries again knowing it; a file with a problem is read
         again, after the rollback, to name every problem. A ``dry_run`` loads the same way, keeps no original, and
-        rolls back."""
+        rolls back. On a PostgreSQL store, ``dataset_import`` does it instead (Parquet files: ``cspdash.pg_import``)."""
+        if not isinstance(self.db, db.Database):
+            if self.dataset_import is None:
+                raise CspdashError("this store cannot import record-level files; nothing was stored")
+            return self.dataset_import(self, cur, files, actor, dset, dry_run, synthetic)
         problems: list[Problem] = []
         for src in files:
             try:  # refused by name and size before a byte is read
