@@ -134,8 +134,9 @@ class ExtractStore:
         cur.execute("SELECT pg_advisory_lock(?, hashtext(?))", [EXTRACT_LOCK, dataset])
         try:
             yield
-        finally:
-            cur.execute("SELECT pg_advisory_unlock(?, hashtext(?))", [EXTRACT_LOCK, dataset])
+        finally:  # a connection that failed releases its locks as it closes: the body's error is the one raised
+            with contextlib.suppress(Exception):
+                cur.execute("SELECT pg_advisory_unlock(?, hashtext(?))", [EXTRACT_LOCK, dataset])
 
 
 def lock_in_transaction(cur: Any, dataset: str) -> None:
