@@ -40,19 +40,12 @@ UPLOAD_COLUMNS = (("upload_id", "INTEGER"), ("kind", "VARCHAR"), ("dataset", "VA
                   ("state", "VARCHAR"), ("uploaded_at", "TIMESTAMP"))
 
 
-class KeptOriginals(Originals):
-    """The originals of a PostgreSQL store: ``$CSPDASH_EXTRACTS/originals/<sha256>``."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-
-
 class ExtractStore:
     """The extracts folder of a PostgreSQL store."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.originals = KeptOriginals(root / ORIGINALS_DIR)
+        self.originals = Originals(None, root / ORIGINALS_DIR)  # as Originals.shared() finds them
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ExtractStore:

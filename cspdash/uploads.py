@@ -72,7 +72,7 @@ class Uploads:
     #: ``cspdash.pg_import.import_dataset``, which imports this module).
     dataset_import: Callable[..., ImportResult] | None = None
 
-    def __init__(self, database: db.Database, cat: Catalogue, originals: Originals, figures: Figures,
+    def __init__(self, database: db.Engine, cat: Catalogue, originals: Originals, figures: Figures,
                  accounts: Accounts) -> None:
         self.db = database
         self.cat = cat
@@ -481,5 +481,5 @@ def _learn(scans: list[ex.Scan | None], known: list[ex.Known]) -> bool:
 def _repeats(cur: duckdb.DuckDBPyConnection, shas: list[str | None]) -> bool:
     """Whether two of the files are identical, or one is identical to an active upload of a dataset."""
     return len(set(shas)) < len(shas) or bool(cur.execute(
-        "SELECT count(*) FROM uploads WHERE list_contains(?, sha256) AND state = 'active' AND kind = 'dataset'",
+        "SELECT count(*) FROM uploads WHERE sha256 = ANY(?) AND state = 'active' AND kind = 'dataset'",
         [shas]).fetchone()[0])

@@ -14,18 +14,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from e2e_helpers import demo_copy
 
-from cspdash import pg_import
-from cspdash.accounts import Accounts
 from cspdash.config import load_catalogue
-from cspdash.dburl import parse_db
+from cspdash.demo import load_demo
 from cspdash.errors import CspdashError
-from cspdash.extract_store import ENV, KeptOriginals
-from cspdash.figures import Figures
+from cspdash.extract_store import ENV
 from cspdash.ingest import SourceFile, ValidationError
-from cspdash.pg import PostgresDatabase
 from cspdash.store import Store
-from cspdash.uploads import Uploads
 
 ROOT = Path(__file__).resolve().parents[1]
 CAT = load_catalogue(ROOT / "indicators.yaml")
@@ -41,14 +37,9 @@ def city(month: str) -> Path:
     return CITY / f"{month}-city-of-london-street.csv"
 
 
-def pg_uploads(url: str) -> Uploads:
-    """The uploads of a PostgreSQL store (its records under ``$CSPDASH_EXTRACTS``)."""
-    engine = PostgresDatabase(parse_db(url))
-    engine.open(CAT)
-    up = Uploads(engine, CAT, KeptOriginals(Path(os.environ[ENV]) / "originals"), Figures(engine, CAT),
-                 Accounts(engine, CAT))
-    up.dataset_import = pg_import.import_dataset
-    return up
+def pg_store(url: str) -> Store:
+    """A PostgreSQL store (its records under ``$CSPDASH_EXTRACTS``)."""
+    return Store(url, CAT)
 
 
 @pytest.fixture
@@ -60,9 +51,9 @@ def extracts(tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture
 def pg(postgres_server, extracts):
-    up = pg_uploads(postgres_server.new_database())
+    up = pg_store(postgres_server.new_database())
     yield up
-    up.db.close()
+    up.close()
 
 
 @pytest.fixture
@@ -80,7 +71,7 @@ def files_under(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
 
 
-def both(pg: Uploads, duck: Store, paths: list[Path], dataset: str) -> tuple[dict, dict]:
+def both(pg: Store, duck: Store, paths: list[Path], dataset: str) -> tuple[dict, dict]:
     """The same import into both stores; the results as JSON-ready mappings."""
     srcs = [SourceFile.from_path(p) for p in paths]
     return pg.import_files(srcs, ANALYST, dataset).as_dict(), duck.import_files(srcs, ANALYST, dataset).as_dict()
@@ -91,11 +82,13 @@ def test_police_uk_and_population_files_give_the_same_figures_as_on_duckdb(pg, d
                            ([city("2014-10"), city("2014-11")], "street_crime")):
         on_pg, on_duck = both(pg, duck, paths, dataset)
         assert on_pg == on_duck
-    figures = rows(pg.db.cursor(), FIGURES)
+    figures = rows(pg.cursor(), FIGURES)
     assert figures == rows(duck.cursor(), FIGURES)
     assert {(r[1], r[2]) for r in figures} >= {("A4", "2014-09"), ("A4", "2014-10"), ("A4", "2014-11")}
-    assert rows(pg.db.cursor(), UPLOADS) == rows(duck.cursor(), UPLOADS)
-    shas = [r[4] for r in rows(pg.db.cursor(), UPLOADS)]
+    assert rows(pg.cursor(), UPLOADS) == rows(duck.cursor(), UPLOADS)
+    population = pg._figures.population_rows("population", 2024)
+    assert len(population) > 30 and population == duck._figures.population_rows("population", 2024)
+    shas = [r[4] for r in rows(pg.cursor(), UPLOADS)]
     stored = files_under(extracts)
     assert stored == sorted([*(f"originals/{s}" for s in shas), "population/1.parquet", "street_crime/2.parquet",
                              "street_crime/3.parquet", "street_crime/4.parquet"])
@@ -109,7 +102,7 @@ def test_a_dry_run_writes_nothing(pg, duck, extracts):
     src = [SourceFile.from_path(city("2014-09"))]
     assert (pg.import_files(src, ANALYST, "street_crime", dry_run=True).as_dict()
             == duck.import_files(src, ANALYST, "street_crime", dry_run=True).as_dict())
-    assert rows(pg.db.cursor(), UPLOADS) == [] and files_under(extracts) == []
+    assert rows(pg.cursor(), UPLOADS) == [] and files_under(extracts) == []
 
 
 @pytest.mark.parametrize(("line", "cell", "bad"), [
@@ -134,16 +127,16 @@ def test_a_refused_file_stores_nothing_and_leaves_no_file(pg, duck, extracts, tm
     assert messages[0] == messages[1]
     assert "2014-10-broken.csv" in messages[0] and bad in messages[0] and f"row {line}" in messages[0]
     assert files_under(extracts) == before
-    assert rows(pg.db.cursor(), UPLOADS) == rows(duck.cursor(), UPLOADS)
-    assert len(rows(pg.db.cursor(), UPLOADS)) == 1
-    assert rows(pg.db.cursor(), FIGURES) == rows(duck.cursor(), FIGURES)
+    assert rows(pg.cursor(), UPLOADS) == rows(duck.cursor(), UPLOADS)
+    assert len(rows(pg.cursor(), UPLOADS)) == 1
+    assert rows(pg.cursor(), FIGURES) == rows(duck.cursor(), FIGURES)
 
 
 def test_without_the_extracts_folder_a_dataset_import_is_refused_in_words(pg, extracts, monkeypatch):
     monkeypatch.delenv(ENV)
     with pytest.raises(CspdashError, match=f"{ENV}, which is not set; nothing was stored"):
         pg.import_files([SourceFile.from_path(city("2014-09"))], ANALYST, "street_crime")
-    assert rows(pg.db.cursor(), UPLOADS) == [] and not extracts.exists()
+    assert rows(pg.cursor(), UPLOADS) == [] and not extracts.exists()
 
 
 def test_a_withdrawal_recomputes_the_figures_over_the_remaining_files(pg, duck, extracts, tmp_path):
@@ -152,13 +145,13 @@ def test_a_withdrawal_recomputes_the_figures_over_the_remaining_files(pg, duck, 
     restated.write_text("".join(lines[:200]), encoding="utf-8")  # the same slice, fewer records
     both(pg, duck, [city("2014-09"), city("2014-10")], "street_crime")
     both(pg, duck, [restated], "street_crime")
-    assert rows(pg.db.cursor(), FIGURES) == rows(duck.cursor(), FIGURES)
-    full = rows(pg.db.cursor(), FIGURES)
+    assert rows(pg.cursor(), FIGURES) == rows(duck.cursor(), FIGURES)
+    full = rows(pg.cursor(), FIGURES)
     on_pg = pg.withdraw(3, ANALYST, "restated in error")
     on_duck = duck.withdraw(3, ANALYST, "restated in error")
     assert (on_pg["state"], on_pg["withdraw_reason"]) == (on_duck["state"], on_duck["withdraw_reason"]) \
         == ("withdrawn", "restated in error")
-    after = rows(pg.db.cursor(), FIGURES)
+    after = rows(pg.cursor(), FIGURES)
     assert after == rows(duck.cursor(), FIGURES)
     assert after != full and {r[0] for r in after if r[2] == "2014-09"} == {1}
     assert (extracts / "street_crime" / "3.parquet").is_file()  # nothing is deleted: its state is its row
@@ -169,7 +162,29 @@ def test_a_missing_extract_is_refused_not_skipped(pg, extracts):
     (extracts / "street_crime" / "1.parquet").rename(extracts / "elsewhere.parquet")
     with pytest.raises(CspdashError, match=r"the extract of upload 1 \(street_crime\) is missing"):
         pg.import_files([SourceFile.from_path(city("2014-10"))], ANALYST, "street_crime")
-    assert len(rows(pg.db.cursor(), UPLOADS)) == 1
+    assert len(rows(pg.cursor(), UPLOADS)) == 1
+
+
+def statuses(store: Store) -> list[tuple]:
+    """(quarter, indicator, period, status, value) of every indicator for every quarter with a complete figure."""
+    return sorted((q.label, s.indicator, s.period, s.rag, s.value)
+                  for q, found in store.statuses_by_quarter().items() for s in found)
+
+
+def test_the_demo_in_postgresql_gives_exactly_the_statuses_of_the_embedded_file(postgres_server, extracts,
+                                                                                  tmp_path_factory):
+    embedded = Store(demo_copy(tmp_path_factory, "demo"), CAT)  # the run's demo file (tests/e2e_helpers.py)
+    pg_store = Store(postgres_server.new_database(), CAT)
+    try:
+        assert [line.split(" (")[0] for line in load_demo(pg_store)] == [
+            f"{u['file_name']}: {u['rows']} rows" for u in reversed(embedded.history())]
+        on_pg = statuses(pg_store)
+        assert len(on_pg) > 1000 and on_pg == statuses(embedded)
+        assert rows(pg_store.cursor(), FIGURES) == rows(embedded.cursor(), FIGURES)
+        assert rows(pg_store.cursor(), UPLOADS) == rows(embedded.cursor(), UPLOADS)
+    finally:
+        pg_store.close()
+        embedded.close()
 
 
 def _run(url: str, *args: str) -> subprocess.Popen:
@@ -179,22 +194,22 @@ def _run(url: str, *args: str) -> subprocess.Popen:
 
 def test_two_imports_from_two_processes_at_once_both_land(postgres_server, duck, extracts):
     url = postgres_server.new_database()
-    pg_uploads(url).db.close()  # migrated once first: the two processes then only import
+    pg_store(url).close()  # migrated once first: the two processes then only import
     procs = [_run(url, "import", str(city(m))) for m in ("2014-09", "2014-10")]
     for p in procs:
         _out, err = p.communicate(timeout=60)
         assert p.returncode == 0, err
-    up = pg_uploads(url)
+    up = pg_store(url)
     try:
-        assert sorted(r[3] for r in rows(up.db.cursor(), UPLOADS)) == [city("2014-09").name, city("2014-10").name]
+        assert sorted(r[3] for r in rows(up.cursor(), UPLOADS)) == [city("2014-09").name, city("2014-10").name]
         for m in ("2014-09", "2014-10"):  # the order they landed in
             duck.import_files([SourceFile.from_path(city(m))], ANALYST, "street_crime")
-        ids = {r[3]: r[0] for r in rows(up.db.cursor(), UPLOADS)}
+        ids = {r[3]: r[0] for r in rows(up.cursor(), UPLOADS)}
         expected = [(ids[city(r[2]).name], *r[1:]) for r in rows(duck.cursor(), FIGURES)]
-        assert rows(up.db.cursor(), FIGURES) == sorted(expected)
+        assert rows(up.cursor(), FIGURES) == sorted(expected)
         assert files_under(extracts / "street_crime") == sorted(f"{i}.parquet" for i in ids.values())
     finally:
-        up.db.close()
+        up.close()
 
 
 def test_a_crash_after_the_files_are_written_leaves_only_files_no_row_refers_to(postgres_server, extracts):
@@ -203,15 +218,15 @@ def test_a_crash_after_the_files_are_written_leaves_only_files_no_row_refers_to(
     _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 3, err
     assert files_under(extracts) == sorted([f"originals/{_sha(city('2014-09'))}", "street_crime/1.parquet"])
-    up = pg_uploads(url)
+    up = pg_store(url)
     try:
-        assert rows(up.db.cursor(), UPLOADS) == []
+        assert rows(up.cursor(), UPLOADS) == []
         res = up.import_files([SourceFile.from_path(city("2014-09"))], ANALYST, "street_crime")
         assert res.uploads[0]["upload_id"] == 2  # the id taken before the crash is only a gap
         assert files_under(extracts) == sorted([f"originals/{_sha(city('2014-09'))}", "street_crime/1.parquet",
                                                 "street_crime/2.parquet"])
     finally:
-        up.db.close()
+        up.close()
 
 
 def _sha(path: Path) -> str:
@@ -230,4 +245,4 @@ if __name__ == "__main__":  # a process of its own: `<url> import|crash <file>`
             os._exit(3)
 
         ExtractStore.write = write_then_die
-    pg_uploads(url).import_files([SourceFile.from_path(Path(file))], ANALYST, "street_crime")
+    pg_store(url).import_files([SourceFile.from_path(Path(file))], ANALYST, "street_crime")
