@@ -195,7 +195,10 @@ def _run(url: str, *args: str) -> subprocess.Popen:
 def test_two_imports_from_two_processes_at_once_both_land(postgres_server, duck, extracts):
     url = postgres_server.new_database()
     pg_store(url).close()  # migrated once first: the two processes then only import
-    procs = [_run(url, "import", str(city(m))) for m in ("2014-09", "2014-10")]
+    procs = [subprocess.Popen([sys.executable, "-m", "cspdash", "--db", url, "import", "--dataset", "street_crime",
+                               str(city(m)), "--user", ANALYST], cwd=ROOT, env={**os.environ, "CSPDASH_CONFIG": str(
+                                   ROOT / "indicators.yaml")}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for m in ("2014-09", "2014-10")]  # the command line, twice at once
     for p in procs:
         _out, err = p.communicate(timeout=60)
         assert p.returncode == 0, err
@@ -233,16 +236,16 @@ def _sha(path: Path) -> str:
     return SourceFile.from_path(path).sha256()
 
 
-if __name__ == "__main__":  # a process of its own: `<url> import|crash <file>`
-    url, what, file = sys.argv[1:4]
-    if what == "crash":  # dies as the power would: after the files are written, before the transaction
-        from cspdash.extract_store import ExtractStore
+if __name__ == "__main__":  # `<url> crash <file>`: a process that dies as the power would, after the files are
+    # written and before the transaction
+    from cspdash.extract_store import ExtractStore
 
-        write = ExtractStore.write
+    url, _what, file = sys.argv[1:4]
+    write = ExtractStore.write
 
-        def write_then_die(self, *args, **kwargs):
-            write(self, *args, **kwargs)
-            os._exit(3)
+    def write_then_die(self, *args, **kwargs):
+        write(self, *args, **kwargs)
+        os._exit(3)
 
-        ExtractStore.write = write_then_die
+    ExtractStore.write = write_then_die
     pg_store(url).import_files([SourceFile.from_path(Path(file))], ANALYST, "street_crime")
