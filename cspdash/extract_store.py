@@ -72,16 +72,21 @@ class ExtractStore:
         if target.exists():
             raise CspdashError(f"the extract {target} exists already, and is never rewritten; nothing was stored. "
                                "Fix: see whether another cspdash store uses the same folder")
-        target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.parent / f".{upload_id}.{os.getpid()}.{threading.get_ident()}.part"
         cols = ", ".join(FORMATS[dset.format].table_columns)
         try:
+            target.parent.mkdir(parents=True, exist_ok=True)
             con.execute(f"COPY (SELECT CAST(? AS INTEGER) AS upload_id, source_row, {cols}, rowid AS rid "
                         f"FROM pending_{dset.name} WHERE upload_id = ? ORDER BY rowid) "
                         f"TO {_literal(tmp)} (FORMAT parquet)", [upload_id, pending])
             with tmp.open("rb+") as f:
                 os.fsync(f.fileno())
             os.replace(tmp, target)
+        except (OSError, duckdb.Error) as e:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            raise CspdashError(f"cannot write the extract {target}: {_first_line(e)}; nothing was stored. Fix: check "
+                               f"the free space and permissions of {self.root} ({ENV})") from None
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
@@ -135,6 +140,10 @@ class ExtractStore:
 def lock_in_transaction(cur: Any, dataset: str) -> None:
     """Take the dataset's advisory lock until the end of ``cur``'s open transaction (a withdrawal)."""
     cur.execute("SELECT pg_advisory_xact_lock(?, hashtext(?))", [EXTRACT_LOCK, dataset])
+
+
+def _first_line(e: BaseException) -> str:
+    return (str(e).strip().splitlines() or [type(e).__name__])[0]
 
 
 def _literal(path: Path) -> str:

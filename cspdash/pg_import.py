@@ -32,7 +32,7 @@ from cspdash import extracts as ex
 from cspdash.auth import User
 from cspdash.config import Dataset
 from cspdash.errors import CspdashError
-from cspdash.extract_store import ExtractStore
+from cspdash.extract_store import ENV, ExtractStore
 from cspdash.ingest import SourceFile, ValidationError
 from cspdash.originals import INLINE_ORIGINAL_BYTES
 from cspdash.uploads import _DRY_RUN_ID, ImportResult, Uploads, _learn, _repeats
@@ -134,10 +134,13 @@ def _store(up: Uploads, cur: Any, con: duckdb.DuckDBPyConnection, store: Extract
                 store.originals.keep(src, sha)
                 written.append(original)
             written.append(store.write(con, dset, st.upload_id, uid))
-    except BaseException:
+    except BaseException as e:
         for path in written:  # no row refers to them, and no id is taken twice: gone, as if never written
             with contextlib.suppress(OSError):
                 path.unlink()
+        if isinstance(e, OSError):
+            raise CspdashError(f"cannot write to {store.root} ({ENV}): {e.strerror or e}; nothing was stored. Fix: "
+                               "check the free space and permissions of that folder") from None
         raise
     stored = [(src, sha, dataclasses.replace(st, upload_id=uid)) for (src, sha, st), uid in zip(prepared, ids,
                                                                                                 strict=True)]

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from e2e_helpers import demo_copy
 
+from cspdash.compare import compare_areas
 from cspdash.config import load_catalogue
 from cspdash.demo import load_demo
 from cspdash.errors import CspdashError
@@ -157,6 +158,15 @@ def test_a_withdrawal_recomputes_the_figures_over_the_remaining_files(pg, duck, 
     assert (extracts / "street_crime" / "3.parquet").is_file()  # nothing is deleted: its state is its row
 
 
+def test_an_extracts_folder_that_cannot_be_written_stores_nothing(pg, tmp_path, monkeypatch):
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder", encoding="utf-8")
+    monkeypatch.setenv(ENV, str(blocked / "extracts"))
+    with pytest.raises(CspdashError, match=r"nothing was stored\. Fix: check the"):
+        pg.import_files([SourceFile.from_path(city("2014-09"))], ANALYST, "street_crime")
+    assert rows(pg.cursor(), UPLOADS) == [] and pg.events() == []
+
+
 def test_a_missing_extract_is_refused_not_skipped(pg, extracts):
     pg.import_files([SourceFile.from_path(city("2014-09"))], ANALYST, "street_crime")
     (extracts / "street_crime" / "1.parquet").rename(extracts / "elsewhere.parquet")
@@ -182,6 +192,10 @@ def test_the_demo_in_postgresql_gives_exactly_the_statuses_of_the_embedded_file(
         assert len(on_pg) > 1000 and on_pg == statuses(embedded)
         assert rows(pg_store.cursor(), FIGURES) == rows(embedded.cursor(), FIGURES)
         assert rows(pg_store.cursor(), UPLOADS) == rows(embedded.cursor(), UPLOADS)
+        quarter = embedded.complete_quarters()[-1]  # rates per resident: the population read from its Parquet file
+        compared = [i.id for i in CAT.indicators if i.compare is not None]
+        assert compared and [compare_areas(pg_store, i, quarter) for i in compared] == [
+            compare_areas(embedded, i, quarter) for i in compared]
     finally:
         pg_store.close()
         embedded.close()
