@@ -211,6 +211,9 @@ class Figures:
         area's age group from the newest active upload holding it."""
         if dataset_of(self.cat, dataset).format != "population":
             raise CspdashError(f"the dataset {dataset!r} is not of format population")
+        if not self.db.cursor().execute("SELECT count(*) FROM uploads WHERE state = 'active' AND kind = 'dataset' "
+                                        "AND dataset = ?", [dataset]).fetchone()[0]:
+            return []  # none counts (and a PostgreSQL store has no dataset table to read: docs/scaling.md)
         return self.db.cursor().execute(
             "SELECT code, area, age_group, population FROM (SELECT code, area, age_group, population, row_number() "
             "OVER (PARTITION BY lower(code), lower(age_group) ORDER BY upload_id DESC) AS newest "
