@@ -14,7 +14,7 @@ import yaml
 from cspdash import originals, snapshots
 from cspdash.config import load_catalogue
 from cspdash.dburl import PostgresTarget, parse_db
-from cspdash.errors import CspdashError, DatabaseMissing
+from cspdash.errors import CspdashError, DatabaseMissing, StorageError
 from cspdash.ingest import SourceFile, ValidationError
 from cspdash.periods import parse_period
 from cspdash.store import Store, require_database
@@ -203,6 +203,27 @@ def test_a_large_original_on_postgresql_needs_cspdash_extracts(store, tmp_path, 
     assert kept.read_bytes() == body
     assert store.upload_content(1) == ("big.csv", body)
     store.close()
+
+
+def test_a_lost_connection_is_said_in_words_and_the_store_carries_on(postgres_server):
+    import psycopg
+
+    url = postgres_server.new_database()
+    store = Store(url, CAT)
+    try:
+        held = store.db.writer()
+        with psycopg.connect(postgres_server.url(), autocommit=True) as admin:  # as a server restart would
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                          [parse_db(url).dbname])
+        with pytest.raises(StorageError, match=r"^not stored: the database postgresql://\S+:\*\*\*@\S+ failed or "
+                                               r"cannot be reached \(.+\); try again once it is back$") as e:
+            held.execute("SELECT 1")
+        held.close()
+        assert parse_db(url).password not in str(e.value)
+        store.import_files([ret("q1.csv", b"A1,2018/19 Q1,60,\n")], "u")  # a pooled connection is checked first
+        assert [h["upload_id"] for h in store.history()] == [1]
+    finally:
+        store.close()
 
 
 def test_require_database_on_postgresql(postgres_server):
