@@ -213,18 +213,18 @@ class Figures:
         dset = dataset_of(self.cat, dataset)
         if dset.format != "population":
             raise CspdashError(f"the dataset {dataset!r} is not of format population")
+        cur = self.db.cursor()
+        if not cur.execute("SELECT count(*) FROM uploads WHERE state = 'active' AND kind = 'dataset' AND dataset = ?",
+                           [dataset]).fetchone()[0]:
+            return []  # none counts
         sql = ("SELECT code, area, age_group, population FROM (SELECT code, area, age_group, population, row_number() "
                "OVER (PARTITION BY lower(code), lower(age_group) ORDER BY upload_id DESC) AS newest "
                f"FROM {ds.table_name(dataset)} WHERE year = ? AND upload_id IN "
                "(SELECT upload_id FROM uploads WHERE state = 'active' AND kind = 'dataset' AND dataset = ?)) AS ranked "
                "WHERE newest = 1 ORDER BY area, age_group")
         if isinstance(self.db, db.Database):
-            return self.db.cursor().execute(sql, [str(year), dataset]).fetchall()
+            return cur.execute(sql, [str(year), dataset]).fetchall()
         # PostgreSQL: the records are Parquet files under $CSPDASH_EXTRACTS, read by an in-memory DuckDB
-        cur = self.db.cursor()
-        if not cur.execute("SELECT count(*) FROM uploads WHERE kind = 'dataset' AND dataset = ? AND state = 'active'",
-                           [dataset]).fetchone()[0]:
-            return []
         con = ExtractStore.from_env().compute(cur, dset)
         try:
             return con.execute(sql, [str(year), dataset]).fetchall()

@@ -72,3 +72,28 @@ def test_user_add_works_while_another_process_holds_the_same_postgresql_database
             server.kill()
     assert server.returncode == 0, err
     assert out.split() == ["chair@example.org", "chair", "asb", "True"]
+
+
+def test_two_imports_from_two_processes_at_once_both_land(postgres_server, tmp_path, capsys, monkeypatch):
+    url = postgres_server.new_database()
+    monkeypatch.setenv("CSPDASH_CONFIG", CONFIG)
+    assert main(["--db", url, "init"]) == 0
+    files = []
+    for indicator, value in (("A1", 60), ("B1", 40)):
+        f = tmp_path / f"{indicator}.csv"
+        f.write_text(f"indicator,period,value\n{indicator},2018/19 Q1,{value}\n", encoding="utf-8")
+        files.append(f)
+    env = {**os.environ, "CSPDASH_DB": url, "CSPDASH_CONFIG": CONFIG}
+    imports = [subprocess.Popen([sys.executable, "-m", "cspdash", "import", str(f), "--user", "chair@example.org"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)
+               for f in files]
+    results = [p.communicate(timeout=120) for p in imports]
+    assert [p.returncode for p in imports] == [0, 0], results
+    capsys.readouterr()
+    assert main(["--db", url, "history", "--format", "json"]) == 0
+    history = json.loads(capsys.readouterr().out)
+    assert sorted(h["upload_id"] for h in history) == [1, 2]  # ids from the one sequence
+    assert sorted(h["file_name"] for h in history) == ["A1.csv", "B1.csv"]
+    assert main(["--db", url, "status", "--period", "2018/19 Q1", "--format", "json"]) == 0
+    values = {s["indicator"]: s["value"] for s in json.loads(capsys.readouterr().out)}
+    assert (values["A1"], values["B1"]) == (60.0, 40.0)

@@ -14,7 +14,7 @@ import yaml
 from cspdash import originals, snapshots
 from cspdash.config import load_catalogue
 from cspdash.dburl import PostgresTarget, parse_db
-from cspdash.errors import CspdashError, DatabaseMissing
+from cspdash.errors import CspdashError, DatabaseMissing, StorageError
 from cspdash.ingest import SourceFile, ValidationError
 from cspdash.periods import parse_period
 from cspdash.store import Store, require_database
@@ -208,6 +208,27 @@ def test_a_large_original_on_postgresql_needs_cspdash_extracts(store, tmp_path, 
     store.close()
 
 
+def test_a_lost_connection_is_said_in_words_and_the_store_carries_on(postgres_server):
+    import psycopg
+
+    url = postgres_server.new_database()
+    store = Store(url, CAT)
+    try:
+        held = store.db.writer()
+        with psycopg.connect(postgres_server.url(), autocommit=True) as admin:  # as a server restart would
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                          [parse_db(url).dbname])
+        with pytest.raises(StorageError, match=r"^not stored: the database postgresql://\S+:\*\*\*@\S+ failed or "
+                                               r"cannot be reached \(.+\); try again once it is back$") as e:
+            held.execute("SELECT 1")
+        held.close()
+        assert parse_db(url).password not in str(e.value)
+        store.import_files([ret("q1.csv", b"A1,2018/19 Q1,60,\n")], "u")  # a pooled connection is checked first
+        assert [h["upload_id"] for h in store.history()] == [1]
+    finally:
+        store.close()
+
+
 def test_require_database_on_postgresql(postgres_server):
     url = postgres_server.new_database()
     with pytest.raises(DatabaseMissing, match=r"holds no cspdash tables.*--db URL init") as e:
@@ -221,7 +242,8 @@ def test_require_database_on_postgresql(postgres_server):
         require_database(unreachable)
 
 
-def _demo_returns_statuses(db: str) -> dict:
+def load_demo_returns(db: str) -> str:
+    """``db`` with the demo manifest's indicator returns loaded (the entries with ``dataset: null``); returns ``db``."""
     demo = ROOT / "data" / "demo"
     store = Store(db, load_catalogue(ROOT / "indicators.yaml"))
     try:
@@ -229,14 +251,47 @@ def _demo_returns_statuses(db: str) -> dict:
             if item.get("dataset") is None:
                 store.import_files([SourceFile.from_path(demo / item["file"])], item.get("user") or "demo",
                                    synthetic=bool(item.get("synthetic")))
-        by_quarter = store.statuses_by_quarter()
+    finally:
+        store.close()
+    return db
+
+
+@pytest.fixture(scope="module")
+def demo_returns_pg(postgres_server) -> str:
+    """A PostgreSQL database holding the demo's returns (read only by the tests that share it)."""
+    return load_demo_returns(postgres_server.new_database())
+
+
+def statuses_of(db: str) -> dict:
+    """Every quarter's statuses, as plain values, of the store on ``db``."""
+    store = Store(db, load_catalogue(ROOT / "indicators.yaml"))
+    try:
         return {q.label: [(s.indicator, s.rag, s.value, s.complete, s.variation, s.reason) for s in statuses]
-                for q, statuses in by_quarter.items()}
+                for q, statuses in store.statuses_by_quarter().items()}
     finally:
         store.close()
 
 
-def test_the_demo_returns_give_the_same_statuses_on_both_engines(tmp_path, postgres_server):
-    on_duckdb = _demo_returns_statuses(str(tmp_path / "demo.duckdb"))
+def test_the_demo_returns_give_the_same_statuses_on_both_engines(tmp_path, demo_returns_pg):
+    on_duckdb = statuses_of(load_demo_returns(str(tmp_path / "demo.duckdb")))
     assert len(on_duckdb) > 20 and any(rag == "red" for q in on_duckdb.values() for _i, rag, *_ in q)
-    assert _demo_returns_statuses(postgres_server.new_database()) == on_duckdb
+    assert statuses_of(demo_returns_pg) == on_duckdb
+
+
+def test_the_app_serves_a_postgresql_database(demo_returns_pg, monkeypatch):
+    from e2e_helpers import app_env
+    from streamlit.testing.v1 import AppTest
+    from test_pages import _NavigationPages
+
+    from cspdash.status import headline
+
+    store = Store(demo_returns_pg, load_catalogue(ROOT / "indicators.yaml"))
+    expected = headline(store.statuses())
+    store.close()
+    monkeypatch.setattr("streamlit.testing.v1.app_test.PagesManager", _NavigationPages)
+    app_env(monkeypatch, demo_returns_pg, ROOT / "indicators.yaml")  # type: ignore[arg-type]  # the URL, as CSPDASH_DB
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert [h.value for h in at.header] == [expected]
+    at.switch_page(str(ROOT / "pages" / "priority_b.py")).run()  # its cards compare areas: no population yet
+    assert not at.exception and not at.error, [e.message for e in at.exception]
