@@ -8,7 +8,7 @@ import contextlib
 import hashlib
 import tempfile
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -98,7 +98,8 @@ class Uploads:
                          for src in files]
             cur = self.db.writer()
             try:
-                return self._import(cur, files, actor, dset, dry_run, synthetic)
+                with self._one_import_at_a_time(cur):
+                    return self._import(cur, files, actor, dset, dry_run, synthetic)
             except duckdb.Error as e:
                 if db.storage_failure(e):  # the disk filled while the files were read or checked
                     raise self.db.storage_error(e, stored=False) from None
@@ -106,14 +107,24 @@ class Uploads:
             finally:
                 cur.close()
 
+    @contextlib.contextmanager
+    def _one_import_at_a_time(self, cur: db.Cursor) -> Iterator[None]:
+        """One import at a time, so an identical file is recognised: the write lock (DuckDB), an advisory lock (PG)."""
+        locked = not isinstance(self.db, db.Database) and cur.execute("SELECT pg_advisory_lock(?)", [IMPORT_LOCK])
+        try:
+            yield
+        finally:
+            if locked:
+                with contextlib.suppress(Exception):  # a lost connection has released it already
+                    cur.execute("SELECT pg_advisory_unlock(?)", [IMPORT_LOCK])
+
     def _dataset_engine(self, dset: Dataset) -> None:
-        """Refuse, in words and before anything is read, a record-level import into a store whose engine cannot
-        take it yet: on PostgreSQL the records are to be Parquet files under $CSPDASH_EXTRACTS (docs/scaling.md)."""
+        """Refuse, before anything is read, a record-level import into PostgreSQL (Parquet files: docs/scaling.md)."""
         if not isinstance(self.db, db.Database):
-            raise CspdashError(
-                f"the {dset.name} dataset cannot be imported into the PostgreSQL store {self.db.path} in this version "
-                "of cspdash: record-level extracts on PostgreSQL (Parquet files under $CSPDASH_EXTRACTS) are not "
-                "built yet; nothing was stored. Fix: import indicator returns only, or use a DuckDB file (--db PATH)")
+            raise CspdashError(f"the {dset.name} dataset cannot be imported into the PostgreSQL store {self.db.path} "
+                               "in this version of cspdash: record-level extracts on PostgreSQL (Parquet files under "
+                               "$CSPDASH_EXTRACTS) are not built yet; nothing was stored. Fix: import indicator "
+                               "returns only, or use a DuckDB file (--db PATH)")
 
     def _check_owners(self, actor: User, new_obs: list, comments: list, measured: bool = False) -> None:
         """Refuse figures or commentary for indicators the actor's subgroups do not own, and a non-admin's figures
@@ -457,6 +468,8 @@ class Uploads:
                                     "SELECT indicator FROM commentary WHERE upload_id = ?", [upload_id, upload_id]).fetchall()
         return sorted({self.cat.indicator(i).owner for (i,) in ids if self.cat.has_indicator(i)})
 
+
+IMPORT_LOCK = 0x63737075  # "cspu": the key of PostgreSQL's advisory lock held by an import
 
 #: The upload id a dry run's records are loaded under before it rolls back: above any the sequence gives (and within
 #: the table's INTEGER upload_id).
