@@ -68,8 +68,7 @@ class ImportResult:
 class Uploads:
     """Writes of uploads to one database: imports, withdrawals and typed commentary."""
 
-    #: The import of record-level files into a store that is not a DuckDB file (set by the store on PostgreSQL:
-    #: ``cspdash.pg_import.import_dataset``, which imports this module).
+    #: The import of record-level files on PostgreSQL (set by the store: ``cspdash.pg_import.import_dataset``).
     dataset_import: Callable[..., ImportResult] | None = None
 
     def __init__(self, database: db.Engine, cat: Catalogue, originals: Originals, figures: Figures,
