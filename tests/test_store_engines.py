@@ -209,6 +209,12 @@ def test_a_large_original_on_postgresql_needs_cspdash_extracts(store, tmp_path, 
     assert kept.read_bytes() == body
     assert store.upload_content(1) == ("big.csv", body)
     store.close()
+    if is_pg(store):
+        monkeypatch.delenv("CSPDASH_EXTRACTS")
+        store = Store(store.target, CAT)
+        with pytest.raises(CspdashError, match=f"kept as originals/{sha} in .CSPDASH_EXTRACTS, which is not set"):
+            store.upload_content(1)
+        store.close()
 
 
 def test_a_lost_connection_is_said_in_words_and_the_store_carries_on(postgres_server):
