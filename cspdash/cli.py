@@ -106,9 +106,10 @@ def unexpected(e: Exception, db: str) -> str:
 
     import duckdb
 
+    from cspdash.dburl import mask
     from cspdash.store import damaged, damaged_error, storage_cause, storage_failure
 
-    folder = Path(db).resolve().parent
+    folder = Path(mask(db)).resolve().parent  # a PostgreSQL URL's password is never shown
     if isinstance(e, duckdb.Error) and damaged(e):
         return str(damaged_error(Path(db), e))
     if isinstance(e, duckdb.Error) and storage_failure(e):

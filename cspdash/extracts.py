@@ -193,14 +193,15 @@ def header_cells(path: Path) -> list[str] | None:
 
 
 def load(con: duckdb.DuckDBPyConnection, src: SourceFile, path: Path, dataset: Dataset, cat: Catalogue,
-         upload_id: int, known: Known, name: str) -> Loaded:
-    """Load ``path`` (the file as DuckDB reads it: ``readable``) into ``ds_<dataset>`` under ``upload_id`` inside the
-    caller's open transaction, and check it there. Raises Refused (for ``diagnose``) or, for the wide tables and
-    populations, ValidationError naming the problems; the caller rolls back either way."""
+         upload_id: int, known: Known, name: str, *, into: str | None = None) -> Loaded:
+    """Load ``path`` (the file as DuckDB reads it: ``readable``) into ``ds_<dataset>`` (or the table ``into``) under
+    ``upload_id`` inside the caller's open transaction, and check it there. Raises Refused (for ``diagnose``) or, for
+    the wide tables and populations, ValidationError naming the problems; the caller rolls back either way."""
     fmt = FORMATS[dataset.format]
+    table = into or table_name(dataset.name)
     if fmt.wide or not has_months(fmt) or known.whole_dialect:
-        return _load_relation(con, src, path, dataset, cat, upload_id, name)
-    file, table = src.display_name, table_name(dataset.name)
+        return _load_relation(con, src, path, dataset, cat, upload_id, name, table)
+    file = src.display_name
     parquet = src.suffix == ".parquet"
     reader, params = "read_csv(?, " + CSV_OPTIONS + ", escape = '\"', max_line_size = 1048576, columns = ?)", None
     try:
@@ -260,7 +261,7 @@ def _refused(file: str, e: duckdb.Error) -> Exception:
 
 
 def _load_relation(con: duckdb.DuckDBPyConnection, src: SourceFile, path: Path, dataset: Dataset, cat: Catalogue,
-                   upload_id: int, name: str) -> Loaded:
+                   upload_id: int, name: str, table: str) -> Loaded:
     """A wide MPS table, a population, or a file whose dialect only the whole file shows (a backslash escape far
     beyond DuckDB's sample): read as a relation of text cells with the dialect settled on the whole file, checked,
     then inserted with each record's row."""
@@ -270,9 +271,9 @@ def _load_relation(con: duckdb.DuckDBPyConnection, src: SourceFile, path: Path, 
         checked = check_relation(con, raw, dataset, cat, src.display_name)
         try:
             cols = ", ".join(fmt.table_columns)
-            con.execute(f"INSERT INTO {table_name(dataset.name)} (upload_id, source_row, {cols}) "
+            con.execute(f"INSERT INTO {table} (upload_id, source_row, {cols}) "
                         f"SELECT ?, * FROM ({checked.select})", [upload_id])
-            rows = con.execute(f"SELECT count(*) FROM {table_name(dataset.name)} WHERE upload_id = ?",
+            rows = con.execute(f"SELECT count(*) FROM {table} WHERE upload_id = ?",
                                [upload_id]).fetchone()[0]
         finally:
             with contextlib.suppress(duckdb.Error):  # after a failed insert the caller's rollback drops them

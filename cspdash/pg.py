@@ -20,7 +20,7 @@ from psycopg_pool import ConnectionPool
 
 from cspdash import db
 from cspdash.dburl import PostgresTarget
-from cspdash.errors import CspdashError
+from cspdash.errors import CspdashError, StorageError
 
 if TYPE_CHECKING:
     from cspdash.config import Catalogue
@@ -64,21 +64,36 @@ class Cursor:
     """A ``db.Cursor`` on the pool: a held connection (``PostgresDatabase.writer``) until ``close``, or one borrowed
     for each statement (``PostgresDatabase.cursor``). A statement's rows are fetched at once."""
 
-    def __init__(self, pool: ConnectionPool, held: bool) -> None:
+    def __init__(self, pool: ConnectionPool, held: bool, where: str = "PostgreSQL") -> None:
         self._pool = pool
-        self._con: psycopg.Connection | None = pool.getconn() if held else None
+        self._where = where  # the masked URL, for messages
         self._rows: list[Any] = []
         self._next = 0
         self.description: list[tuple[str, int]] | None = None
+        self._con: psycopg.Connection | None = None
+        if held:
+            with self._unreachable():
+                self._con = pool.getconn()
 
     def execute(self, sql: str, parameters: object = None) -> Cursor:
         query = sql if parameters is None else translate(sql)
-        if self._con is not None:
-            self._take(self._con.execute(query, parameters))
-        else:
-            with self._pool.connection() as con:
-                self._take(con.execute(query, parameters))
+        with self._unreachable():
+            if self._con is not None:
+                self._take(self._con.execute(query, parameters))
+            else:
+                with self._pool.connection() as con:
+                    self._take(con.execute(query, parameters))
         return self
+
+    @contextlib.contextmanager
+    def _unreachable(self) -> Iterator[None]:
+        """A lost connection or a server that cannot be reached (``OperationalError``, a pool timeout) raised as a
+        StorageError in words: the statement, and its transaction, did not happen."""
+        try:
+            yield
+        except psycopg.OperationalError as e:
+            raise StorageError(f"not stored: the database {self._where} failed or cannot be reached "
+                               f"({_first_line(e)}); try again once it is back", stored=False) from None
 
     def _take(self, cur: psycopg.Cursor) -> None:
         self.description = None if cur.description is None else [(c.name, c.type_code) for c in cur.description]
@@ -110,12 +125,10 @@ class PostgresDatabase:
         self.lock = threading.RLock()
         self.generation = 1
         args = {**target.connect_args(), "connect_timeout": CONNECT_TIMEOUT}
-        try:  # one connection first, so that a refusal is said in PostgreSQL's words, not as a pool timeout
-            psycopg.connect(**args).close()
-        except psycopg.Error as e:
-            raise CspdashError(f"cannot connect to the database {self.path}: {_first_line(e)}") from None
+        probe(target).close()  # one connection first: a refusal said in PostgreSQL's words, not as a pool timeout
+        # check: a connection is tried before it is lent, so one the server dropped (a restart) is replaced unseen
         self.pool = ConnectionPool(kwargs={**args, "autocommit": True}, min_size=1, max_size=max_size, open=False,
-                                   name="cspdash")
+                                   name="cspdash", check=ConnectionPool.check_connection, timeout=CONNECT_TIMEOUT)
         self.pool.open(wait=True, timeout=CONNECT_TIMEOUT)
 
     def open(self, cat: Catalogue) -> None:
@@ -142,11 +155,11 @@ class PostgresDatabase:
 
     def cursor(self) -> Cursor:
         """A cursor that borrows a connection for each statement."""
-        return Cursor(self.pool, held=False)
+        return Cursor(self.pool, held=False, where=self.path)
 
     def writer(self) -> Cursor:
         """A cursor holding one connection until it is closed (a transaction runs on one connection)."""
-        return Cursor(self.pool, held=True)
+        return Cursor(self.pool, held=True, where=self.path)
 
     @contextlib.contextmanager
     def transaction(self, cur: Cursor, begun: bool = False) -> Iterator[None]:
@@ -156,10 +169,14 @@ class PostgresDatabase:
         try:
             yield
         except BaseException:
-            with contextlib.suppress(psycopg.Error):
+            with contextlib.suppress(psycopg.Error, StorageError):
                 cur.execute("ROLLBACK")
             raise
-        cur.execute("COMMIT")
+        try:
+            cur.execute("COMMIT")
+        except StorageError as e:  # the commit may or may not have reached the server before it was lost
+            raise StorageError(f"{str(e).removeprefix('not stored: ')}; whether the change was stored is unknown: "
+                               "look at `history` (or the History page) before trying again") from None
 
     def checkpoint(self, cur: Cursor) -> None:
         """Nothing: a PostgreSQL commit is durable as it returns."""
@@ -183,6 +200,21 @@ class PostgresDatabase:
 
     def close(self) -> None:
         self.pool.close()
+
+
+def probe(target: PostgresTarget) -> psycopg.Connection:
+    """A connection to ``target`` (autocommit), or a CspdashError in PostgreSQL's words with the URL masked."""
+    try:
+        return psycopg.connect(**target.connect_args(), connect_timeout=CONNECT_TIMEOUT, autocommit=True)
+    except psycopg.Error as e:
+        raise CspdashError(f"cannot connect to the database {target.masked()}: {_first_line(e)}. Fix: check the "
+                           "URL in --db or $CSPDASH_DB, and that the server is running and lets this user in") from None
+
+
+def has_schema(target: PostgresTarget) -> bool:
+    """Whether the PostgreSQL database ``target`` holds cspdash's tables (``init`` or ``demo`` made them)."""
+    with probe(target) as con:
+        return bool(con.execute("SELECT to_regclass('schema_version') IS NOT NULL").fetchone()[0])
 
 
 def _first_line(e: BaseException) -> str:

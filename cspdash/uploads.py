@@ -8,7 +8,7 @@ import contextlib
 import hashlib
 import tempfile
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -68,7 +68,10 @@ class ImportResult:
 class Uploads:
     """Writes of uploads to one database: imports, withdrawals and typed commentary."""
 
-    def __init__(self, database: db.Database, cat: Catalogue, originals: Originals, figures: Figures,
+    #: The import of record-level files on PostgreSQL (set by the store: ``cspdash.pg_import.import_dataset``).
+    dataset_import: Callable[..., ImportResult] | None = None
+
+    def __init__(self, database: db.Engine, cat: Catalogue, originals: Originals, figures: Figures,
                  accounts: Accounts) -> None:
         self.db = database
         self.cat = cat
@@ -97,13 +100,25 @@ class Uploads:
                          for src in files]
             cur = self.db.writer()
             try:
-                return self._import(cur, files, actor, dset, dry_run, synthetic)
+                with self._one_import_at_a_time(cur):
+                    return self._import(cur, files, actor, dset, dry_run, synthetic)
             except duckdb.Error as e:
                 if db.storage_failure(e):  # the disk filled while the files were read or checked
                     raise self.db.storage_error(e, stored=False) from None
                 raise
             finally:
                 cur.close()
+
+    @contextlib.contextmanager
+    def _one_import_at_a_time(self, cur: db.Cursor) -> Iterator[None]:
+        """One import at a time, so an identical file is recognised: the write lock (DuckDB), an advisory lock (PG)."""
+        locked = not isinstance(self.db, db.Database) and cur.execute("SELECT pg_advisory_lock(?)", [IMPORT_LOCK])
+        try:
+            yield
+        finally:
+            if locked:
+                with contextlib.suppress(Exception):  # a lost connection has released it already
+                    cur.execute("SELECT pg_advisory_unlock(?)", [IMPORT_LOCK])
 
     def _check_owners(self, actor: User, new_obs: list, comments: list, measured: bool = False) -> None:
         """Refuse figures or commentary for indicators the actor's subgroups do not own, and a non-admin's figures
@@ -193,7 +208,11 @@ class Uploads:
         that learns something the load assumed wrongly (Windows-1252 text, a dialect only the whole file shows, a
         file identical to an earlier upload) rolls back and tries again knowing it; a file with a problem is read
         again, after the rollback, to name every problem. A ``dry_run`` loads the same way, keeps no original, and
-        rolls back."""
+        rolls back. On a PostgreSQL store, ``dataset_import`` does it instead (Parquet files: ``cspdash.pg_import``)."""
+        if not isinstance(self.db, db.Database):
+            if self.dataset_import is None:
+                raise CspdashError("this store cannot import record-level files; nothing was stored")
+            return self.dataset_import(self, cur, files, actor, dset, dry_run, synthetic)
         problems: list[Problem] = []
         for src in files:
             try:  # refused by name and size before a byte is read
@@ -461,6 +480,8 @@ class Uploads:
         return sorted({self.cat.indicator(i).owner for (i,) in ids if self.cat.has_indicator(i)})
 
 
+IMPORT_LOCK = 0x63737075  # "cspu": the key of PostgreSQL's advisory lock held by an import
+
 #: The upload id a dry run's records are loaded under before it rolls back: above any the sequence gives (and within
 #: the table's INTEGER upload_id).
 _DRY_RUN_ID = 2_000_000_000
@@ -486,5 +507,5 @@ def _learn(scans: list[ex.Scan | None], known: list[ex.Known]) -> bool:
 def _repeats(cur: duckdb.DuckDBPyConnection, shas: list[str | None]) -> bool:
     """Whether two of the files are identical, or one is identical to an active upload of a dataset."""
     return len(set(shas)) < len(shas) or bool(cur.execute(
-        "SELECT count(*) FROM uploads WHERE list_contains(?, sha256) AND state = 'active' AND kind = 'dataset'",
+        "SELECT count(*) FROM uploads WHERE sha256 = ANY(?) AND state = 'active' AND kind = 'dataset'",
         [shas]).fetchone()[0])

@@ -7,7 +7,8 @@ Layers, lowest first; a module may import from its own layer or any lower one, n
 2. ``ingest``, ``datasets``: reading returns and extracts
 3. ``status``, ``observations``, ``judgement``, ``status_text``, ``spc``, ``spc_rules``, ``spc_phases``, ``compare``,
    ``templates``: judgements and templates of returns
-4. ``store``: the DuckDB database (and the modules it is split into)
+4. ``store``, ``extract_store``, ``pg_import``: the database (and the modules it is split into), the Parquet extracts of a
+   PostgreSQL store and their import
 5. ``views``, ``charts``, ``report``, ``snapshots``, ``backups``, ``demo``: screens' data, charts, packs, copies
 6. ``ui``: the only module that imports streamlit
 7. ``cli``, ``cli_common``, ``cli_data``, ``cli_report``, ``cli_admin``, ``__main__``: the command line
@@ -33,7 +34,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("config", "catalogue", "config_checks"),
     ("ingest", "datasets"),
     ("status", "observations", "judgement", "status_text", "spc", "spc_rules", "spc_phases", "compare", "templates"),
-    ("store",),
+    ("store", "extract_store", "pg_import"),
     ("views", "charts", "report", "snapshots", "backups", "demo"),
     ("ui",),
     ("cli", "cli_common", "cli_data", "cli_report", "cli_admin", "__main__"),
