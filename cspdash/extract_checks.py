@@ -22,7 +22,17 @@ from cspdash.config import Catalogue, Dataset
 from cspdash.formats import FORMATS, Format
 from cspdash.formats import NUMERIC_COLUMNS as _NUMERIC
 from cspdash.formats import first_line as _first_line
-from cspdash.ingest import Collector, Problem, SourceFile, ValidationError, refuse_mixed_encodings, refuse_utf16
+from cspdash.ingest import (
+    MAX_DATASET_BYTES,
+    Collector,
+    Problem,
+    SourceFile,
+    ValidationError,
+    check_extension,
+    check_size,
+    refuse_mixed_encodings,
+    refuse_utf16,
+)
 from cspdash.periods import Period, parse_period
 
 DATASET_EXTENSIONS = (".csv", ".parquet")
@@ -34,6 +44,19 @@ _REQUIRED_TEXT = {"police_uk_street": ("month", "crime_type"), "mps_borough": ("
 
 #: How DuckDB reads an extract: every cell as text, the header named, rows of too few cells padded.
 CSV_OPTIONS = "all_varchar = true, header = true, delim = ',', quote = '\"', strict_mode = false, null_padding = true"
+
+
+def check_files(files: Sequence[SourceFile]) -> None:
+    """Refuse record-level files by name and size before a byte of them is read (every file's problems at once)."""
+    problems: list[Problem] = []
+    for src in files:
+        try:
+            check_extension(src, DATASET_EXTENSIONS)
+            check_size(src, MAX_DATASET_BYTES)
+        except ValidationError as e:
+            problems.extend(e.problems)
+    if problems:
+        raise ValidationError(problems)
 
 
 def has_months(fmt: Format) -> bool:

@@ -24,6 +24,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 
@@ -52,6 +53,8 @@ from cspdash.periods import Period, parse_period
 #: into a table); capped, it writes what it has loaded to the database file, and spills to ``<db>.tmp``, instead.
 IMPORT_MEMORY_LIMIT = "384MB"
 
+T = TypeVar("T")
+
 
 @contextlib.contextmanager
 def memory_capped(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
@@ -63,6 +66,18 @@ def memory_capped(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     finally:
         with contextlib.suppress(duckdb.Error):  # a failed disk invalidates the connection: it is opened anew
             con.execute("RESET memory_limit")
+
+
+def under_memory_cap(con: duckdb.DuckDBPyConnection, work: Callable[[], T], capped: bool = True) -> T:
+    """``work()`` under ``memory_capped`` (when ``capped``); work that needs more memory than the cap has rolled back
+    its transaction, and is run again without the cap."""
+    if capped:
+        try:
+            with memory_capped(con):
+                return work()
+        except duckdb.OutOfMemoryException:
+            pass
+    return work()
 
 
 @dataclass(frozen=True)

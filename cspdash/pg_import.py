@@ -26,7 +26,7 @@ from typing import Any
 
 import duckdb
 
-from cspdash import db, ingest, measured
+from cspdash import db, measured
 from cspdash import extract_checks as checks
 from cspdash import extracts as ex
 from cspdash.auth import User
@@ -43,15 +43,7 @@ def import_dataset(up: Uploads, cur: Any, files: Sequence[SourceFile], actor: Us
                    synthetic: bool) -> ImportResult:
     """Import record-level files into a PostgreSQL store (``cur``: a writer of ``up.db``), or refuse them all."""
     store = ExtractStore.from_env()
-    problems = []
-    for src in files:  # refused by name and size before a byte is read, as on DuckDB
-        try:
-            ingest.check_extension(src, checks.DATASET_EXTENSIONS)
-            ingest.check_size(src, ingest.MAX_DATASET_BYTES)
-        except ValidationError as e:
-            problems.extend(e.problems)
-    if problems:
-        raise ValidationError(problems)
+    checks.check_files(files)  # refused by name and size before a byte is read, as on DuckDB
     known = [ex.Known() for _ in files]
     with store.locked(cur, dset.name):
         while True:  # each attempt that fails to finish has learned something new of a file: a few at most

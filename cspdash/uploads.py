@@ -213,15 +213,7 @@ class Uploads:
             if self.dataset_import is None:
                 raise CspdashError("this store cannot import record-level files; nothing was stored")
             return self.dataset_import(self, cur, files, actor, dset, dry_run, synthetic)
-        problems: list[Problem] = []
-        for src in files:
-            try:  # refused by name and size before a byte is read
-                ingest.check_extension(src, checks.DATASET_EXTENSIONS)
-                ingest.check_size(src, ingest.MAX_DATASET_BYTES)
-            except ValidationError as e:
-                problems.extend(e.problems)
-        if problems:
-            raise ValidationError(problems)
+        checks.check_files(files)
         known = [ex.Known() for _ in files]
         kept: list[Path] = []  # originals this import put in place; removed again unless it commits
         had_folder = self.originals.folder is not None and self.originals.folder.is_dir()
@@ -234,16 +226,8 @@ class Uploads:
                 if result is not None:
                     return result
 
-        try:
-            # DuckDB's memory is capped while the files load (a database in memory has no file to write to); an
-            # import that needs more than the cap is rolled back and tried again without it.
-            if self.originals.folder is not None:
-                try:
-                    with ex.memory_capped(cur):
-                        return attempts()
-                except duckdb.OutOfMemoryException:
-                    pass
-            return attempts()
+        try:  # memory capped while the files load (unless the database is in memory: no file to spill to)
+            return ex.under_memory_cap(cur, attempts, capped=self.originals.folder is not None)
         finally:
             if not committed:  # a refused, failed or dry-run import keeps no original
                 for path in kept:
