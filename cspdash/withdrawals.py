@@ -36,8 +36,11 @@ def withdraw(up: Uploads, upload_id: int, user: User | str | None, reason: str =
                          what=f"upload {upload_id} ({row[1]})")
             with up.db.transaction(cur):
                 now = db.now()
-                cur.execute("UPDATE uploads SET state = 'withdrawn', withdrawn_at = ?, withdrawn_by = ?, "
-                            "withdraw_reason = ? WHERE upload_id = ?", [now, user, reason or None, upload_id])
+                # Only while still active: another process (PostgreSQL) may have withdrawn it since the check above.
+                if not cur.execute("UPDATE uploads SET state = 'withdrawn', withdrawn_at = ?, withdrawn_by = ?, "
+                                   "withdraw_reason = ? WHERE upload_id = ? AND state = 'active' RETURNING upload_id",
+                                   [now, user, reason or None, upload_id]).fetchall():
+                    raise CspdashError(f"upload {upload_id} ({row[1]}) is already withdrawn")
                 if row[2] == "dataset" and isinstance(up.db, db.Database):
                     _recompute_after_withdrawal(cur, up.cat, upload_id)
                 elif row[2] == "dataset":  # PostgreSQL: the records are Parquet files (cspdash.extract_store)

@@ -266,6 +266,42 @@ def test_an_import_on_postgresql_waits_for_another_process_importing(postgres_se
     second.close()
 
 
+def test_an_upload_withdrawn_by_two_processes_at_once_is_withdrawn_once(postgres_server):
+    """A withdrawal checks the upload is active, then updates it: when another process withdraws it in between, the
+    update finds it withdrawn (PostgreSQL's row lock), says so and records nothing."""
+    import threading
+    import time
+
+    import psycopg
+
+    url = postgres_server.new_database()
+    store = Store(url, CAT)
+    store.import_files([ret("q1.csv", b"A1,2018/19 Q1,60,\n")], "u")
+    outcome: list = []
+
+    def withdraw() -> None:
+        try:
+            outcome.append(store.withdraw(1, "second@example.org"))
+        except CspdashError as e:
+            outcome.append(e)
+
+    with psycopg.connect(**parse_db(url).connect_args()) as other:  # another process, mid-withdrawal
+        other.execute("UPDATE uploads SET state = 'withdrawn', withdrawn_by = 'first@example.org' WHERE upload_id = 1")
+        racing = threading.Thread(target=withdraw)
+        racing.start()
+        deadline = time.monotonic() + 30  # until the second withdrawal waits for the first's row lock
+        while not other.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                "AND datname = current_database()").fetchone()[0]:
+            assert time.monotonic() < deadline and racing.is_alive()
+            time.sleep(0.05)
+        other.commit()
+    racing.join(30)
+    assert isinstance(outcome[0], CspdashError) and "already withdrawn" in str(outcome[0])
+    assert [e["action"] for e in store.events()] == ["upload"]  # the first process's own event is its to write
+    assert store.history()[0]["withdrawn_by"] == "first@example.org"
+    store.close()
+
+
 def test_require_database_on_postgresql(postgres_server):
     url = postgres_server.new_database()
     with pytest.raises(DatabaseMissing, match=r"holds no cspdash tables.*--db URL init") as e:
