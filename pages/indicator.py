@@ -43,7 +43,9 @@ if period is not None:
     points, notes = ui.view(views.spc_detail, indicator, period)
     for note in notes:
         st.text(f"• {note}")
-    st.dataframe(points, hide_index=True)
+    with ui.on_demand("SPC points (table)", "csp_indicator_spc") as shown:  # below the first screen: drawn when opened
+        if shown:
+            st.dataframe(points, hide_index=True)
 
 st.header("Every stored figure", anchor=False)
 st.caption("Current figures count now; superseded ones were restated by a later upload; withdrawn ones no longer count.")

@@ -232,6 +232,17 @@ def test_indicator_page_shows_restatements_provenance_and_spc(demo_db):
     assert "Fewer than 12 points" in texts(at)
 
 
+def test_indicator_page_draws_the_spc_points_table_when_opened(demo_db):
+    at = run_app("pages/indicator.py")
+    assert "SPC points (table)" in [e.label for e in at.expander]
+    assert not [d for d in at.dataframe if "Upper limit" in d.value.columns]  # below the first screen: not yet drawn
+    at.session_state["csp_indicator_spc"] = True
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    points = [d.value for d in at.dataframe if "Upper limit" in d.value.columns]
+    assert len(points) == 1 and len(points[0]) > 12 and {"Mean", "Lower limit", "Point", "Rule"} <= set(points[0].columns)
+
+
 @pytest.mark.parametrize(("indicator", "shown"), [
     ("D6", ["Target source: CSP Plan 2017-21, Priority D, Burglary",
             "Target agreed: CSP Executive (approving the CSP Plan 2017-21), 18 Jul 2017.",
