@@ -6,8 +6,10 @@
 Two Streamlit servers run side by side on 127.0.0.1 (``tests/e2e_helpers.streamlit_server``): the app
 (``dashboard.py``) on a demo database in open mode, as ``make run`` starts it, and a generated bare page (a title, a
 20-row table and 4 Altair charts, ``BARE_PAGE``). Every page of the app (the links of its sidebar) is opened once
-first, so that the server's caches are warm; then each page is opened by URL in a new tab, right after the bare page,
-``--repeat`` rounds, and the best time of each counts.
+first, so that the server's caches are warm; then, in each of ``--repeat`` rounds, the bare page and each page are
+opened by URL in a new tab one right after the other, the order of the pair alternating from round to round (so
+neither side always follows the other); the best time of each counts, and the slowest and each round's ratio are
+reported as the spread, with the machine's load average.
 
 **Ready** (``READY_JS``): the time from asking for the URL until, all at once, Streamlit's script run has finished
 (the app root's ``data-test-script-state`` is ``notRunning`` and no running-status widget is shown), the main area
@@ -20,6 +22,7 @@ shows one while it loads the code of a chart or table, after the script run has 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -95,9 +98,9 @@ def app_pages(context, url: str) -> list[tuple[str, str]]:
     return [(title.splitlines()[-1].strip(), href) for title, href in links]  # the text after the icon's name
 
 
-def measure(repeat: int = 3, only: str = "") -> list[dict]:
-    """Best ready time of every app page (or those whose path contains ``only``) and of the bare page (measured just
-    before each), over ``repeat`` rounds."""
+def measure(repeat: int = 5, only: str = "") -> list[dict]:
+    """Best and slowest ready time of every app page (or those whose path contains ``only``) and of the bare page
+    measured beside it (right before or right after, alternating), over ``repeat`` rounds; and each round's ratio."""
     from playwright.sync_api import sync_playwright
 
     sys.path.insert(0, str(ROOT / "tests"))  # the browser tests' server and Chromium settings, shared
@@ -118,31 +121,46 @@ def measure(repeat: int = 3, only: str = "") -> list[dict]:
                 ready_seconds(context, bare_url)
                 times: dict[str, list[float]] = {href: [] for _, href in pages}
                 bare_times: dict[str, list[float]] = {href: [] for _, href in pages}
-                for _ in range(max(1, repeat)):
-                    for _, href in pages:
-                        bare_times[href].append(ready_seconds(context, bare_url))
-                        times[href].append(ready_seconds(context, href))
+                for n in range(max(1, repeat)):
+                    for _, href in pages:  # the pair's order alternates: neither side always follows the other
+                        pair = [(bare_times[href], bare_url), (times[href], href)]
+                        for seconds, url in pair if n % 2 == 0 else reversed(pair):
+                            seconds.append(ready_seconds(context, url))
             finally:
                 browser.close()
     rows = []
     for title, href in pages:
         s, b = min(times[href]), min(bare_times[href])
         rows.append({"page": title, "path": "/" + href.split("/", 3)[3], "seconds": s, "bare_seconds": b,
-                     "ratio": s / b})
+                     "ratio": s / b, "worst": max(times[href]), "bare_worst": max(bare_times[href]),
+                     "ratios": sorted(p / q for p, q in zip(times[href], bare_times[href], strict=True))})
     return rows
 
 
-def report(rows: list[dict], repeat: int) -> str:
+def report(rows: list[dict], repeat: int, load: str = "") -> str:
     """The Markdown block between the pages markers of docs/performance.md."""
-    lines = [START, f"Opened by URL in Chromium with the server's caches warm; best of {repeat}, each page measured "
-             "right after the bare page (a title, a 20-row table and 4 Altair charts); budget: ready within "
-             f"{BUDGET}× the bare page.", "",
-             "| page | path | ready, s | bare page, s | ratio | |", "|---|---|---:|---:|---:|---|"]
+    lines = [START, f"Opened by URL in Chromium with the server's caches warm; {repeat} rounds, in each the bare page "
+             "(a title, a 20-row table and 4 Altair charts) and the page one after the other, in alternating order; "
+             f"the best of each counts (the slowest in brackets); budget: ready within {BUDGET}× the bare page."
+             + (f" {load}" if load else ""), "",
+             "| page | path | ready, s | bare page, s | ratio | ratio of each round | |",
+             "|---|---|---:|---:|---:|---|---|"]
     for r in rows:
         ok = "✅" if r["ratio"] <= BUDGET else "❌"
-        lines.append(f"| {r['page']} | `{r['path']}` | {r['seconds']:.2f} | {r['bare_seconds']:.2f} | "
-                     f"{r['ratio']:.2f}× | {ok} |")
+        rounds = ", ".join(f"{x:.2f}" for x in r.get("ratios", []))
+        lines.append(f"| {r['page']} | `{r['path']}` | {r['seconds']:.2f} ({r.get('worst', r['seconds']):.2f}) | "
+                     f"{r['bare_seconds']:.2f} ({r.get('bare_worst', r['bare_seconds']):.2f}) | {r['ratio']:.2f}× | "
+                     f"{rounds} | {ok} |")
     return "\n".join([*lines, "", END])
+
+
+def load_text() -> str:
+    """How busy the machine was: the load averages (1, 5, 15 minutes) and the number of cores."""
+    try:
+        one, five, fifteen = os.getloadavg()
+    except OSError:
+        return ""
+    return f"Load average at the end: {one:.1f}, {five:.1f}, {fifteen:.1f} on {os.cpu_count()} cores."
 
 
 def write_doc(block: str, doc: Path = DOC) -> None:
@@ -150,10 +168,10 @@ def write_doc(block: str, doc: Path = DOC) -> None:
     doc_block.write_block(doc, START, END, block, heading="Pages in a browser")
 
 
-def run(out: Path | None, repeat: int = 3, only: str = "") -> list[dict]:
+def run(out: Path | None, repeat: int = 5, only: str = "") -> list[dict]:
     """Measure, print the block and write it into ``out`` when given; return the rows."""
     rows = measure(repeat, only)
-    block = report(rows, repeat)
+    block = report(rows, repeat, load_text())
     print(block)
     if out:
         write_doc(block, out)
@@ -163,7 +181,7 @@ def run(out: Path | None, repeat: int = 3, only: str = "") -> list[dict]:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.pages", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--repeat", type=int, default=3, help="rounds; the best of each page counts (default 3)")
+    p.add_argument("--repeat", type=int, default=5, help="rounds; the best of each page counts (default 5)")
     p.add_argument("--write", action="store_true", help="write the figures into docs/performance.md")
     p.add_argument("--only", default="", help="measure only the pages whose URL path contains this (never written)")
     a = p.parse_args(argv)

@@ -43,7 +43,8 @@ if period is not None:
             if shown:
                 ui.reasons(part)
 
-    st.download_button("Download the status table (CSV)", data=views.status_csv(ov.table),
+    # The file is made when the button is pressed (a callable), not on every run of the page.
+    st.download_button("Download the status table (CSV)", data=lambda: views.status_csv(ov.table),
                        file_name=f"csp-status-{ov.period.replace('/', '-').replace(' ', '-')}.csv", mime="text/csv",
                        icon=":material/download:", on_click="ignore")
 

@@ -21,9 +21,17 @@ TIMEOUT = 60
 
 
 class _NavigationPages(PagesManager):
-    """AppTest rebuilds the pages manager on every run and, because the page files sit in a folder named pages/,
-    falls back to Streamlit's old multipage mode, which runs a page file alone (no sidebar). The server leaves
-    that mode once dashboard.py calls st.navigation (and cspdash.ui.store() reruns if it has not); do the same."""
+    """AppTest in navigation mode, as a server is once dashboard.py has called st.navigation.
+
+    The one use of a private Streamlit name in the tests (tests/test_default_quarter.py and tests/test_bounded_input.py
+    import this class). Why there is no public way in Streamlit 1.67: ``AppTest._run`` itself sets
+    ``PagesManager.uses_pages_directory = None`` before every run, so every run of an app beside a folder named
+    pages/ starts in the old multipage mode, which runs the page file alone. A server leaves that mode for good once
+    st.navigation has run; AppTest enters it again on every run. The public way out, ``ui._within_app`` (st.navigation
+    and st.rerun from the page, as on a server's first visit), works for a session's first run
+    (tests/test_first_visit.py runs without this class), but tried on every run it lost what a test had set on a
+    widget: after the handover rerun the sidebar's quarter fell back to its first option (2025/26 Q4, not Q3).
+    ``test_apptest_still_starts_every_run_in_the_pages_folder_mode`` fails when Streamlit changes either fact."""
 
     def __init__(self, *args, **kwargs) -> None:
         PagesManager.uses_pages_directory = False
@@ -33,6 +41,19 @@ class _NavigationPages(PagesManager):
 @pytest.fixture(autouse=True)
 def _navigation_mode(monkeypatch):
     monkeypatch.setattr("streamlit.testing.v1.app_test.PagesManager", _NavigationPages)
+
+
+def test_apptest_still_starts_every_run_in_the_pages_folder_mode():
+    """Loud when Streamlit changes what ``_NavigationPages`` rests on: the class attribute it sets, and AppTest
+    resetting it before each run. If AppTest stops resetting it, try deleting ``_NavigationPages``."""
+    import inspect
+
+    from streamlit.testing.v1 import app_test
+
+    assert "uses_pages_directory" in vars(PagesManager), "Streamlit renamed the flag: _NavigationPages does nothing"
+    assert app_test.PagesManager is _NavigationPages  # the fixture reached the name AppTest builds its runs with
+    assert "PagesManager.uses_pages_directory = None" in inspect.getsource(AppTest._run), \
+        "AppTest no longer resets the old multipage mode on each run: _NavigationPages may be unnecessary"
 
 
 @pytest.fixture
@@ -209,6 +230,17 @@ def test_indicator_page_shows_restatements_provenance_and_spc(demo_db):
     at.selectbox(key="csp_indicator").select("C5").run()
     assert not at.exception
     assert "Fewer than 12 points" in texts(at)
+
+
+def test_indicator_page_draws_the_spc_points_table_when_opened(demo_db):
+    at = run_app("pages/indicator.py")
+    assert "SPC points (table)" in [e.label for e in at.expander]
+    assert not [d for d in at.dataframe if "Upper limit" in d.value.columns]  # below the first screen: not yet drawn
+    at.session_state["csp_indicator_spc"] = True
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    points = [d.value for d in at.dataframe if "Upper limit" in d.value.columns]
+    assert len(points) == 1 and len(points[0]) > 12 and {"Mean", "Lower limit", "Point", "Rule"} <= set(points[0].columns)
 
 
 @pytest.mark.parametrize(("indicator", "shown"), [
