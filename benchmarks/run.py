@@ -71,22 +71,34 @@ def child(*args: str) -> Child:
     return process([sys.executable, "-m", "benchmarks.child", *args])
 
 
+#: Runs a command and reports its wall time and peak memory on the last line of stderr. Linux hands a process the
+#: peak memory of the process that started it (``ru_maxrss`` survives fork and exec), so a child started straight from
+#: this process, grown by the earlier steps to about 1 GB, would report at least that much; started from this small
+#: launcher it reports its own.
+_LAUNCHER = """import os, subprocess, sys, time
+t = time.perf_counter()
+proc = subprocess.Popen(sys.argv[1:])
+_pid, status, usage = os.wait4(proc.pid, 0)
+wall = time.perf_counter() - t
+print(f"\\nbenchmark-child {wall} {usage.ru_maxrss}", file=sys.stderr)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def process(cmd: list[str], reports: bool = True) -> Child:
-    """Run ``cmd``; its JSON (the last line starting ``{`` when it ``reports``), wall time and peak memory."""
+    """Run ``cmd``; its JSON (the last line starting ``{`` when it ``reports``), wall time and peak memory (its own,
+    measured by ``_LAUNCHER``)."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        t = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=err,  # noqa: S603 - our own module, fixed arguments
-                                env={**os.environ, "PYTHONPATH": str(ROOT)})
-        _pid, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, so Popen must not wait again
-        wall = time.perf_counter() - t
+        proc = subprocess.run([sys.executable, "-c", _LAUNCHER, *cmd], cwd=ROOT, stdout=out, stderr=err,  # noqa: S603
+                              env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False)
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read(), err.read()
     if proc.returncode != 0:
         raise SystemExit(f"benchmark step failed ({proc.returncode}): {' '.join(cmd)}\n{stderr[-4000:]}")
+    _tag, wall, maxrss = stderr.rstrip().splitlines()[-1].split()
     lines = [ln for ln in stdout.splitlines() if ln.startswith("{")]
-    return Child(json.loads(lines[-1]) if reports else {}, wall, usage.ru_maxrss / 1024)  # ru_maxrss is in KiB on Linux
+    return Child(json.loads(lines[-1]) if reports else {}, float(wall), int(maxrss) / 1024)  # ru_maxrss: KiB
 
 
 def street_files(folder: Path, rows: int, quoted: bool = False) -> list[Path]:
