@@ -62,23 +62,53 @@ def cmd_user(args: argparse.Namespace, out: Callable[[str], None]) -> int:
 
 
 def cmd_backup(args: argparse.Namespace, out: Callable[[str], None]) -> int:
-    store = open_store(args)
-    try:
-        path = store.backup(args.out)
-    finally:
-        store.close()
+    from cspdash.dburl import PostgresTarget, parse_db
+
+    db, config = resolve_paths(args)
+    target = parse_db(db)
+    if isinstance(target, PostgresTarget):  # the same file, from PostgreSQL and $CSPDASH_EXTRACTS (docs/scaling.md)
+        from cspdash.backups_pg import extracts_folder, write_backup_pg
+        from cspdash.pg import PostgresDatabase
+
+        cat = load_catalogue(config)
+        database = PostgresDatabase(target)
+        try:
+            path = write_backup_pg(database, extracts_folder(), cat, args.out)
+        finally:
+            database.close()
+    else:
+        store = open_store(args)
+        try:
+            path = store.backup(args.out)
+        finally:
+            store.close()
     out(f"backup written to {path}")
     return EXIT_OK
 
 
 def cmd_restore(args: argparse.Namespace, out: Callable[[str], None]) -> int:
-    from cspdash.backups import restore
-    from cspdash.dburl import duckdb_path
+    from cspdash.dburl import PostgresTarget, parse_db
 
     db, config = resolve_paths(args)
-    db = duckdb_path(db)
-    kept = restore(args.file, db, load_catalogue(config))
-    out(f"restored {args.file} to {db}" + (f"; the previous database is kept as {kept}" if kept else ""))
+    target = parse_db(db)
+    cat = load_catalogue(config)
+    if isinstance(target, PostgresTarget):
+        from cspdash.backups_pg import extracts_folder, restore_pg
+        from cspdash.pg import PostgresDatabase
+
+        database = PostgresDatabase(target)
+        try:
+            schema = restore_pg(args.file, database, extracts_folder(), cat)
+        finally:
+            database.close()
+        out(f"restored {args.file} to {target.masked()}" + (
+            f"; the previous tables are kept in the schema {schema} (DROP SCHEMA {schema} CASCADE when no longer "
+            "needed)" if schema else ""))
+        return EXIT_OK
+    from cspdash.backups import restore
+
+    kept = restore(args.file, target.path, cat)
+    out(f"restored {args.file} to {target.path}" + (f"; the previous database is kept as {kept}" if kept else ""))
     return EXIT_OK
 
 

@@ -8,7 +8,7 @@ Layers, lowest first; a module may import from its own layer or any lower one, n
 3. ``status``, ``observations``, ``judgement``, ``status_text``, ``spc``, ``spc_rules``, ``spc_phases``, ``compare``,
    ``templates``: judgements and templates of returns
 4. ``store``: the DuckDB database (and the modules it is split into)
-5. ``views``, ``charts``, ``report``, ``snapshots``, ``backups``, ``demo``: screens' data, charts, packs, copies
+5. ``views``, ``charts``, ``report``, ``snapshots``, ``backups``, ``backups_pg``, ``demo``: screens' data, charts, packs, copies
 6. ``ui``: the only module that imports streamlit
 7. ``cli``, ``cli_common``, ``cli_data``, ``cli_report``, ``cli_admin``, ``__main__``: the command line
 
@@ -34,7 +34,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("ingest", "datasets"),
     ("status", "observations", "judgement", "status_text", "spc", "spc_rules", "spc_phases", "compare", "templates"),
     ("store",),
-    ("views", "charts", "report", "snapshots", "backups", "demo"),
+    ("views", "charts", "report", "snapshots", "backups", "backups_pg", "demo"),
     ("ui",),
     ("cli", "cli_common", "cli_data", "cli_report", "cli_admin", "__main__"),
 )
