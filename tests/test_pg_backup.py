@@ -20,24 +20,37 @@ import pytest
 from e2e_helpers import demo_copy
 from tests_config import ROOT
 
-from cspdash import backups_pg
+from cspdash import backups_pg, snapshots
 from cspdash.backups import read_schema, restore
 from cspdash.backups_pg import extracts_folder, restore_pg, write_backup_pg
 from cspdash.config import load_catalogue
 from cspdash.dburl import parse_db
 from cspdash.errors import CspdashError
+from cspdash.ingest import SourceFile
 from cspdash.pg import PostgresDatabase
 from cspdash.store import Store
 
 CAT = load_catalogue(ROOT / "indicators.yaml")
+ADMIN = "analyst@towerhamlets.gov.uk"
 SMALL = 2_000  # bytes: originals larger than this are kept as files in these tests, so both ways are exercised
 
 
 @pytest.fixture(scope="module")
 def first_backup(tmp_path_factory) -> Path:
-    """A backup of the demo's embedded store, written by ``Store.backup`` as the app and ``backup`` do."""
+    """A backup of the demo's embedded store, with accounts, a withdrawal, commentary and a frozen pack added,
+    written by ``Store.backup`` as the app and ``backup`` do."""
     store = Store(demo_copy(tmp_path_factory, "pg-backup-demo"), CAT)
     try:
+        store.add_user(ADMIN, "admin", by="test")
+        store.add_user("chair-asb@towerhamlets.gov.uk", "chair", ["asb", "vawg"], by=ADMIN)
+        store.add_user("left@towerhamlets.gov.uk", "viewer", by=ADMIN)
+        store.disable_user("left@towerhamlets.gov.uk", by=ADMIN)
+        period = store.latest_complete_quarter()
+        store.add_commentary("A1", period, "Typed in the app: 'quoted', 50% ünïcödé; ? $x", ADMIN)
+        sent = store.import_files([SourceFile("sent-in-error.csv", data=b"indicator,period,value\nA2,2025/26 Q3,9\n")],
+                                  ADMIN)
+        store.withdraw(sent.uploads[0]["upload_id"], ADMIN, "sent in error")
+        snapshots.freeze(store, period, "2026-01-15", ADMIN)
         return store.backup(tmp_path_factory.mktemp("pg-backup") / "first.duckdb")
     finally:
         store.close()
@@ -95,6 +108,7 @@ def test_the_demo_restored_into_postgresql_backs_up_to_the_same_file(first_backu
     schema2, rows2 = everything(second)
     assert schema2 == schema1  # tables and columns, sequences (their next values), indexes
     assert any(t.startswith("ds_") and rows for t, rows in rows1.items())
+    assert all(rows1[t] for t in ("users", "snapshots", "snapshot_items", "commentary"))
     for table in rows1:
         assert rows2[table] == rows1[table], table
 
