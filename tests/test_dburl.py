@@ -145,8 +145,6 @@ COMMANDS = [
     ["status"],
     ["history"],
     ["withdraw", "1"],
-    ["backup", "--out", "b.duckdb"],
-    ["restore", "{backup}"],
     ["report", "--out", "pack.pdf"],
     ["freeze", "--meeting-date", "2026-03-12"],
     ["snapshots"],
