@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import duckdb
+import psycopg
 import pytest
 from e2e_helpers import demo_copy
 from tests_config import ROOT
@@ -167,6 +168,21 @@ def test_a_damaged_or_foreign_backup_is_refused_and_postgresql_is_unchanged(firs
     assert "nothing was changed" in str(e.value).lower() or "does not exist" in str(e.value)
     assert pg_state(pg) == before
     assert files(extracts) == kept_files
+
+
+def test_a_database_the_app_keeps_busy_is_refused_and_left_unchanged(first_backup, pg, tmp_path, monkeypatch):
+    extracts = tmp_path / "extracts"
+    restore_pg(first_backup, pg, extracts, CAT)
+    before = pg_state(pg)
+    monkeypatch.setattr(backups_pg, "LOCK_TIMEOUT", "300ms")
+    reader = psycopg.connect(**pg.target.connect_args())  # a replica in the middle of reading the uploads
+    try:
+        reader.execute("SELECT count(*) FROM uploads").fetchone()  # its transaction stays open
+        with pytest.raises(CspdashError, match=r"is in use .*stop them first, then restore. Nothing was changed"):
+            restore_pg(first_backup, pg, extracts, CAT)
+    finally:
+        reader.close()
+    assert pg_state(pg) == before
 
 
 def test_extracts_unset_is_refused_in_words(first_backup, pg, tmp_path):
