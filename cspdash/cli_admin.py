@@ -113,14 +113,23 @@ def cmd_restore(args: argparse.Namespace, out: Callable[[str], None]) -> int:
 
 
 def cmd_init(args: argparse.Namespace, out: Callable[[str], None]) -> int:
-    from cspdash.dburl import duckdb_path
+    from cspdash.dburl import PostgresTarget, parse_db
 
-    db = duckdb_path(resolve_paths(args)[0])
-    if db != ":memory:" and os.path.exists(db):
-        raise CspdashError(f"{db} already exists; init only makes a new, empty database (nothing was changed)")
+    target = parse_db(resolve_paths(args)[0])
+    if isinstance(target, PostgresTarget):  # the database is made by its server's administrator; init makes the tables
+        from cspdash.pg import has_schema
+
+        if has_schema(target):
+            raise CspdashError(f"{target.masked()} already holds a cspdash database; init only makes a new, empty "
+                               "one (nothing was changed)")
+        db, opt = target.masked(), "URL"
+    else:
+        db = opt = target.path
+        if db != ":memory:" and os.path.exists(db):
+            raise CspdashError(f"{db} already exists; init only makes a new, empty database (nothing was changed)")
     open_store(args).close()
     out(f"created an empty database at {db}; add the first admin with "
-        f"`python -m cspdash --db {db} user add EMAIL --role admin`")
+        f"`python -m cspdash --db {opt} user add EMAIL --role admin`")
     return EXIT_OK
 
 

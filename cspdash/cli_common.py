@@ -25,7 +25,8 @@ EXIT_INTERRUPTED = 130  # Ctrl-C, as a shell reports a process stopped by SIGINT
 def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     default = argparse.SUPPRESS if suppress else None
     parser.add_argument("--db", default=default, metavar="PATH",
-                        help=f"DuckDB file (default: $CSPDASH_DB or {DEFAULT_DB})")
+                        help=f"DuckDB file, or postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME (default: $CSPDASH_DB "
+                        f"or {DEFAULT_DB})")
     parser.add_argument("--config", default=default, metavar="PATH",
                         help=f"indicator catalogue (default: $CSPDASH_CONFIG or {DEFAULT_CONFIG})")
 
@@ -163,16 +164,17 @@ CREATES_DB = ("init", "demo")
 
 
 def open_store(args: argparse.Namespace):
-    """The catalogue and the store named by the options; only ``init`` and ``demo`` make a missing database."""
-    from cspdash.dburl import duckdb_path
+    """The store named by the options (a DuckDB file or a PostgreSQL database) with the catalogue; only ``init`` and
+    ``demo`` make a missing database (PostgreSQL: its tables, in a database that exists)."""
+    from cspdash.dburl import parse_db
     from cspdash.store import Store, require_database
 
     db, config = resolve_paths(args)
-    db = duckdb_path(db)  # a URL other than a path is refused before anything is opened or created
+    target = parse_db(db)  # any other URL is refused before anything is opened or created
     cat = load_catalogue(config)
     if args.command not in CREATES_DB:
-        require_database(db)
-    return Store(db, cat)
+        require_database(target)
+    return Store(target, cat)
 
 
 def acting_user(args: argparse.Namespace, store) -> str | None:

@@ -60,7 +60,7 @@ MIGRATIONS: dict[int, list[str]] = {
             grain VARCHAR NOT NULL,
             period_start DATE NOT NULL,
             area VARCHAR NOT NULL,              -- '' = the partnership's own area
-            value DOUBLE,
+            value DOUBLE PRECISION,
             numerator DOUBLE,
             denominator DOUBLE,
             source_row BIGINT
@@ -108,7 +108,7 @@ MIGRATIONS: dict[int, list[str]] = {
 }
 
 #: The tables of frozen meeting packs (``cspdash.snapshots``): made when the first pack is frozen, not by a migration;
-#: a restore checks a backup against them too.
+#: a restore checks a backup against them too. Spelled so that both engines take them as they are.
 SNAPSHOT_SCHEMA = (
     "CREATE SEQUENCE IF NOT EXISTS snapshot_seq START 1",
     """CREATE TABLE IF NOT EXISTS snapshots (
@@ -127,9 +127,9 @@ SNAPSHOT_SCHEMA = (
         indicator VARCHAR NOT NULL,
         priority VARCHAR NOT NULL,
         title VARCHAR NOT NULL,
-        value DOUBLE,
-        target DOUBLE,
-        comparator DOUBLE,
+        value DOUBLE PRECISION,
+        target DOUBLE PRECISION,
+        comparator DOUBLE PRECISION,
         rag VARCHAR NOT NULL,
         variation VARCHAR,
         assurance VARCHAR,
@@ -420,7 +420,7 @@ class Database:
         # fetchall, not fetchone: a result left open keeps its transaction open, and that blocks CHECKPOINT.
         # Only changes to figures and commentary count: a sign-in must not empty the UI's caches.
         return int(self.cursor().execute(
-            "SELECT coalesce(max(event_id), 0) FROM events WHERE list_contains(?, action)",
+            "SELECT coalesce(max(event_id), 0) FROM events WHERE action = ANY(?)",
             [list(DATA_ACTIONS)]).fetchall()[0][0])
 
 

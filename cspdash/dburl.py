@@ -4,8 +4,8 @@
 ``postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME`` (or ``postgres://``) is a ``PostgresTarget``; anything else with
 a URL scheme (``sqlite:///x``, ``duckdb:/x``, ``http://...``) is refused, so that it is never taken as a file name
 and a file made at ``postgresql:/...``. A password in the value never appears in a message, a ``repr`` or a log:
-``mask`` replaces it with ``***``. ``duckdb_path`` is what every command and the app call before they open a store:
-it returns the file's path, or refuses a PostgreSQL URL until the PostgreSQL store exists (docs/scaling.md).
+``mask`` replaces it with ``***``. ``cspdash.store.Store`` opens either target; ``duckdb_path`` is for the commands
+that still need a file (``restore``): it returns the file's path, or refuses a PostgreSQL URL in words.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from cspdash.errors import CspdashError
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 DEFAULT_PORT = 5432
 URL_FORM = "postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME"
-PG_UNAVAILABLE = "PostgreSQL store: not available in this version"
+PG_UNAVAILABLE = "PostgreSQL store: not available in this version"  # for this command (backup, restore)
 
 #: A URL scheme (RFC 3986: a letter, then letters, digits, ``+ - .``) followed by ``:/``. One letter alone is a
 #: Windows drive (``C:/data/csp.duckdb``), a path.
@@ -129,13 +129,18 @@ def _postgres(value: str) -> PostgresTarget:
                           dbname=dbname, password=password)
 
 
-def duckdb_path(value: str) -> str:
-    """The DuckDB file ``value`` names; a PostgreSQL URL is refused (fail closed, nothing created) until this version
-    has a PostgreSQL store, and anything else that is a URL as ``parse_db`` refuses it."""
+def duckdb_path(value: str, what: str = "this command") -> str:
+    """The DuckDB file ``value`` names, for ``what`` (a command that still needs a file); a PostgreSQL URL is refused
+    (fail closed, nothing created), and anything else that is a URL as ``parse_db`` refuses it."""
     target = parse_db(value)
     if isinstance(target, PostgresTarget):
-        raise DatabaseURLError(
-            f"{PG_UNAVAILABLE}: {target.masked()} names a PostgreSQL database, and this version of cspdash stores "
-            "its data only in a DuckDB file (nothing was created or changed). Give the DuckDB file's path in --db "
-            "or $CSPDASH_DB (default data/csp.duckdb); docs/scaling.md says where PostgreSQL support stands")
+        raise unavailable(target, what)
     return target.path
+
+
+def unavailable(target: PostgresTarget, what: str) -> DatabaseURLError:
+    """``what`` (e.g. "backup") refused on the PostgreSQL database ``target``, in words, its password masked."""
+    return DatabaseURLError(
+        f"{PG_UNAVAILABLE}: {target.masked()} names a PostgreSQL database, and {what} works only on a DuckDB file "
+        "in this version of cspdash (nothing was created or changed). Give the DuckDB file's path in --db or "
+        "$CSPDASH_DB (default data/csp.duckdb); docs/scaling.md says where PostgreSQL support stands")

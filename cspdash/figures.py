@@ -1,5 +1,9 @@
 """The figures as they count now: current observations, figures, statuses, coverage, history, series, provenance,
-commentary and area comparisons: the reads every page and the pack start from."""
+commentary and area comparisons: the reads every page and the pack start from.
+
+The SQL runs on both engines as it is (``db.Engine``): the latest row of a group is a ``row_number()`` in a subquery
+(DuckDB's ``QUALIFY`` is not PostgreSQL's), a list parameter is matched with ``x = ANY(?)``, every subquery in
+``FROM`` is named, and ``"user"`` is quoted where PostgreSQL would read it as its own ``user``."""
 
 from __future__ import annotations
 
@@ -15,17 +19,20 @@ from cspdash.periods import Period, parse_period
 from cspdash.status import Figure, Observation, Rollup, Status, evaluate, figures_for, rated_grain, rollup
 
 CURRENT_OBS = """
-    SELECT o.indicator, o.period, o.grain, o.area, o.value, o.numerator, o.denominator, o.upload_id, o.provisional
-    FROM observations o JOIN uploads u USING (upload_id)
-    WHERE u.state = 'active'
-    QUALIFY row_number() OVER (PARTITION BY o.indicator, o.period, o.grain, o.area ORDER BY o.upload_id DESC) = 1
+    SELECT indicator, period, grain, area, value, numerator, denominator, upload_id, provisional FROM (
+        SELECT o.indicator, o.period, o.grain, o.area, o.value, o.numerator, o.denominator, o.upload_id,
+               o.provisional, row_number() OVER (PARTITION BY o.indicator, o.period, o.grain, o.area
+                                                 ORDER BY o.upload_id DESC) AS newest
+        FROM observations o JOIN uploads u USING (upload_id)
+        WHERE u.state = 'active') AS ranked
+    WHERE newest = 1
 """
 
 
 class Figures:
     """Reads of the stored figures and commentary, for one catalogue; the current figures cached per data version."""
 
-    def __init__(self, database: db.Database, cat: Catalogue) -> None:
+    def __init__(self, database: db.Engine, cat: Catalogue) -> None:
         self.db = database
         self.cat = cat
         self._figures: tuple[tuple[int, int], dict[str, dict[Period, Figure]]] | None = None  # (version, figures)
@@ -37,10 +44,10 @@ class Figures:
     def current_observations(self, indicators: Sequence[str] | None = None, area: str = "") -> dict[str, list[Observation]]:
         """The figures that count now (latest active upload per indicator, period and area), by indicator."""
         sql = (f"SELECT indicator, period, grain, value, numerator, denominator, provisional FROM ({CURRENT_OBS}) "
-               "WHERE area = ?")
+               "AS current_obs WHERE area = ?")
         params: list = [area]
         if indicators is not None:
-            sql += " AND list_contains(?, indicator)"
+            sql += " AND indicator = ANY(?)"
             params.append(list(indicators))
         out: dict[str, list[Observation]] = defaultdict(list)
         period_of = _period_parser()
@@ -159,7 +166,8 @@ class Figures:
 
     def commentary(self, indicator: str | None = None, period: Period | None = None) -> list[dict]:
         """The current commentary (latest active per indicator and period), with who wrote it and when."""
-        sql = """SELECT c.indicator, c.period, c.text, u.user_name AS user, u.uploaded_at, c.upload_id, u.file_name
+        sql = """SELECT c.indicator, c.period, c.text, u.user_name AS "user", u.uploaded_at, c.upload_id, u.file_name,
+                        row_number() OVER (PARTITION BY c.indicator, c.period ORDER BY c.upload_id DESC) AS newest
                  FROM commentary c JOIN uploads u USING (upload_id) WHERE u.state = 'active'"""
         params: list = []
         if indicator:
@@ -168,8 +176,9 @@ class Figures:
         if period is not None:
             sql += " AND c.period = ?"
             params.append(period.label)
-        sql += " QUALIFY row_number() OVER (PARTITION BY c.indicator, c.period ORDER BY c.upload_id DESC) = 1"
-        rel = self.db.cursor().execute(sql + " ORDER BY c.indicator, c.period", params)
+        rel = self.db.cursor().execute(
+            'SELECT indicator, period, text, "user", uploaded_at, upload_id, file_name '
+            f"FROM ({sql}) AS ranked WHERE newest = 1 ORDER BY indicator, period", params)
         return db.rows(rel)
 
     def area_values(self, indicator: str, period: Period) -> list[dict]:
@@ -179,8 +188,8 @@ class Figures:
         # Only the figures that roll up into the rated period: every area's whole history made this 30x slower.
         labels = [rated.label, *[m.label for m in rated.months()], *[q.label for q in rated.quarters()]]
         rows = self.db.cursor().execute(
-            f"SELECT area, period, grain, value, numerator, denominator FROM ({CURRENT_OBS}) "
-            "WHERE indicator = ? AND area <> '' AND list_contains(?, period) ORDER BY area, period",
+            f"SELECT area, period, grain, value, numerator, denominator FROM ({CURRENT_OBS}) AS current_obs "
+            "WHERE indicator = ? AND area <> '' AND period = ANY(?) ORDER BY area, period",
             [indicator, labels]).fetchall()
         by_area: dict[str, list[Observation]] = defaultdict(list)
         period_of = _period_parser()
@@ -203,10 +212,11 @@ class Figures:
         if dataset_of(self.cat, dataset).format != "population":
             raise CspdashError(f"the dataset {dataset!r} is not of format population")
         return self.db.cursor().execute(
-            f"SELECT code, area, age_group, population FROM {ds.table_name(dataset)} WHERE year = ? AND upload_id IN "
-            "(SELECT upload_id FROM uploads WHERE state = 'active' AND kind = 'dataset' AND dataset = ?) "
-            "QUALIFY row_number() OVER (PARTITION BY lower(code), lower(age_group) ORDER BY upload_id DESC) = 1 "
-            "ORDER BY area, age_group", [str(year), dataset]).fetchall()
+            "SELECT code, area, age_group, population FROM (SELECT code, area, age_group, population, row_number() "
+            "OVER (PARTITION BY lower(code), lower(age_group) ORDER BY upload_id DESC) AS newest "
+            f"FROM {ds.table_name(dataset)} WHERE year = ? AND upload_id IN "
+            "(SELECT upload_id FROM uploads WHERE state = 'active' AND kind = 'dataset' AND dataset = ?)) AS ranked "
+            "WHERE newest = 1 ORDER BY area, age_group", [str(year), dataset]).fetchall()
 
     def events(self, limit: int = 200) -> list[dict]:
         """The audit trail, newest first."""

@@ -1,7 +1,9 @@
 """Original files of uploads: small ones in the ``content`` column, large ones beside the database, content-addressed.
 
 A large original is kept as ``uploads/<sha256>`` beside the database file, written whole under a temporary name and
-renamed, and checked against its SHA-256 whenever it is read. Databases in one folder may share these files.
+renamed, and checked against its SHA-256 whenever it is read. Databases in one folder may share these files. A
+PostgreSQL store has no file to be beside: its large originals go to ``$CSPDASH_EXTRACTS/originals/<sha256>``
+(storage every app replica and command can reach); while that is unset, an upload that needs it is refused.
 """
 
 from __future__ import annotations
@@ -13,8 +15,7 @@ import shutil
 import threading
 from pathlib import Path
 
-import duckdb
-
+from cspdash.db import Cursor
 from cspdash.errors import CspdashError
 from cspdash.ingest import SourceFile
 
@@ -22,20 +23,38 @@ from cspdash.ingest import SourceFile
 #: the ``content`` column: writing a 250 MB extract into a BLOB took longer than reading the extract itself.
 INLINE_ORIGINAL_BYTES = 4 * 1024 * 1024
 ORIGINALS_DIR = "uploads"  # beside the database file; content-addressed, so databases in one folder may share it
+EXTRACTS_ENV = "CSPDASH_EXTRACTS"  # a PostgreSQL store's shared storage: originals in its ``originals`` folder
 
 
 class Originals:
     """The originals folder of one database (``folder`` None for a database in memory: everything is inline)."""
 
-    def __init__(self, db_path: Path) -> None:
-        self.folder = None if str(db_path) == ":memory:" else db_path.parent / ORIGINALS_DIR
+    def __init__(self, db_path: Path | None, folder: Path | None = None) -> None:
+        self.folder = folder if db_path is None else None if str(db_path) == ":memory:" else db_path.parent / ORIGINALS_DIR
+        self.shared_storage = db_path is None  # a PostgreSQL store's: a large original needs $CSPDASH_EXTRACTS
+
+    @classmethod
+    def shared(cls, env: dict[str, str] | None = None) -> Originals:
+        """The originals of a PostgreSQL store: ``$CSPDASH_EXTRACTS/originals`` (folder None while it is unset)."""
+        root = ((os.environ if env is None else env).get(EXTRACTS_ENV) or "").strip()
+        return cls(None, Path(root) / "originals" if root else None)
 
     def kept_outside(self, src: SourceFile) -> bool:
-        """Whether an upload's original bytes are kept in a file beside the database rather than in the row."""
-        return self.folder is not None and src.size > INLINE_ORIGINAL_BYTES
+        """Whether an upload's original bytes are kept in a file beside the database rather than in the row; a
+        CspdashError, nothing stored, when a PostgreSQL store would need ``$CSPDASH_EXTRACTS`` and it is unset."""
+        if src.size <= INLINE_ORIGINAL_BYTES:
+            return False
+        if self.folder is None and self.shared_storage:
+            raise CspdashError(
+                f"{src.display_name}: {src.size / 1024 / 1024:.1f} MB is more than the "
+                f"{INLINE_ORIGINAL_BYTES // 1024 // 1024} MB a PostgreSQL store keeps in the database, and "
+                f"${EXTRACTS_ENV} is not set, so there is nowhere to keep the original file; nothing was stored. "
+                f"Fix: set {EXTRACTS_ENV} to a folder every app replica and command can reach (originals go to its "
+                "originals/ folder)")
+        return self.folder is not None
 
     def keep(self, src: SourceFile, sha: str) -> None:
-        """Keep an upload's original bytes as ``uploads/<sha256>`` beside the database."""
+        """Keep an upload's original bytes as ``<folder>/<sha256>`` (``uploads/`` beside the database)."""
         assert self.folder is not None
         target = self.folder / sha
         if target.is_file() and target.stat().st_size == src.size:
@@ -68,7 +87,7 @@ class Originals:
                                f"SHA-256 no longer matches {sha}. Fix: restore the file from a backup")
         return path
 
-    def content(self, cur: duckdb.DuckDBPyConnection, upload_id: int) -> tuple[str, bytes]:
+    def content(self, cur: Cursor, upload_id: int) -> tuple[str, bytes]:
         """(file name, original bytes) of an upload, from the database or the originals folder beside it."""
         row = next(iter(cur.execute(
             "SELECT file_name, content, sha256, size_bytes FROM uploads WHERE upload_id = ?", [upload_id]).fetchall()),

@@ -110,10 +110,7 @@ class PostgresDatabase:
         self.lock = threading.RLock()
         self.generation = 1
         args = {**target.connect_args(), "connect_timeout": CONNECT_TIMEOUT}
-        try:  # one connection first, so that a refusal is said in PostgreSQL's words, not as a pool timeout
-            psycopg.connect(**args).close()
-        except psycopg.Error as e:
-            raise CspdashError(f"cannot connect to the database {self.path}: {_first_line(e)}") from None
+        probe(target).close()  # one connection first: a refusal said in PostgreSQL's words, not as a pool timeout
         self.pool = ConnectionPool(kwargs={**args, "autocommit": True}, min_size=1, max_size=max_size, open=False,
                                    name="cspdash")
         self.pool.open(wait=True, timeout=CONNECT_TIMEOUT)
@@ -183,6 +180,21 @@ class PostgresDatabase:
 
     def close(self) -> None:
         self.pool.close()
+
+
+def probe(target: PostgresTarget) -> psycopg.Connection:
+    """A connection to ``target`` (autocommit), or a CspdashError in PostgreSQL's words with the URL masked."""
+    try:
+        return psycopg.connect(**target.connect_args(), connect_timeout=CONNECT_TIMEOUT, autocommit=True)
+    except psycopg.Error as e:
+        raise CspdashError(f"cannot connect to the database {target.masked()}: {_first_line(e)}. Fix: check the "
+                           "URL in --db or $CSPDASH_DB, and that the server is running and lets this user in") from None
+
+
+def has_schema(target: PostgresTarget) -> bool:
+    """Whether the PostgreSQL database ``target`` holds cspdash's tables (``init`` or ``demo`` made them)."""
+    with probe(target) as con:
+        return bool(con.execute("SELECT to_regclass('schema_version') IS NOT NULL").fetchone()[0])
 
 
 def _first_line(e: BaseException) -> str:

@@ -1,4 +1,5 @@
-"""Snapshots: "freeze for the meeting on DATE" keeps exactly what was presented, in the same DuckDB file.
+"""Snapshots: "freeze for the meeting on DATE" keeps exactly what was presented, in the same database (DuckDB or
+PostgreSQL: the SQL is written once for both).
 
 A snapshot stores the whole pack (values, RAG, reasons, commentary, chart points, data-as-at, the period, who froze
 it and when) as written at the time; later uploads, restatements and withdrawals never change it. ``report``
@@ -54,14 +55,17 @@ class Snapshot:
 def ensure_tables(store: Store) -> None:
     """Create the snapshot tables if they are missing."""
     have = store.cursor().execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' "
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() "
         "AND table_name IN ('snapshots', 'snapshot_items')").fetchone()[0]
     if have == 2:
         return  # reads need not wait for the write lock
     with store.db.lock:
-        cur = store.cursor()
-        for stmt in SCHEMA:
-            cur.execute(stmt)
+        cur = store.db.writer()
+        try:
+            for stmt in SCHEMA:
+                cur.execute(stmt)
+        finally:
+            cur.close()
 
 
 def freeze(store: Store, period: Period | str | None, meeting_date: date | str, user: str) -> int:
@@ -79,24 +83,29 @@ def freeze(store: Store, period: Period | str | None, meeting_date: date | str, 
     with store.db.lock:  # no upload can land between reading the figures and storing them
         pack = build_pack(store, period, when)
         version = store.data_version()
-        cur = store.cursor()
+        cur = store.db.writer()  # one connection for the transaction (PostgreSQL: held from the pool)
         now = db.now()
-        with store.db.transaction(cur):
-            sid = int(cur.execute("SELECT nextval('snapshot_seq')").fetchone()[0])
-            info = SnapshotInfo(sid, user, now.strftime("%d %b %Y %H:%M UTC"))
-            frozen = with_snapshot(pack, info, when)
-            cur.execute("INSERT INTO snapshots (snapshot_id, period, meeting_date, frozen_by, frozen_at, data_as_at, "
-                        "data_version, pack) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        [sid, pack.period, when, user, now, pack.data_as_at, version, frozen.to_json()])
-            cur.executemany(
-                "INSERT INTO snapshot_items (snapshot_id, position, indicator, priority, title, value, target, "
-                "comparator, rag, variation, assurance, reason, commentary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [[sid, k, it.indicator, it.priority, it.title, it.status.value, it.status.target, it.status.comparator,
-                  it.status.rag, it.status.variation, it.status.assurance, it.status.reason,
-                  "\n\n".join(c.text for c in it.commentary) or None] for k, it in enumerate(pack.items)])
-            db.event(cur, user, "freeze", None, f"snapshot {sid}: {pack.period} for the meeting on {when.isoformat()}",
-                     now)
-        store.db.checkpoint(cur)
+        try:
+            with store.db.transaction(cur):
+                sid = int(cur.execute("SELECT nextval('snapshot_seq')").fetchone()[0])
+                info = SnapshotInfo(sid, user, now.strftime("%d %b %Y %H:%M UTC"))
+                frozen = with_snapshot(pack, info, when)
+                cur.execute("INSERT INTO snapshots (snapshot_id, period, meeting_date, frozen_by, frozen_at, "
+                            "data_as_at, data_version, pack) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                            [sid, pack.period, when, user, now, pack.data_as_at, version, frozen.to_json()])
+                for k, it in enumerate(pack.items):  # a few dozen rows; a cursor of either engine takes them so
+                    cur.execute(
+                        "INSERT INTO snapshot_items (snapshot_id, position, indicator, priority, title, value, target, "
+                        "comparator, rag, variation, assurance, reason, commentary) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [sid, k, it.indicator, it.priority, it.title, it.status.value, it.status.target,
+                         it.status.comparator, it.status.rag, it.status.variation, it.status.assurance,
+                         it.status.reason, "\n\n".join(c.text for c in it.commentary) or None])
+                db.event(cur, user, "freeze", None,
+                         f"snapshot {sid}: {pack.period} for the meeting on {when.isoformat()}", now)
+            store.db.checkpoint(cur)
+        finally:
+            cur.close()
     return sid
 
 
@@ -112,7 +121,8 @@ def list_snapshots(store: Store) -> list[dict]:
                   count(*) FILTER (WHERE i.rag = 'no_data') AS no_data,
                   count(*) FILTER (WHERE i.rag = 'monitor') AS monitor
            FROM snapshots s LEFT JOIN snapshot_items i USING (snapshot_id)
-           GROUP BY ALL ORDER BY s.snapshot_id DESC""")
+           GROUP BY s.snapshot_id, s.period, s.meeting_date, s.frozen_by, s.frozen_at, s.data_as_at, s.data_version
+           ORDER BY s.snapshot_id DESC""")
     cols = [d[0] for d in rel.description]
     out = []
     for row in rel.fetchall():

@@ -1,11 +1,11 @@
-"""The CSP's data behind one facade: ``Store`` keeps the methods every page, command and test calls, and hands each
-to the module of its noun.
+"""The CSP's data behind one facade, on either engine (a DuckDB file or a PostgreSQL database, ``cspdash.dburl``):
+``Store`` keeps the methods every page, command and test calls, and hands each to the module of its noun.
 
 - ``db``: the connection (a cursor per thread, writes under a lock, reopened after a failure of the disk), the
   migrations, ``transaction()`` and ``checkpoint()``, rows as dicts and the audit events;
 - ``figures``: the figures as they count now, statuses, history, series, provenance and commentary;
 - ``uploads``: the import pipeline, its preview, withdrawals and typed commentary;
-- ``originals``: the original files kept beside the database, content-addressed;
+- ``originals``: the original files kept beside the database (PostgreSQL: in ``$CSPDASH_EXTRACTS``), content-addressed;
 - ``accounts``: users, sign-in and lock-out, who may manage accounts;
 - ``backups``: the consistent copy of the whole database (and the daily backups and restore).
 
@@ -19,8 +19,6 @@ import shlex
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-import duckdb
-
 from cspdash import backups
 from cspdash.accounts import Accounts
 from cspdash.auth import User
@@ -30,7 +28,9 @@ from cspdash.db import (  # noqa: F401  (names other modules and tests import fr
     MIGRATIONS,
     SCHEMA_VERSION,
     SCHEMA_VERSION_TABLE,
+    Cursor,
     Database,
+    Engine,
     damaged,
     damaged_error,
     disk_full,
@@ -39,6 +39,7 @@ from cspdash.db import (  # noqa: F401  (names other modules and tests import fr
     storage_error,
     storage_failure,
 )
+from cspdash.dburl import DuckDBTarget, PostgresTarget, parse_db, unavailable
 from cspdash.errors import CspdashError, DatabaseMissing
 from cspdash.figures import CURRENT_OBS, Figures  # noqa: F401
 from cspdash.ingest import SourceFile
@@ -49,26 +50,39 @@ from cspdash.uploads import Change, ImportResult, Uploads  # noqa: F401
 
 
 class Store:
-    """The CSP's data: one DuckDB file, opened once per process."""
+    """The CSP's data, opened once per process: a DuckDB file (a path) or a PostgreSQL database (a URL)."""
 
-    def __init__(self, path: str | Path, catalogue: Catalogue) -> None:
-        self.path = Path(path)
+    def __init__(self, db: str | Path | DuckDBTarget | PostgresTarget, catalogue: Catalogue) -> None:
+        self.target = target = store_target(db)
         self.cat = catalogue
-        self.db = Database(path)
-        self.db.open(catalogue)
-        self._originals = Originals(self.path)
+        self.path: Path | str  # the file, or the PostgreSQL URL with its password masked (for messages and cache keys)
+        if isinstance(target, PostgresTarget):
+            from cspdash.pg import PostgresDatabase  # psycopg is loaded only for a PostgreSQL store
+
+            self.path = target.masked()
+            self.db: Engine = PostgresDatabase(target)
+            self._originals = Originals.shared()
+        else:
+            self.path = Path(target.path)
+            self.db = Database(target.path)
+            self._originals = Originals(self.path)
+        try:
+            self.db.open(catalogue)
+        except BaseException:
+            self.db.close()
+            raise
         self._figures = Figures(self.db, catalogue)
         self._accounts = Accounts(self.db, catalogue)
         self._uploads = Uploads(self.db, catalogue, self._originals, self._figures, self._accounts)
 
     # --- connection ---------------------------------------------------------------------------
     @property
-    def folder(self) -> Path:
-        """The folder of the database file (where a full disk needs space)."""
-        return self.db.folder
+    def folder(self) -> Path | None:
+        """The folder of the database file (where a full disk needs space); None for PostgreSQL."""
+        return getattr(self.db, "folder", None)
 
-    def cursor(self) -> duckdb.DuckDBPyConnection:
-        """This thread's cursor (a DuckDB connection is not thread-safe; cursors are)."""
+    def cursor(self) -> Cursor:
+        """This thread's cursor (DuckDB: a connection is not thread-safe, cursors are; PostgreSQL: a pooled one)."""
         return self.db.cursor()
 
     def close(self) -> None:
@@ -159,7 +173,8 @@ class Store:
     # --- originals (cspdash.originals) --------------------------------------------------------
     @property
     def originals(self) -> Path | None:
-        """The folder of original files kept outside the database (``uploads/`` beside it); None in memory."""
+        """The folder of original files kept outside the database (``uploads/`` beside it; PostgreSQL:
+        ``$CSPDASH_EXTRACTS/originals``); None in memory, or for PostgreSQL while ``CSPDASH_EXTRACTS`` is unset."""
         return self._originals.folder
 
     def upload_content(self, upload_id: int) -> tuple[str, bytes]:
@@ -234,6 +249,8 @@ class Store:
     # --- backup (cspdash.backups) -------------------------------------------------------------
     def backup(self, out: str | Path) -> Path:
         """Write a consistent copy of the whole database to ``out`` (a new DuckDB file)."""
+        if not isinstance(self.db, Database):
+            raise unavailable(self.target, "backup")  # type: ignore[arg-type]
         return backups.write_backup(self.db, self._originals, out)
 
 
@@ -248,9 +265,31 @@ def source_files(paths: Iterable[str | Path]) -> list[SourceFile]:
     return out
 
 
-def require_database(db: str | Path) -> None:
-    """Raise DatabaseMissing, saying which commands make one, unless the database ``db`` exists (or is in memory)."""
-    if str(db) == ":memory:" or Path(db).exists():
+def store_target(db: str | Path | DuckDBTarget | PostgresTarget) -> DuckDBTarget | PostgresTarget:
+    """What ``db`` names: a target as it is, a path (``Path``) a DuckDB file, a string as ``dburl.parse_db`` reads it
+    (a path or a PostgreSQL URL; any other URL refused in words)."""
+    if isinstance(db, DuckDBTarget | PostgresTarget):
+        return db
+    return DuckDBTarget(str(db)) if isinstance(db, Path) else parse_db(db)
+
+
+def require_database(db: str | Path | DuckDBTarget | PostgresTarget) -> None:
+    """Raise DatabaseMissing, saying which commands make one, unless the database ``db`` exists (or is in memory):
+    a file that exists, or a PostgreSQL database that can be reached and holds cspdash's tables (one that cannot
+    be reached is refused in words, its URL masked)."""
+    target = store_target(db)
+    if isinstance(target, PostgresTarget):
+        from cspdash.pg import has_schema
+
+        if has_schema(target):
+            return
+        raise DatabaseMissing(
+            f"the PostgreSQL database {target.masked()} holds no cspdash tables: cspdash never makes them by "
+            "accident. Check --db or $CSPDASH_DB; or make them with `python -m cspdash --db URL init` and add the "
+            "first admin with `python -m cspdash --db URL user add EMAIL --role admin`, or load the demo data with "
+            "`python -m cspdash --db URL demo`")
+    db = target.path
+    if db == ":memory:" or Path(db).exists():
         return
     opt = f" --db {shlex.quote(str(db))}"
     raise DatabaseMissing(

@@ -23,7 +23,7 @@ import streamlit as st
 from cspdash import auth, backups, charts, compare, status, views
 from cspdash.auth import User
 from cspdash.config import load_catalogue
-from cspdash.dburl import duckdb_path
+from cspdash.dburl import parse_db
 from cspdash.errors import ConfigError, CspdashError
 from cspdash.ingest import ValidationError
 from cspdash.periods import Period
@@ -96,9 +96,9 @@ def paths() -> tuple[str, str]:
 @st.cache_resource(show_spinner=False)
 def _open_store(db: str, config: str) -> Store:
     cat = load_catalogue(config)
-    db = duckdb_path(db)  # a URL is refused in words (cspdash.dburl), never taken as a file name
-    require_database(db)  # the app never creates a database: it says which command makes one (an error is not cached)
-    s = Store(db, cat)
+    target = parse_db(db)  # a path or a PostgreSQL URL; any other URL is refused in words, never taken as a file name
+    require_database(target)  # the app never creates a database: it says which command makes one (not cached)
+    s = Store(target, cat)
     daily = backups.settings_from_env()  # CSPDASH_BACKUP_DIR set: the app writes a daily backup (docs/reliability.md)
     if daily is not None:
         backups.DailyBackups(s, *daily).start()

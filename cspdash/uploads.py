@@ -68,7 +68,7 @@ class ImportResult:
 class Uploads:
     """Writes of uploads to one database: imports, withdrawals and typed commentary."""
 
-    def __init__(self, database: db.Database, cat: Catalogue, originals: Originals, figures: Figures,
+    def __init__(self, database: db.Engine, cat: Catalogue, originals: Originals, figures: Figures,
                  accounts: Accounts) -> None:
         self.db = database
         self.cat = cat
@@ -91,6 +91,7 @@ class Uploads:
         if dset is not None:
             auth.require(actor, "import_dataset", what=f"the {dset.name} dataset (it feeds several subgroups' figures)",
                          outcome="nothing was stored")
+            self._dataset_engine(dset)
         with self.db.lock, contextlib.ExitStack() as spooled:
             if dset is not None:  # a browser upload (bytes) is spooled to a file: it takes the path of a file on disk
                 files = [spooled.enter_context(src.on_disk()) if src.size <= ingest.MAX_DATASET_BYTES else src
@@ -104,6 +105,15 @@ class Uploads:
                 raise
             finally:
                 cur.close()
+
+    def _dataset_engine(self, dset: Dataset) -> None:
+        """Refuse, in words and before anything is read, a record-level import into a store whose engine cannot
+        take it yet: on PostgreSQL the records are to be Parquet files under $CSPDASH_EXTRACTS (docs/scaling.md)."""
+        if not isinstance(self.db, db.Database):
+            raise CspdashError(
+                f"the {dset.name} dataset cannot be imported into the PostgreSQL store {self.db.path} in this version "
+                "of cspdash: record-level extracts on PostgreSQL (Parquet files under $CSPDASH_EXTRACTS) are not "
+                "built yet; nothing was stored. Fix: import indicator returns only, or use a DuckDB file (--db PATH)")
 
     def _check_owners(self, actor: User, new_obs: list, comments: list, measured: bool = False) -> None:
         """Refuse figures or commentary for indicators the actor's subgroups do not own, and a non-admin's figures
@@ -473,5 +483,5 @@ def _learn(scans: list[ex.Scan | None], known: list[ex.Known]) -> bool:
 def _repeats(cur: duckdb.DuckDBPyConnection, shas: list[str | None]) -> bool:
     """Whether two of the files are identical, or one is identical to an active upload of a dataset."""
     return len(set(shas)) < len(shas) or bool(cur.execute(
-        "SELECT count(*) FROM uploads WHERE list_contains(?, sha256) AND state = 'active' AND kind = 'dataset'",
+        "SELECT count(*) FROM uploads WHERE sha256 = ANY(?) AND state = 'active' AND kind = 'dataset'",
         [shas]).fetchone()[0])

@@ -66,3 +66,12 @@ def postgres_server():
         pytest.fail(str(e), pytrace=False)
     with running_server() as server:
         yield server
+
+
+@pytest.fixture(params=["duckdb", "postgresql"])
+def engine_db(request, tmp_path) -> str:
+    """A fresh, empty database location for each engine: a DuckDB file's path (not yet made), or the URL of a new
+    database on the session's PostgreSQL server (``postgres_server``), as ``--db`` and ``Store`` take them."""
+    if request.param == "duckdb":
+        return str(tmp_path / "csp.duckdb")
+    return request.getfixturevalue("postgres_server").new_database()

@@ -1,5 +1,6 @@
-"""Tests for cspdash.store: schema, atomic imports, history (restatement, identical re-upload, withdrawal), commentary,
-dry-run previews, and backup/restore."""
+"""Tests for cspdash.store on DuckDB: schema, atomic imports, history (identical re-upload, withdrawal), commentary,
+dry-run previews, record-level extracts, and backup/restore. What both engines share (restatement, withdrawal,
+versioned commentary, previews) is tested on each in tests/test_store_engines.py."""
 
 from __future__ import annotations
 
@@ -89,19 +90,6 @@ def test_a_newer_schema_is_refused(tmp_path, cat):
 
 # --- an upload is kept whole ---------------------------------------------------------------------------------------
 
-def test_upload_keeps_bytes_sha256_name_user_time_and_rows(store):
-    body = H + b"A1,2018/19 Q1,95,first\nA2,2018-04,3,\n"
-    res = store.import_files([SourceFile("C:\\returns\\asb q1.csv", body)], "chair@example.org")
-    (h,) = store.history()
-    assert h["upload_id"] == res.uploads[0]["upload_id"] == 1
-    assert (h["file_name"], h["user"], h["rows"], h["state"], h["kind"]) == ("asb q1.csv", "chair@example.org", 2,
-                                                                              "active", "return")
-    assert h["sha256"] == hashlib.sha256(body).hexdigest() and h["size_bytes"] == len(body)
-    assert h["uploaded_at"]
-    assert store.upload_content(1) == ("asb q1.csv", body)
-    assert [e["action"] for e in store.events()] == ["upload"]
-
-
 def test_import_needs_files_and_a_user(store):
     with pytest.raises(CspdashError, match="no files"):
         store.import_files([], "u")
@@ -118,19 +106,6 @@ def test_values_go_in_as_parameters(store):
 
 
 # --- restatement, identical re-upload, withdrawal -----------------------------------------------------------------
-
-def test_restatement_supersedes_and_both_stay_queryable(store):
-    store.import_files([ret("q1.csv", b"A1,2018/19 Q1,95,\nA1,2018/19 Q2,80,\n")], "first@example.org")
-    store.import_files([ret("q1-restated.csv", b"A1,2018/19 Q1,150,\n")], "second@example.org")
-    series = store.series("A1")
-    q1 = [(r["value"], r["upload_id"], r["current"]) for r in series if r["period"] == "2018/19 Q1"]
-    assert q1 == [(95.0, 1, False), (150.0, 2, True)]
-    assert status(store, "A1").value == 150.0 and status(store, "A1").rag == "red"  # 95% range 127-176 vs at most 100
-    assert status(store, "A1", parse_period("2018/19 Q2")).value == 80.0  # untouched by the restatement
-    prov = store.provenance("A1", Q1)
-    assert [(p["file_name"], p["user"]) for p in prov] == [("q1-restated.csv", "second@example.org")]
-    assert [h["upload_id"] for h in store.history("A1")] == [2, 1]
-
 
 def test_identical_reupload_changes_nothing(store):
     body = b"A1,2018/19 Q1,95,\n"
@@ -150,20 +125,6 @@ def test_identical_files_in_one_import_are_stored_once(store):
     assert (by_name["a.csv"]["upload_id"], by_name["b.csv"]["upload_id"], by_name["b.csv"]["duplicate_of"]) == (
         1, None, "a.csv")
     assert len(store.history()) == 1
-
-
-def test_withdrawal_falls_back_to_the_earlier_figure(store):
-    store.import_files([ret("q1.csv", b"A1,2018/19 Q1,60,first\n")], "u")
-    store.import_files([ret("q1-wrong.csv", b"A1,2018/19 Q1,500,oops\n")], "u")
-    assert status(store, "A1").value == 500.0
-    h = store.withdraw(2, "manager@example.org", "typed 500 for 60")
-    assert (h["state"], h["withdrawn_by"], h["withdraw_reason"]) == ("withdrawn", "manager@example.org", "typed 500 for 60")
-    assert status(store, "A1").value == 60.0 and status(store, "A1").rag == "green"  # 95% range 46-77 vs at most 100
-    assert store.commentary("A1")[0]["text"] == "first"
-    # nothing deleted: the figure, the commentary and the bytes are still there
-    assert [(r["value"], r["state"]) for r in store.series("A1")] == [(60.0, "active"), (500.0, "withdrawn")]
-    assert store.upload_content(2)[1].endswith(b"oops\n")
-    assert [e["action"] for e in store.events()] == ["withdraw", "upload", "upload"]
 
 
 def test_withdrawing_the_only_figure_leaves_no_data(store):
@@ -200,26 +161,6 @@ def test_withdrawn_dataset_upload_stops_counting(store):
 
 # --- commentary ------------------------------------------------------------------------------------------------------
 
-def test_commentary_is_versioned(store):
-    store.import_files([ret("v1.csv", b"A1,2018/19 Q1,95,Version one\n")], "chair@example.org")
-    store.import_files([ret("v2.csv", b"A1,2018/19 Q1,95,Version two\n")], "chair@example.org")
-    uid = store.add_commentary("A1", Q1, "  Typed in the app  ", "analyst@example.org")
-    (c,) = store.commentary("A1", Q1)
-    assert (c["text"], c["user"], c["upload_id"]) == ("Typed in the app", "analyst@example.org", uid)
-    assert store.history()[0]["kind"] == "commentary"
-    store.withdraw(uid, "analyst@example.org")
-    assert store.commentary("A1", Q1)[0]["text"] == "Version two"
-    store.withdraw(2, "u")
-    assert store.commentary("A1", Q1)[0]["text"] == "Version one"
-    all_versions = store.cursor().execute("SELECT text FROM commentary ORDER BY upload_id").fetchall()
-    assert all_versions == [("Version one",), ("Version two",), ("Typed in the app",)]
-
-
-def test_typed_commentary_goes_on_the_rated_period(store):
-    store.add_commentary("A2", parse_period("2018-05"), "May was odd", "u")
-    assert store.commentary("A2")[0]["period"] == "2018/19 Q1"
-
-
 @pytest.mark.parametrize(("indicator", "text", "words"), [
     ("Z9", "x", "unknown indicator"), ("A1", "   ", "empty"), ("A1", "x" * 4001, "longer than 4,000"),
 ])
@@ -236,20 +177,6 @@ def test_commentary_without_a_value(store):
 
 
 # --- dry run -----------------------------------------------------------------------------------------------------
-
-def test_dry_run_stores_nothing_and_previews_old_and_new(store):
-    store.import_files([ret("q1.csv", b"A1,2018/19 Q1,60,\nA1,2017/18 Q4,100,\n")], "u")
-    before = dump(store)
-    res = store.import_files([ret("q1-restated.csv", b"A1,2018/19 Q1,150,\nA1,2018/19 Q2,105,\n")], "u", dry_run=True)
-    assert dump(store) == before
-    assert res.dry_run and res.uploads[0]["upload_id"] is None and res.uploads[0]["rows"] == 2
-    assert [c.as_dict() for c in res.changes] == [
-        {"indicator": "A1", "period": "2018/19 Q1", "old_value": 60.0, "new_value": 150.0, "old_rag": "green",
-         "new_rag": "red"},
-        {"indicator": "A1", "period": "2018/19 Q2", "old_value": None, "new_value": 105.0, "old_rag": "no_data",
-         "new_rag": "amber"},
-    ]
-
 
 def test_dry_run_of_monthly_figures_previews_the_quarter(store):
     store.import_files([ret("m.csv", b"A2,2018-04,10,\nA2,2018-05,10,\n")], "u")
