@@ -32,14 +32,13 @@ from cspdash import datasets as ds
 from cspdash.backups import SEQUENCE_IDS, check_backup, discard, fsync_file, read_schema
 from cspdash.db import MIGRATIONS, SCHEMA_VERSION, SCHEMA_VERSION_TABLE, SNAPSHOT_SCHEMA, Database, checkpoint, now
 from cspdash.errors import CspdashError
-from cspdash.originals import INLINE_ORIGINAL_BYTES, ORIGINALS_DIR, fsync_dir, sha256_file
+from cspdash.originals import EXTRACTS_ENV, INLINE_ORIGINAL_BYTES, ORIGINALS_DIR, fsync_dir, sha256_file
 from cspdash.pg import MIGRATION_LOCK, ddl
 
 if TYPE_CHECKING:
     from cspdash.config import Catalogue
     from cspdash.pg import PostgresDatabase
 
-EXTRACTS_ENV = "CSPDASH_EXTRACTS"
 EXTRACT_ORIGINALS = "originals"  # $CSPDASH_EXTRACTS/originals/<sha256>
 KEPT_PREFIX = "cspdash_before_restore_"  # the schema a restore moves the replaced tables into
 #: The system-of-record tables, in the order they are copied (``ds_<dataset>`` tables are Parquet files instead).

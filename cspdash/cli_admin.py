@@ -62,26 +62,11 @@ def cmd_user(args: argparse.Namespace, out: Callable[[str], None]) -> int:
 
 
 def cmd_backup(args: argparse.Namespace, out: Callable[[str], None]) -> int:
-    from cspdash.dburl import PostgresTarget, parse_db
-
-    db, config = resolve_paths(args)
-    target = parse_db(db)
-    if isinstance(target, PostgresTarget):  # the same file, from PostgreSQL and $CSPDASH_EXTRACTS (docs/scaling.md)
-        from cspdash.backups_pg import extracts_folder, write_backup_pg
-        from cspdash.pg import PostgresDatabase
-
-        cat = load_catalogue(config)
-        database = PostgresDatabase(target)
-        try:
-            path = write_backup_pg(database, extracts_folder(), cat, args.out)
-        finally:
-            database.close()
-    else:
-        store = open_store(args)
-        try:
-            path = store.backup(args.out)
-        finally:
-            store.close()
+    store = open_store(args)  # a DuckDB file, or PostgreSQL with $CSPDASH_EXTRACTS (Store.backup, docs/scaling.md)
+    try:
+        path = store.backup(args.out)
+    finally:
+        store.close()
     out(f"backup written to {path}")
     return EXIT_OK
 
