@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -268,23 +269,33 @@ def _write_files(con: duckdb.DuckDBPyConnection, src: Path, tables: dict[str, li
                  outside: list[tuple[int, str, str]], extracts: Path | None, cat: Catalogue) -> None:
     """Every extract upload's Parquet file and every large original into ``extracts``, each whole before it is
     named; first checked that none would replace a file holding something else."""
-    datasets = {ds.table_name(d.name): d.name for d in cat.datasets}
+    declared = {d.name for d in cat.datasets}
     uploads = con.execute("SELECT upload_id, dataset, file_name FROM uploads WHERE kind = 'dataset' "
                           "ORDER BY upload_id").fetchall()
     wanted = [(uid, dataset, name) for uid, dataset, name in uploads
-              if dataset in datasets.values() and ds.table_name(dataset) in tables]
+              if dataset in declared and ds.table_name(dataset) in tables]
     large = con.execute("SELECT upload_id, file_name, sha256 FROM uploads WHERE size_bytes > ? AND content IS NOT "
                         "NULL ORDER BY upload_id", [INLINE_ORIGINAL_BYTES]).fetchall()
     if not (wanted or large or outside):
         return
     folder = _need_extracts(extracts, f"{src} holds record-level extracts or large original files, which are kept "
                                       "there")
-    for uid, dataset, _name in wanted:  # all checked before anything is written
+    # Everything is checked before anything is written.
+    for uid, dataset, _name in wanted:
         path = _parquet(folder, dataset, uid)
         if path.exists() and not _same_rows(con, path, ds.table_name(dataset), uid, tables):
             raise CspdashError(f"not restored: {path} already holds an extract with other rows than upload {uid} of "
                                f"{src}; nothing was changed. Fix: restore into a PostgreSQL database with an empty "
                                f"{EXTRACTS_ENV} folder, or move that folder's files away first")
+    for uid, name, sha in large:
+        content = con.execute("SELECT content FROM uploads WHERE upload_id = ?", [uid]).fetchone()[0]
+        if hashlib.sha256(content).hexdigest() != sha:
+            raise CspdashError(f"{src} is damaged: the original of upload {uid} ({name}) does not match its SHA-256 "
+                               f"{sha}; nothing was changed")
+    for uid, name, sha in outside:
+        if sha256_file(src.parent / ORIGINALS_DIR / sha) != sha:
+            raise CspdashError(f"the original of upload {uid} ({name}) beside {src} has been changed (its SHA-256 does "
+                               "not match); nothing was changed. Fix: restore a backup made with `backup`")
     for uid, dataset, _name in wanted:
         path = _parquet(folder, dataset, uid)
         if path.exists():
@@ -297,18 +308,18 @@ def _write_files(con: duckdb.DuckDBPyConnection, src: Path, tables: dict[str, li
                         f"TO {_literal(tmp)} (FORMAT parquet)")
             fsync_file(tmp)
             os.replace(tmp, path)
+        except duckdb.Error as e:
+            raise CspdashError(f"not restored: {path} could not be written ({ds._first_line(e)}); nothing was changed "
+                               f"in the database. Fix: check the free space and permissions of {folder}") from None
         finally:
             tmp.unlink(missing_ok=True)
         fsync_dir(path.parent)
     originals = folder / EXTRACT_ORIGINALS
-    for uid, name, sha in large:
+    for uid, _name, sha in large:
         content = con.execute("SELECT content FROM uploads WHERE upload_id = ?", [uid]).fetchone()[0]
-        if hashlib.sha256(content).hexdigest() != sha:
-            raise CspdashError(f"{src} is damaged: the original of upload {uid} ({name}) does not match its SHA-256 "
-                               f"{sha}; nothing was changed in the database")
         _keep(originals, sha, lambda tmp, data=content: tmp.write_bytes(data))
     for _uid, _name, sha in outside:
-        _keep(originals, sha, lambda tmp, sha=sha: tmp.write_bytes((src.parent / ORIGINALS_DIR / sha).read_bytes()))
+        _keep(originals, sha, lambda tmp, sha=sha: shutil.copyfile(src.parent / ORIGINALS_DIR / sha, tmp))
 
 
 def _same_rows(con: duckdb.DuckDBPyConnection, path: Path, table: str, uid: int, tables: dict[str, list[str]]) -> bool:
@@ -333,9 +344,6 @@ def _keep(folder: Path, sha: str, write) -> None:
     tmp = folder / f".{sha}.{os.getpid()}.part"
     try:
         write(tmp)
-        if sha256_file(tmp) != sha:
-            raise CspdashError(f"the original {sha} beside the backup has been changed (its SHA-256 does not match); "
-                               "nothing was changed in the database. Fix: restore a backup made with `backup`")
         fsync_file(tmp)
         os.replace(tmp, target)
     finally:

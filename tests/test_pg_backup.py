@@ -153,12 +153,20 @@ def _other_rows(path: Path) -> None:  # an extract whose rows differ from the fi
     con.close()
 
 
+def _changed_original(path: Path) -> None:  # the bytes of a large original no longer match its SHA-256
+    con = duckdb.connect(str(path))
+    con.execute("UPDATE uploads SET content = content || '!'::BLOB "
+                "WHERE upload_id = (SELECT upload_id FROM uploads ORDER BY size_bytes DESC LIMIT 1)")
+    con.close()
+
+
 @pytest.mark.parametrize(("spoil", "refusal"), [
     (lambda p: p.write_bytes(b"not a database at all\n" * 100), "is not a cspdash backup"),
     (_corrupt, "cspdash backup"),
     (_foreign, "refused: it holds what a cspdash backup never does: view uploads_shown"),
     (lambda p: p.unlink(), "does not exist"),
     (_other_rows, "already holds an extract with other rows"),
+    (_changed_original, "is damaged: the original of upload"),
 ])
 def test_a_damaged_or_foreign_backup_is_refused_and_postgresql_is_unchanged(first_backup, pg, tmp_path, spoil,
                                                                              refusal):
