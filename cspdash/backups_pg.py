@@ -13,7 +13,7 @@ files it may have written are ones no row refers to, or the same rows as the fil
 
 The layout of the extracts folder (``$CSPDASH_EXTRACTS``) is that of docs/scaling.md: ``<dataset>/<upload_id>.parquet``
 per upload (active and withdrawn alike), with the columns of the dataset's DuckDB table, and
-``originals/<sha256>``.
+``originals/<sha256>``; each Parquet file also holds the rows' order in the DuckDB table (``rid``).
 """
 
 from __future__ import annotations
@@ -45,6 +45,9 @@ KEPT_PREFIX = "cspdash_before_restore_"  # the schema a restore moves the replac
 #: The system-of-record tables, in the order they are copied (``ds_<dataset>`` tables are Parquet files instead).
 RECORD_TABLES = ("schema_version", "uploads", "observations", "commentary", "events", "users", "snapshots",
                  "snapshot_items")
+#: The column of an extract's Parquet file that keeps the rows' order (``rowid`` of the DuckDB table; the layout of
+#: ``cspdash.extract_store``, docs/scaling.md).
+ROW_ORDER = "rid"
 LOCK_TIMEOUT = "10s"  # how long a restore waits for the app's open transactions before it refuses
 BATCH = 20_000  # rows moved between the engines at a time
 #: DuckDB's column types (as ``backups.read_schema`` names them) as Arrow's, for moving rows into DuckDB.
@@ -202,8 +205,11 @@ def _read_extract(cur: duckdb.DuckDBPyConnection, extracts: Path, dataset: ds.Da
     cols = [c for c, _t in schema.tables[table] if c != "upload_id"]
     quoted = ", ".join(f'"{c}"' for c in cols)
     try:
+        ordered = any(r[0] == ROW_ORDER for r in cur.execute("DESCRIBE SELECT * FROM read_parquet(?)",
+                                                             [str(path)]).fetchall())
         cur.execute(f'INSERT INTO "{table}" (upload_id, {quoted}) '  # noqa: S608  (cspdash's own names)
-                    f"SELECT ?, {quoted} FROM read_parquet(?)", [uid, str(path)])
+                    f"SELECT ?, {quoted} FROM read_parquet(?){f' ORDER BY {ROW_ORDER}' if ordered else ''}",
+                    [uid, str(path)])
     except duckdb.Error as e:
         raise CspdashError(f"the extract of upload {uid} in {path} cannot be read ({ds._first_line(e)}); no backup "
                            "was written") from None
@@ -304,8 +310,9 @@ def _write_files(con: duckdb.DuckDBPyConnection, src: Path, tables: dict[str, li
         tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
         cols = ", ".join(f'"{c}"' for c in tables[ds.table_name(dataset)])
         try:
-            con.execute(f'COPY (SELECT {cols} FROM "{ds.table_name(dataset)}" WHERE upload_id = {int(uid)}) '  # noqa: S608
-                        f"TO {_literal(tmp)} (FORMAT parquet)")
+            order = f"CAST(row_number() OVER (ORDER BY rowid) - 1 AS BIGINT) AS {ROW_ORDER}"
+            con.execute(f'COPY (SELECT {cols}, {order} FROM "{ds.table_name(dataset)}" '  # noqa: S608
+                        f"WHERE upload_id = {int(uid)} ORDER BY rowid) TO {_literal(tmp)} (FORMAT parquet)")
             fsync_file(tmp)
             os.replace(tmp, path)
         except duckdb.Error as e:

@@ -103,6 +103,9 @@ def test_the_demo_restored_into_postgresql_backs_up_to_the_same_file(first_backu
     outside = pg.cursor().execute("SELECT count(*) FROM uploads WHERE content IS NULL AND size_bytes > ?",
                                   [SMALL]).fetchone()[0]
     assert inline and outside  # small originals in the row, large ones as files
+    one = next(extracts.glob("borough_crime/*.parquet"))  # the layout of cspdash.extract_store: the table's columns
+    described = duckdb.sql(f"DESCRIBE SELECT * FROM read_parquet('{one}')").fetchall()  # and the rows' order, rid
+    assert [r[0] for r in described][:2] == ["upload_id", "source_row"] and described[-1][:2] == ("rid", "BIGINT")
 
     second = write_backup_pg(pg, extracts, CAT, tmp_path / "second.duckdb")
     schema1, rows1 = everything(first_backup)
