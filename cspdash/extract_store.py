@@ -28,6 +28,7 @@ from cspdash import measured
 from cspdash.config import Dataset
 from cspdash.errors import CspdashError
 from cspdash.formats import FORMATS, create_table_sql, table_name
+from cspdash.formats import first_line as _first_line
 from cspdash.originals import Originals, fsync_dir
 
 ENV = "CSPDASH_EXTRACTS"
@@ -141,9 +142,6 @@ def lock_in_transaction(cur: Any, dataset: str) -> None:
     """Take the dataset's advisory lock until the end of ``cur``'s open transaction (a withdrawal)."""
     cur.execute("SELECT pg_advisory_xact_lock(?, hashtext(?))", [EXTRACT_LOCK, dataset])
 
-
-def _first_line(e: BaseException) -> str:
-    return (str(e).strip().splitlines() or [type(e).__name__])[0]
 
 
 def _literal(path: Path) -> str:

@@ -33,6 +33,7 @@ from cspdash.auth import User
 from cspdash.config import Dataset
 from cspdash.errors import CspdashError
 from cspdash.extract_store import ENV, ExtractStore
+from cspdash.formats import first_line as _first_line
 from cspdash.ingest import SourceFile, ValidationError
 from cspdash.originals import INLINE_ORIGINAL_BYTES
 from cspdash.uploads import _DRY_RUN_ID, ImportResult, Uploads, _learn, _repeats
@@ -148,6 +149,3 @@ def _store(up: Uploads, cur: Any, con: duckdb.DuckDBPyConnection, store: Extract
     with up.db.transaction(cur):
         up._insert_uploads(cur, stored, new_obs, [], actor.label, dset, result, db.now(), big, synthetic)
 
-
-def _first_line(e: BaseException) -> str:
-    return (str(e).strip().splitlines() or [type(e).__name__])[0]
