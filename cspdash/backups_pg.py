@@ -49,6 +49,7 @@ RECORD_TABLES = ("schema_version", "uploads", "observations", "commentary", "eve
 #: ``cspdash.extract_store``, docs/scaling.md).
 ROW_ORDER = "rid"
 LOCK_TIMEOUT = "10s"  # how long a restore waits for the app's open transactions before it refuses
+RESTORED_BY = "cspdash restore"  # the user_name of a restore's own event
 BATCH = 20_000  # rows moved between the engines at a time
 #: DuckDB's column types (as ``backups.read_schema`` names them) as Arrow's, for moving rows into DuckDB.
 ARROW_TYPES = {"INTEGER": pa.int32(), "BIGINT": pa.int64(), "VARCHAR": pa.string(), "BLOB": pa.binary(),
@@ -261,7 +262,7 @@ def restore_pg(backup: str | Path, database: PostgresDatabase, extracts: Path | 
                                f"{database.path}. Fix: check the free space and permissions of {EXTRACTS_ENV}") from None
         try:
             with database.pool.connection() as pg:
-                return _replace(pg, con, version, tables, sequences)
+                return _replace(pg, con, version, tables, sequences, src.name)
         except psycopg.errors.LockNotAvailable:
             raise CspdashError(f"not restored: {database.path} is in use (the app or another cspdash command keeps "
                                f"its tables busy); stop them first, then restore. Nothing was changed") from None
@@ -359,9 +360,10 @@ def _keep(folder: Path, sha: str, write) -> None:
 
 
 def _replace(pg: psycopg.Connection, con: duckdb.DuckDBPyConnection, version: int, tables: dict[str, list[str]],
-             sequences: dict[str, int]) -> str | None:
+             sequences: dict[str, int], source: str) -> str | None:
     """One transaction: the current tables moved into a kept schema, new ones made by the migrations, the backup's
-    rows copied in, the sequences set to continue after both the backup's ids and the replaced ones'."""
+    rows copied in, the sequences set to continue after both the backup's ids and the replaced ones', and a
+    ``restore`` event recorded last."""
     pg.execute("BEGIN")
     try:
         pg.execute("SELECT set_config('lock_timeout', %s, true)", [LOCK_TIMEOUT])
@@ -389,6 +391,12 @@ def _replace(pg: psycopg.Connection, con: duckdb.DuckDBPyConnection, version: in
             top = pg.execute(f'SELECT max("{column}") FROM "{table}"').fetchone()[0]  # noqa: S608
             start = max(sequences.get(seq, 1), (top or 0) + 1, floor.get(seq, 1))
             pg.execute("SELECT setval(%s, %s, false)", [seq, start])
+        # The data version (max(event_id) of the data events, Store.data_version) must never go backwards: an app
+        # replica still running keys its caches by it, and the backup's largest event id may be below one it has
+        # seen. The restore's own event takes its id from event_seq, now above every id either data ever had.
+        pg.execute("INSERT INTO events VALUES (nextval('event_seq'), %s, %s, 'restore', NULL, %s)",
+                   [now(), RESTORED_BY, f"restored from {source}" + (f"; the replaced tables are kept in the schema "
+                                                                     f"{kept}" if kept else "")])
         pg.execute("COMMIT")
     except BaseException:
         pg.execute("ROLLBACK")

@@ -9,6 +9,7 @@ words, and PostgreSQL is left as it was.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -110,7 +111,13 @@ def test_the_demo_restored_into_postgresql_backs_up_to_the_same_file(first_backu
     second = write_backup_pg(pg, extracts, CAT, tmp_path / "second.duckdb")
     schema1, rows1 = everything(first_backup)
     schema2, rows2 = everything(second)
-    assert schema2 == schema1  # tables and columns, sequences (their next values), indexes
+    # The restore added one event of its own, after every id of the backup: otherwise the same file.
+    (restored,) = [e for e in rows2["events"] if e[3] == "restore"]
+    assert restored[0] == schema1.sequences["event_seq"] and restored[2] == backups_pg.RESTORED_BY
+    assert restored[5] == f"restored from {first_backup.name}"
+    rows2["events"].remove(restored)
+    assert schema2.sequences == {**schema1.sequences, "event_seq": schema1.sequences["event_seq"] + 1}
+    assert dataclasses.replace(schema2, sequences=schema1.sequences) == schema1  # tables and columns, indexes
     assert any(t.startswith("ds_") and rows for t, rows in rows1.items())
     assert all(rows1[t] for t in ("users", "snapshots", "snapshot_items", "commentary"))
     for table in rows1:
@@ -118,7 +125,8 @@ def test_the_demo_restored_into_postgresql_backs_up_to_the_same_file(first_backu
 
     # The PostgreSQL backup restores into a DuckDB file as any backup does, to the same data and statuses.
     restore(second, tmp_path / "db" / "csp.duckdb", CAT)
-    assert everything(tmp_path / "db" / "csp.duckdb")[1] == rows1
+    assert everything(tmp_path / "db" / "csp.duckdb")[1] == {**rows1, "events": sorted([*rows1["events"], restored],
+                                                                                        key=repr)}
     embedded, shared = Store(tmp_path / "db" / "csp.duckdb", CAT), Store(pg.target, CAT)
     try:
         assert [s.as_dict() for s in shared.statuses()] == [s.as_dict() for s in embedded.statuses()]
@@ -132,7 +140,11 @@ def test_the_demo_restored_into_postgresql_backs_up_to_the_same_file(first_backu
     assert kept is not None and kept.startswith(backups_pg.KEPT_PREFIX)
     after = pg_state(pg)
     assert [(t, n) for s, t, n in after if s == kept] == [(t, n) for s, t, n in before if s == "public"]
-    assert everything(write_backup_pg(pg, extracts, CAT, tmp_path / "third.duckdb"))[1] == rows1
+    third = everything(write_backup_pg(pg, extracts, CAT, tmp_path / "third.duckdb"))[1]
+    assert [e[5] for e in third["events"] if e[3] == "restore"] == [
+        f"restored from {first_backup.name}",
+        f"restored from {second.name}; the replaced tables are kept in the schema {kept}"]
+    assert {**third, "events": [e for e in third["events"] if e[3] != "restore"]} == rows1
     assert files(extracts) == parquet  # the same rows: no file written twice
 
 
@@ -202,6 +214,27 @@ def test_a_database_the_app_keeps_busy_is_refused_and_left_unchanged(first_backu
     assert pg_state(pg) == before
 
 
+def test_the_data_version_a_running_replica_keys_its_caches_by_never_goes_back(first_backup, pg, tmp_path):
+    """A restore of an older backup is seen by a replica that stays open as a new, larger data version (its own
+    ``restore`` event), never as a version the replica may have cached for other data."""
+    extracts = tmp_path / "extracts"
+    restore_pg(first_backup, pg, extracts, CAT)
+    replica = Store(pg.target, CAT)  # an app server that keeps running through the restore
+    try:
+        restored = replica.data_version()
+        before = [s.as_dict() for s in replica.statuses()]
+        for n in range(3):  # figures the backup does not hold: the data version moves past the backup's events
+            replica.import_files([SourceFile(f"late-{n}.csv", data=b"indicator,period,value\nA2,2025/26 Q3,9\n")],
+                                 ADMIN)
+        seen = replica.data_version()
+        assert seen > restored
+        restore_pg(first_backup, pg, extracts, CAT)  # back to the backup's data, whose largest event id is lower
+        assert replica.data_version() > seen
+        assert [s.as_dict() for s in replica.statuses()] == before  # read again: the figures of the backup
+    finally:
+        replica.close()
+
+
 def test_extracts_unset_is_refused_in_words(first_backup, pg, tmp_path):
     before = pg_state(pg)
     with pytest.raises(CspdashError, match=r"CSPDASH_EXTRACTS is not set.*record-level extracts.*nothing was changed"):
@@ -228,7 +261,8 @@ def test_backup_and_restore_commands_take_a_postgresql_url(first_backup, postgre
     assert "restored" in done.stdout and "postgresql://" in done.stdout
     done = run("backup", "--out", str(tmp_path / "again.duckdb"))
     assert done.returncode == 0, done.stderr
-    assert everything(tmp_path / "again.duckdb")[1] == everything(first_backup)[1]
+    again = everything(tmp_path / "again.duckdb")[1]
+    assert {**again, "events": [e for e in again["events"] if e[3] != "restore"]} == everything(first_backup)[1]
     env.pop("CSPDASH_EXTRACTS")
     done = run("backup", "--out", str(tmp_path / "none.duckdb"))
     assert done.returncode != 0 and "CSPDASH_EXTRACTS is not set" in done.stderr
