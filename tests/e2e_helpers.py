@@ -119,6 +119,18 @@ def playwright_or_skip():
     return pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 
 
+@contextlib.contextmanager
+def chromium() -> Iterator[object]:
+    """Debian's headless Chromium through Playwright (the test is skipped when playwright is not installed)."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
 def settle(page, timeout: int = 30_000, pause: int = 300) -> None:
     """Wait until Streamlit has finished running the script (its status widget is gone), then ``pause`` ms more."""
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout)

@@ -15,10 +15,9 @@ import secrets
 import pytest
 from e2e_helpers import (
     ARTIFACTS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     GOOD_RETURN,
     browser_missing_reason,
+    chromium,
     demo_template,
     settle,
     streamlit_server,
@@ -57,13 +56,8 @@ def replicas(tmp_path_factory, postgres_server):
 
 @pytest.fixture(scope="module")
 def browser(replicas):
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium() as b:
+        yield b
 
 
 def test_an_upload_through_one_replica_is_seen_on_the_other_without_a_restart(replicas, browser):
