@@ -64,6 +64,8 @@ class Cursor:
     """A ``db.Cursor`` on the pool: a held connection (``PostgresDatabase.writer``) until ``close``, or one borrowed
     for each statement (``PostgresDatabase.cursor``). A statement's rows are fetched at once."""
 
+    concurrent_writers = True  # other processes write the same database at once (db.event orders the data events)
+
     def __init__(self, pool: ConnectionPool, held: bool, where: str = "PostgreSQL") -> None:
         self._pool = pool
         self._where = where  # the masked URL, for messages
