@@ -31,19 +31,10 @@ import pyarrow as pa
 
 from cspdash import datasets as ds
 from cspdash.backups import SEQUENCE_IDS, check_backup, discard, fsync_file, read_schema
-from cspdash.db import (
-    DATA_EVENT_LOCK,
-    MIGRATIONS,
-    SCHEMA_VERSION,
-    SCHEMA_VERSION_TABLE,
-    SNAPSHOT_SCHEMA,
-    Database,
-    checkpoint,
-    now,
-)
+from cspdash.db import MIGRATIONS, SCHEMA_VERSION, SCHEMA_VERSION_TABLE, SNAPSHOT_SCHEMA, Database, checkpoint, now
 from cspdash.errors import CspdashError
 from cspdash.originals import EXTRACTS_ENV, INLINE_ORIGINAL_BYTES, ORIGINALS_DIR, fsync_dir, sha256_file
-from cspdash.pg import MIGRATION_LOCK, ddl
+from cspdash.pg import DATA_EVENT_LOCK, MIGRATION_LOCK, ddl
 
 if TYPE_CHECKING:
     from cspdash.config import Catalogue
@@ -403,7 +394,7 @@ def _replace(pg: psycopg.Connection, con: duckdb.DuckDBPyConnection, version: in
         # The data version (max(event_id) of the data events, Store.data_version) must never go backwards: an app
         # replica still running keys its caches by it, and the backup's largest event id may be below one it has
         # seen. The restore's own event takes its id from event_seq, now above every id either data ever had.
-        pg.execute("SELECT pg_advisory_xact_lock(%s)", [DATA_EVENT_LOCK])  # as db.event numbers a data event
+        pg.execute("SELECT pg_advisory_xact_lock(%s)", [DATA_EVENT_LOCK])  # as pg.Cursor.in_commit_order
         pg.execute("INSERT INTO events VALUES (nextval('event_seq'), %s, %s, 'restore', NULL, %s)",
                    [now(), RESTORED_BY, f"restored from {source}" + (f"; the replaced tables are kept in the schema "
                                                                      f"{kept}" if kept else "")])

@@ -247,19 +247,11 @@ def jsonable(d: dict) -> dict:
     return d
 
 
-#: The key of the PostgreSQL advisory lock under which a data event takes its id (``event``).
-DATA_EVENT_LOCK = 0x63737076  # "cspv"
-
-
 def event(cur: Cursor, user: str, action: str, upload_id: int | None, detail: str,
           at: datetime | None = None) -> None:
     """Append one event to the audit trail (inside the caller's transaction, if one is open)."""
-    if action in DATA_ACTIONS and getattr(cur, "concurrent_writers", False):
-        # Several processes write a PostgreSQL store. Held to the end of the transaction, this lock makes data events
-        # commit in the order of their ids, so max(event_id), the data version that keys every replica's caches,
-        # changes at every commit: without it, an id taken earlier by a transaction that commits later would never
-        # raise the maximum, and a replica would keep serving what it had cached before that commit.
-        cur.execute("SELECT pg_advisory_xact_lock(?)", [DATA_EVENT_LOCK])
+    if action in DATA_ACTIONS:  # PostgreSQL: data events commit in the order of their ids (pg.Cursor.in_commit_order)
+        getattr(cur, "in_commit_order", lambda: None)()
     eid = cur.execute("SELECT nextval('event_seq')").fetchone()[0]
     cur.execute("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)", [eid, at or now(), user, action, upload_id, detail])
 

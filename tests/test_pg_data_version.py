@@ -2,7 +2,7 @@
 largest id of the data events, so that id must rise at every commit of another process, in commit order.
 
 Two transactions of two connections each add a data event: the second waits until the first has committed (the lock
-``db.event`` takes), so it takes the larger id and no commit can land under a maximum a replica has already read.
+``pg.Cursor.in_commit_order`` takes), so it takes the larger id and no commit can land under a maximum a replica has already read.
 """
 
 from __future__ import annotations
