@@ -49,16 +49,17 @@ class ExtractStore:
         self.originals = Originals(None, root / ORIGINALS_DIR)  # as Originals.shared() finds them
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> ExtractStore:
-        """The folder named by ``CSPDASH_EXTRACTS``; refused in words when it is unset or not a folder."""
+    def from_env(cls, env: Mapping[str, str] | None = None, outcome: str = "nothing was stored") -> ExtractStore:
+        """The folder named by ``CSPDASH_EXTRACTS``; refused in words (ending with ``outcome``) when it is unset or
+        not a folder."""
         value = (os.environ if env is None else env).get(ENV, "").strip()
         if not value:
             raise CspdashError(f"a PostgreSQL store keeps record-level extracts as Parquet files in the folder named "
-                               f"by {ENV}, which is not set; nothing was stored. Fix: set {ENV} to a folder every "
-                               "app replica and command can read and write (shared storage), then import again")
+                               f"by {ENV}, which is not set; {outcome}. Fix: set {ENV} to a folder every app "
+                               "replica and command can read and write (shared storage), then try again")
         root = Path(value).expanduser().resolve()
         if root.exists() and not root.is_dir():
-            raise CspdashError(f"{ENV}={value} is not a folder; nothing was stored. Fix: set {ENV} to a folder")
+            raise CspdashError(f"{ENV}={value} is not a folder; {outcome}. Fix: set {ENV} to a folder")
         return cls(root)
 
     def path(self, dataset: str, upload_id: int) -> Path:

@@ -78,6 +78,9 @@ class Originals:
     def path(self, upload_id: int, name: str, sha: str) -> Path:
         """The file holding an upload's original bytes, checked against its SHA-256."""
         path = self.folder / sha if self.folder else None
+        if path is None and self.shared_storage:
+            raise CspdashError(f"the original of upload {upload_id} ({name}) is kept as originals/{sha} in "
+                               f"${EXTRACTS_ENV}, which is not set. Fix: set {EXTRACTS_ENV} to the shared folder")
         if path is None or not path.is_file():
             raise CspdashError(f"the original of upload {upload_id} ({name}) is missing: it was kept as {path}. "
                                "Fix: copy that file back from the machine's backups, or restore a backup made with "

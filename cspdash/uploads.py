@@ -8,7 +8,7 @@ import contextlib
 import hashlib
 import tempfile
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -68,8 +68,7 @@ class ImportResult:
 class Uploads:
     """Writes of uploads to one database: imports, withdrawals and typed commentary."""
 
-    #: The import of record-level files into a store that is not a DuckDB file (set by the store on PostgreSQL:
-    #: ``cspdash.pg_import.import_dataset``, which imports this module).
+    #: The import of record-level files on PostgreSQL (set by the store: ``cspdash.pg_import.import_dataset``).
     dataset_import: Callable[..., ImportResult] | None = None
 
     def __init__(self, database: db.Engine, cat: Catalogue, originals: Originals, figures: Figures,
@@ -101,13 +100,25 @@ class Uploads:
                          for src in files]
             cur = self.db.writer()
             try:
-                return self._import(cur, files, actor, dset, dry_run, synthetic)
+                with self._one_import_at_a_time(cur):
+                    return self._import(cur, files, actor, dset, dry_run, synthetic)
             except duckdb.Error as e:
                 if db.storage_failure(e):  # the disk filled while the files were read or checked
                     raise self.db.storage_error(e, stored=False) from None
                 raise
             finally:
                 cur.close()
+
+    @contextlib.contextmanager
+    def _one_import_at_a_time(self, cur: db.Cursor) -> Iterator[None]:
+        """One import at a time, so an identical file is recognised: the write lock (DuckDB), an advisory lock (PG)."""
+        locked = not isinstance(self.db, db.Database) and cur.execute("SELECT pg_advisory_lock(?)", [IMPORT_LOCK])
+        try:
+            yield
+        finally:
+            if locked:
+                with contextlib.suppress(Exception):  # a lost connection has released it already
+                    cur.execute("SELECT pg_advisory_unlock(?)", [IMPORT_LOCK])
 
     def _check_owners(self, actor: User, new_obs: list, comments: list, measured: bool = False) -> None:
         """Refuse figures or commentary for indicators the actor's subgroups do not own, and a non-admin's figures
@@ -455,6 +466,8 @@ class Uploads:
                                     "SELECT indicator FROM commentary WHERE upload_id = ?", [upload_id, upload_id]).fetchall()
         return sorted({self.cat.indicator(i).owner for (i,) in ids if self.cat.has_indicator(i)})
 
+
+IMPORT_LOCK = 0x63737075  # "cspu": the key of PostgreSQL's advisory lock held by an import
 
 #: The upload id a dry run's records are loaded under before it rolls back: above any the sequence gives (and within
 #: the table's INTEGER upload_id).

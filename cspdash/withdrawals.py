@@ -56,7 +56,7 @@ def _recompute_from_extracts(cur: Any, cat: Catalogue, upload_id: int) -> None:
     if not ds.has_months(ds.FORMATS[dset.format]):
         return  # a population: no figures were computed from it
     extract_store.lock_in_transaction(cur, dset.name)
-    con = extract_store.ExtractStore.from_env().compute(cur, dset, also=[upload_id])
+    con = extract_store.ExtractStore.from_env(outcome="nothing was changed").compute(cur, dset, also=[upload_id])
     try:
         _recompute_after_withdrawal(cur, cat, upload_id, con)
     finally:

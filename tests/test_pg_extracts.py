@@ -140,7 +140,7 @@ def test_without_the_extracts_folder_a_dataset_import_is_refused_in_words(pg, ex
     assert rows(pg.cursor(), UPLOADS) == [] and not extracts.exists()
 
 
-def test_a_withdrawal_recomputes_the_figures_over_the_remaining_files(pg, duck, extracts, tmp_path):
+def test_a_withdrawal_recomputes_the_figures_over_the_remaining_files(pg, duck, extracts, tmp_path, monkeypatch):
     lines = city("2014-09").read_text(encoding="utf-8").splitlines(keepends=True)
     restated = tmp_path / "2014-09-restated.csv"
     restated.write_text("".join(lines[:200]), encoding="utf-8")  # the same slice, fewer records
@@ -148,6 +148,11 @@ def test_a_withdrawal_recomputes_the_figures_over_the_remaining_files(pg, duck, 
     both(pg, duck, [restated], "street_crime")
     assert rows(pg.cursor(), FIGURES) == rows(duck.cursor(), FIGURES)
     full = rows(pg.cursor(), FIGURES)
+    monkeypatch.delenv(ENV)  # the files cannot be read: refused, and the withdrawal rolled back
+    with pytest.raises(CspdashError, match=f"{ENV}, which is not set; nothing was changed"):
+        pg.withdraw(3, ANALYST, "restated in error")
+    assert [r[7] for r in rows(pg.cursor(), UPLOADS)] == ["active"] * 3 and rows(pg.cursor(), FIGURES) == full
+    monkeypatch.setenv(ENV, str(extracts))
     on_pg = pg.withdraw(3, ANALYST, "restated in error")
     on_duck = duck.withdraw(3, ANALYST, "restated in error")
     assert (on_pg["state"], on_pg["withdraw_reason"]) == (on_duck["state"], on_duck["withdraw_reason"]) \

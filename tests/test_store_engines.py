@@ -13,7 +13,7 @@ import yaml
 
 from cspdash import originals, snapshots
 from cspdash.config import load_catalogue
-from cspdash.dburl import PostgresTarget, parse_db
+from cspdash.dburl import PG_UNAVAILABLE, DatabaseURLError, PostgresTarget, parse_db
 from cspdash.errors import CspdashError, DatabaseMissing, StorageError
 from cspdash.ingest import SourceFile, ValidationError
 from cspdash.periods import parse_period
@@ -177,8 +177,8 @@ def test_snapshots_keep_what_was_presented(store):
     assert "freeze" in [e["action"] for e in store.events()]
 
 
-def test_a_record_level_import_on_postgresql_without_cspdash_extracts_is_refused_in_words(postgres_server,
-                                                                                          monkeypatch):
+def test_a_record_level_import_without_cspdash_extracts_or_a_backup_on_postgresql_is_refused_in_words(
+        postgres_server, tmp_path, monkeypatch):
     # With CSPDASH_EXTRACTS set, PostgreSQL imports them as Parquet files: tests/test_pg_extracts.py.
     monkeypatch.delenv("CSPDASH_EXTRACTS", raising=False)
     store = Store(postgres_server.new_database(), CAT)  # DuckDB imports them: tests/test_store.py
@@ -186,6 +186,9 @@ def test_a_record_level_import_on_postgresql_without_cspdash_extracts_is_refused
         store.import_files([SourceFile("street.csv", STREET)], "u", "street_crime")
     assert "nothing was stored" in str(e.value)
     assert store.is_empty() and store.events() == []
+    with pytest.raises(DatabaseURLError, match=f"^{PG_UNAVAILABLE}: .* and backup works only on a DuckDB file"):
+        store.backup(tmp_path / "b.duckdb")
+    assert not (tmp_path / "b.duckdb").exists()
     store.close()
 
 
@@ -206,6 +209,12 @@ def test_a_large_original_on_postgresql_needs_cspdash_extracts(store, tmp_path, 
     assert kept.read_bytes() == body
     assert store.upload_content(1) == ("big.csv", body)
     store.close()
+    if is_pg(store):
+        monkeypatch.delenv("CSPDASH_EXTRACTS")
+        store = Store(store.target, CAT)
+        with pytest.raises(CspdashError, match=f"kept as originals/{sha} in .CSPDASH_EXTRACTS, which is not set"):
+            store.upload_content(1)
+        store.close()
 
 
 def test_a_lost_connection_is_said_in_words_and_the_store_carries_on(postgres_server):
@@ -227,6 +236,34 @@ def test_a_lost_connection_is_said_in_words_and_the_store_carries_on(postgres_se
         assert [h["upload_id"] for h in store.history()] == [1]
     finally:
         store.close()
+
+
+def test_an_import_on_postgresql_waits_for_another_process_importing(postgres_server):
+    """Imports take turns across processes (an advisory lock), so a file identical to one being stored elsewhere is
+    recognised rather than stored twice."""
+    import threading
+
+    import psycopg
+
+    from cspdash.uploads import IMPORT_LOCK
+
+    url = postgres_server.new_database()
+    first, second = Store(url, CAT), Store(url, CAT)  # two pools, as two processes have
+    body = b"A1,2018/19 Q1,60,\n"
+    results: list = []
+    with psycopg.connect(**parse_db(url).connect_args(), autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(%s)", [IMPORT_LOCK])  # another process is importing
+        waiting = threading.Thread(target=lambda: results.append(second.import_files([ret("b.csv", body)], "u")))
+        waiting.start()
+        waiting.join(1.5)
+        assert waiting.is_alive() and second.is_empty()  # it waits its turn, having stored nothing
+        other.execute("SELECT pg_advisory_unlock(%s)", [IMPORT_LOCK])
+    waiting.join(30)
+    first_result = first.import_files([ret("a.csv", body)], "u")
+    assert results[0].uploads[0]["upload_id"] == 1
+    assert first_result.uploads[0]["duplicate_of"] == 1 and len(first.history()) == 1
+    first.close()
+    second.close()
 
 
 def test_require_database_on_postgresql(postgres_server):
