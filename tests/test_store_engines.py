@@ -266,6 +266,29 @@ def test_an_import_on_postgresql_waits_for_another_process_importing(postgres_se
     second.close()
 
 
+def test_the_first_freeze_on_postgresql_makes_the_snapshot_tables_once(postgres_server):
+    import threading
+
+    import psycopg
+
+    from cspdash.pg import MIGRATION_LOCK
+
+    url = postgres_server.new_database()
+    store = Store(url, CAT)
+    store.import_files([ret("q1.csv", b"A1,2018/19 Q1,60,\n")], "u")
+    frozen: list[int] = []
+    with psycopg.connect(**parse_db(url).connect_args(), autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(%s)", [MIGRATION_LOCK])  # another process is making them
+        freezing = threading.Thread(target=lambda: frozen.append(snapshots.freeze(store, "2018/19 Q1", "2018-09-12", "u")))
+        freezing.start()
+        freezing.join(1.5)
+        assert freezing.is_alive() and frozen == []  # waits for the other to finish
+        other.execute("SELECT pg_advisory_unlock(%s)", [MIGRATION_LOCK])
+    freezing.join(60)
+    assert frozen == [1] and [s["snapshot_id"] for s in snapshots.list_snapshots(store)] == [1]
+    store.close()
+
+
 def test_require_database_on_postgresql(postgres_server):
     url = postgres_server.new_database()
     with pytest.raises(DatabaseMissing, match=r"holds no cspdash tables.*--db URL init") as e:
