@@ -62,10 +62,12 @@ test-slow: install
 
 # Benchmarks at a borough's and a region's size (about 5-15 minutes; generates ~2.5 GB under benchmarks/.data/):
 # writes the figures into docs/performance.md. Not part of `make test`. A one-minute smoke run: make bench ARGS=--quick
-# Then every page of the app in Chromium against a bare Streamlit page (benchmarks/pages.py; a few minutes).
-bench: install chromium
+# Then every page of the app in Chromium against a bare Streamlit page (benchmarks/pages.py; a few minutes), and the
+# import and status figures on PostgreSQL beside DuckDB's, on a server the benchmark starts (benchmarks/postgres.py).
+bench: install chromium postgresql
 	$(PY) -m benchmarks.run $(ARGS)
 	$(PY) -m benchmarks.pages $(if $(findstring --quick,$(ARGS)),--repeat 1,--write)
+	$(PY) -m benchmarks.postgres $(if $(findstring --quick,$(ARGS)),--quick,--write)
 
 # Reliability figures (docs/reliability.md): every reliability test including the slow ones (30 SIGKILLs of a large
 # import, 300 concurrent rounds, 1,000 generated files per fuzz test), then the figures table written into

@@ -291,7 +291,7 @@ def unexpected(found: Schema, expected: Schema, cat: Catalogue) -> list[str]:
     return out
 
 
-def _check_backup(src: Path, cat: Catalogue) -> tuple[int, dict[str, list[str]], dict[str, int],
+def check_backup(src: Path, cat: Catalogue) -> tuple[int, dict[str, list[str]], dict[str, int],
                                                       list[tuple[int, str, str]]]:
     """(schema version, the columns of each table to copy, the sequences' next values, uploads whose original is
     kept beside the file) of a backup that holds nothing but cspdash's own tables and columns; otherwise a
@@ -355,14 +355,14 @@ def restore(backup: str | Path, db: str | Path, cat: Catalogue) -> Path | None:
     """Replace the database ``db`` with the data of ``backup``; return where the replaced database is kept (None
     when there was none).
 
-    The backup is checked first (``_check_backup``); then only cspdash's own tables and columns are copied, by
+    The backup is checked first (``check_backup``); then only cspdash's own tables and columns are copied, by
     explicit column lists, into a new database made by the store's schema code, written as a temporary file beside
     ``db``, synced and swapped in by one atomic rename. A refused or interrupted restore leaves ``db`` as it was.
     """
     src, dst = Path(backup), Path(db)
     if not src.is_file():
         raise CspdashError(f"{src} does not exist")
-    version, tables, sequences, outside = _check_backup(src, cat)
+    version, tables, sequences, outside = check_backup(src, cat)
     # A backup made by `backup` holds every original. A database file copied by hand may refer to originals kept
     # beside it (uploads/<sha256>): they must be beside the restored database too, or its files could not be shown.
     here, there = dst.parent / ORIGINALS_DIR, src.parent / ORIGINALS_DIR
@@ -378,15 +378,15 @@ def restore(backup: str | Path, db: str | Path, cat: Catalogue) -> Path | None:
     tmp = dst.with_name(f".{dst.name}.restore-{os.getpid()}.part")
     try:
         for stale in dst.parent.glob(f".{dst.name}.restore-*.part"):  # left by a restore that was killed
-            _discard(stale)
+            discard(stale)
         _copy_data(src, tmp, version, tables, sequences, cat)
         for path in to_copy:
             here.mkdir(parents=True, exist_ok=True)
             part = here / f".{path.name}.part"
             shutil.copyfile(path, part)
-            _fsync(part)
+            fsync_file(part)
             os.replace(part, here / path.name)
-        _fsync(tmp)
+        fsync_file(tmp)
         kept = None
         if dst.exists():
             stamp = f"{dst.name}.before-restore-{datetime.now():%Y%m%d-%H%M%S}"
@@ -408,7 +408,7 @@ def restore(backup: str | Path, db: str | Path, cat: Catalogue) -> Path | None:
         raise CspdashError(f"the restore failed: {e.strerror or e} ({e.filename or dst.parent}); {dst} is unchanged. "
                            f"Fix: check the free space and permissions of {dst.parent}") from None
     finally:
-        _discard(tmp)
+        discard(tmp)
         if lock is not None:
             lock.close()
     return kept
@@ -449,11 +449,11 @@ def _copy_data(src: Path, tmp: Path, version: int, tables: dict[str, list[str]],
         raise CspdashError(f"the restored database {tmp} was not written whole (its write-ahead log remains)")
 
 
-def _fsync(path: Path) -> None:
+def fsync_file(path: Path) -> None:
     with path.open("rb+") as f:
         os.fsync(f.fileno())
 
 
-def _discard(path: Path) -> None:
+def discard(path: Path) -> None:
     path.unlink(missing_ok=True)
     path.with_name(path.name + ".wal").unlink(missing_ok=True)

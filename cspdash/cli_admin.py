@@ -62,7 +62,7 @@ def cmd_user(args: argparse.Namespace, out: Callable[[str], None]) -> int:
 
 
 def cmd_backup(args: argparse.Namespace, out: Callable[[str], None]) -> int:
-    store = open_store(args)
+    store = open_store(args)  # a DuckDB file, or PostgreSQL with $CSPDASH_EXTRACTS (Store.backup, docs/scaling.md)
     try:
         path = store.backup(args.out)
     finally:
@@ -72,13 +72,28 @@ def cmd_backup(args: argparse.Namespace, out: Callable[[str], None]) -> int:
 
 
 def cmd_restore(args: argparse.Namespace, out: Callable[[str], None]) -> int:
-    from cspdash.backups import restore
-    from cspdash.dburl import duckdb_path
+    from cspdash.dburl import PostgresTarget, parse_db
 
     db, config = resolve_paths(args)
-    db = duckdb_path(db)
-    kept = restore(args.file, db, load_catalogue(config))
-    out(f"restored {args.file} to {db}" + (f"; the previous database is kept as {kept}" if kept else ""))
+    target = parse_db(db)
+    cat = load_catalogue(config)
+    if isinstance(target, PostgresTarget):
+        from cspdash.backups_pg import extracts_folder, restore_pg
+        from cspdash.pg import PostgresDatabase
+
+        database = PostgresDatabase(target)
+        try:
+            schema = restore_pg(args.file, database, extracts_folder(), cat)
+        finally:
+            database.close()
+        out(f"restored {args.file} to {target.masked()}" + (
+            f"; the previous tables are kept in the schema {schema} (DROP SCHEMA {schema} CASCADE when no longer "
+            "needed)" if schema else ""))
+        return EXIT_OK
+    from cspdash.backups import restore
+
+    kept = restore(args.file, target.path, cat)
+    out(f"restored {args.file} to {target.path}" + (f"; the previous database is kept as {kept}" if kept else ""))
     return EXIT_OK
 
 

@@ -250,6 +250,8 @@ def jsonable(d: dict) -> dict:
 def event(cur: Cursor, user: str, action: str, upload_id: int | None, detail: str,
           at: datetime | None = None) -> None:
     """Append one event to the audit trail (inside the caller's transaction, if one is open)."""
+    if action in DATA_ACTIONS:  # PostgreSQL: data events commit in the order of their ids (pg.Cursor.in_commit_order)
+        getattr(cur, "in_commit_order", lambda: None)()
     eid = cur.execute("SELECT nextval('event_seq')").fetchone()[0]
     cur.execute("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)", [eid, at or now(), user, action, upload_id, detail])
 

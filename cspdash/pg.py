@@ -29,6 +29,8 @@ T = TypeVar("T")
 
 #: The key of the advisory lock held while migrating: two processes that open a new database at once migrate once.
 MIGRATION_LOCK = 0x63737064  # "cspd"
+#: The key of the advisory lock under which a data event takes its id (``Cursor.in_commit_order``).
+DATA_EVENT_LOCK = 0x63737076  # "cspv"
 CONNECT_TIMEOUT = 10  # seconds
 
 #: Quoted strings, quoted names and ``--`` comments: copied as they are (only ``%`` doubled), never translated.
@@ -99,6 +101,16 @@ class Cursor:
         self.description = None if cur.description is None else [(c.name, c.type_code) for c in cur.description]
         self._rows = cur.fetchall() if cur.description is not None else []
         self._next = 0
+
+    def in_commit_order(self) -> None:
+        """Hold ``DATA_EVENT_LOCK`` to the end of this transaction; ``db.event`` calls it before a data event's id.
+
+        Several processes write the store, and a sequence hands out ids in the order they are asked for, not the
+        order their transactions commit. Under this lock data events commit in the order of their ids, so
+        max(event_id), the data version that keys every replica's caches, rises at every commit: otherwise an id
+        taken by a transaction that commits after a later one would never raise the maximum, and a replica would
+        keep serving what it had cached before that commit."""
+        self.execute("SELECT pg_advisory_xact_lock(?)", [DATA_EVENT_LOCK])
 
     def fetchone(self) -> Any:
         if self._next >= len(self._rows):

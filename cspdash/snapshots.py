@@ -53,19 +53,23 @@ class Snapshot:
 
 
 def ensure_tables(store: Store) -> None:
-    """Create the snapshot tables if they are missing."""
+    """Create the snapshot tables if they are missing (in one transaction; on PostgreSQL under the lock that
+    migrations take, so that processes doing it at once do it once)."""
     have = store.cursor().execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() "
         "AND table_name IN ('snapshots', 'snapshot_items')").fetchone()[0]
     if have == 2:
         return  # reads need not wait for the write lock
+    def make(cur: db.Cursor) -> None:
+        if not isinstance(store.db, db.Database):  # PostgreSQL: two processes freezing a first pack at once
+            from cspdash.pg import MIGRATION_LOCK
+
+            cur.execute("SELECT pg_advisory_xact_lock(?)", [MIGRATION_LOCK])  # make them once
+        for stmt in SCHEMA:
+            cur.execute(stmt)
+
     with store.db.lock:
-        cur = store.db.writer()
-        try:
-            for stmt in SCHEMA:
-                cur.execute(stmt)
-        finally:
-            cur.close()
+        store.db.write(make)
 
 
 def freeze(store: Store, period: Period | str | None, meeting_date: date | str, user: str) -> int:

@@ -39,7 +39,7 @@ from cspdash.db import (  # noqa: F401  (names other modules and tests import fr
     storage_error,
     storage_failure,
 )
-from cspdash.dburl import DuckDBTarget, PostgresTarget, parse_db, unavailable
+from cspdash.dburl import DuckDBTarget, PostgresTarget, parse_db
 from cspdash.errors import CspdashError, DatabaseMissing
 from cspdash.figures import CURRENT_OBS, Figures  # noqa: F401
 from cspdash.ingest import SourceFile
@@ -252,9 +252,12 @@ class Store:
 
     # --- backup (cspdash.backups) -------------------------------------------------------------
     def backup(self, out: str | Path) -> Path:
-        """Write a consistent copy of the whole database to ``out`` (a new DuckDB file)."""
+        """Write a consistent copy of the whole database to ``out`` (a new DuckDB file; PostgreSQL: the same file,
+        from one snapshot and ``$CSPDASH_EXTRACTS``, ``cspdash.backups_pg``)."""
         if not isinstance(self.db, Database):
-            raise unavailable(self.target, "backup")  # type: ignore[arg-type]
+            from cspdash.backups_pg import extracts_folder, write_backup_pg
+
+            return write_backup_pg(self.db, extracts_folder(), self.cat, out)  # type: ignore[arg-type]
         return backups.write_backup(self.db, self._originals, out)
 
 

@@ -119,6 +119,18 @@ def playwright_or_skip():
     return pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 
 
+@contextlib.contextmanager
+def chromium() -> Iterator[object]:
+    """Debian's headless Chromium through Playwright (the test is skipped when playwright is not installed)."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
 def settle(page, timeout: int = 30_000, pause: int = 300) -> None:
     """Wait until Streamlit has finished running the script (its status widget is gone), then ``pause`` ms more."""
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
@@ -174,18 +186,21 @@ def server_address(monkeypatch, address: str | None) -> None:
 
 
 @contextlib.contextmanager
-def streamlit_server(db: Path, port: int | None = None, timeout: float = 60, open_mode: bool = True,
-                     script: Path = ROOT / "dashboard.py") -> Iterator[str]:
-    """Run ``streamlit run dashboard.py`` (or another ``script``) on ``db`` (on 127.0.0.1; ``open_mode`` sets
-    ``CSPDASH_OPEN_MODE=1`` as ``make run`` does) and yield its URL; the server is stopped on exit. benchmarks/pages.py
-    uses it too."""
+def streamlit_server(db: Path | str, port: int | None = None, timeout: float = 60, open_mode: bool = True,
+                     script: Path = ROOT / "dashboard.py", extra_env: dict[str, str] | None = None,
+                     name: str | None = None) -> Iterator[str]:
+    """Run ``streamlit run dashboard.py`` (or another ``script``) on ``db`` (a file, or a PostgreSQL URL with
+    ``name`` for its log; on 127.0.0.1; ``open_mode`` sets ``CSPDASH_OPEN_MODE=1`` as ``make run`` does; ``extra_env``
+    adds variables such as ``CSPDASH_EXTRACTS``) and yield its URL; the server is stopped on exit.
+    benchmarks/pages.py uses it too."""
     port = port or free_port()
-    env = dict(os.environ, CSPDASH_DB=str(db), CSPDASH_CONFIG=str(ROOT / "indicators.yaml"))
+    env = dict(os.environ, CSPDASH_DB=str(db), CSPDASH_CONFIG=str(ROOT / "indicators.yaml"), **(extra_env or {}))
     env.pop("CSPDASH_OPEN_MODE", None)
     if open_mode:
         env["CSPDASH_OPEN_MODE"] = "1"
     streamlit = shutil.which("streamlit", path=str(Path(sys.executable).parent)) or "streamlit"
-    log = ARTIFACTS / f"streamlit-server-{db.parent.name}-{script.stem}.log"  # one per server: tests run side by side
+    label = name or Path(db).parent.name  # one log per server: tests run side by side
+    log = ARTIFACTS / f"streamlit-server-{label}-{script.stem}.log"
     ARTIFACTS.mkdir(exist_ok=True)
     with log.open("wb") as out:
         proc = subprocess.Popen(

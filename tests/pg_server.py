@@ -70,6 +70,7 @@ class PostgresServer:
     password: str = field(default_factory=lambda: secrets.token_urlsafe(18), repr=False)
     user: str = SUPERUSER
     host: str = "127.0.0.1"
+    durable: bool = False  # True: PostgreSQL's default durability (fsync at commit), as the benchmarks measure it
     _databases: int = 0
 
     @property
@@ -105,8 +106,9 @@ class PostgresServer:
         pwfile.unlink()
         for attempt in range(3):
             self.port = free_port()
-            options = (f"-p {self.port} -k {self.folder} -c listen_addresses={self.host} -c fsync=off "
-                       "-c synchronous_commit=off -c full_page_writes=off -c max_connections=100")
+            options = f"-p {self.port} -k {self.folder} -c listen_addresses={self.host} -c max_connections=100"
+            if not self.durable:
+                options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
             done = self._run("pg_ctl", "-D", "data", "-l", "server.log", "-w", "-t", "60", "-o", options, "start",
                              check=attempt == 2)
             if done.returncode == 0:
@@ -136,12 +138,13 @@ class PostgresServer:
 
 
 @contextlib.contextmanager
-def running_server():
-    """A started ``PostgresServer``, stopped and removed on exit; ``PostgresMissing`` without the binaries."""
+def running_server(durable: bool = False):
+    """A started ``PostgresServer`` (``durable``: with PostgreSQL's default fsync at commit), stopped and removed on
+    exit; ``PostgresMissing`` without the binaries."""
     binaries = find_binaries()
     # Under the system's temporary folder, not pytest's (mode 0700, owned by root): ``nobody`` must reach it.
     folder = Path(tempfile.mkdtemp(prefix="cspdash-pg-", dir=tempfile.gettempdir()))
-    server = PostgresServer(binaries, folder)
+    server = PostgresServer(binaries, folder, durable=durable)
     try:
         yield server.start()
     finally:

@@ -13,7 +13,7 @@ import yaml
 
 from cspdash import originals, snapshots
 from cspdash.config import load_catalogue
-from cspdash.dburl import PG_UNAVAILABLE, DatabaseURLError, PostgresTarget, parse_db
+from cspdash.dburl import PostgresTarget, parse_db
 from cspdash.errors import CspdashError, DatabaseMissing, StorageError
 from cspdash.ingest import SourceFile, ValidationError
 from cspdash.periods import parse_period
@@ -177,7 +177,7 @@ def test_snapshots_keep_what_was_presented(store):
     assert "freeze" in [e["action"] for e in store.events()]
 
 
-def test_a_record_level_import_without_cspdash_extracts_or_a_backup_on_postgresql_is_refused_in_words(
+def test_a_record_level_import_without_cspdash_extracts_on_postgresql_is_refused_in_words(
         postgres_server, tmp_path, monkeypatch):
     # With CSPDASH_EXTRACTS set, PostgreSQL imports them as Parquet files: tests/test_pg_extracts.py.
     monkeypatch.delenv("CSPDASH_EXTRACTS", raising=False)
@@ -186,9 +186,8 @@ def test_a_record_level_import_without_cspdash_extracts_or_a_backup_on_postgresq
         store.import_files([SourceFile("street.csv", STREET)], "u", "street_crime")
     assert "nothing was stored" in str(e.value)
     assert store.is_empty() and store.events() == []
-    with pytest.raises(DatabaseURLError, match=f"^{PG_UNAVAILABLE}: .* and backup works only on a DuckDB file"):
-        store.backup(tmp_path / "b.duckdb")
-    assert not (tmp_path / "b.duckdb").exists()
+    # A backup works on PostgreSQL (cspdash.backups_pg; tests/test_pg_backup.py): with no extracts, even unset.
+    assert store.backup(tmp_path / "b.duckdb").exists()
     store.close()
 
 
@@ -299,6 +298,29 @@ def test_an_upload_withdrawn_by_two_processes_at_once_is_withdrawn_once(postgres
     assert isinstance(outcome[0], CspdashError) and "already withdrawn" in str(outcome[0])
     assert [e["action"] for e in store.events()] == ["upload"]  # the first process's own event is its to write
     assert store.history()[0]["withdrawn_by"] == "first@example.org"
+    store.close()
+
+
+def test_the_first_freeze_on_postgresql_makes_the_snapshot_tables_once(postgres_server):
+    import threading
+
+    import psycopg
+
+    from cspdash.pg import MIGRATION_LOCK
+
+    url = postgres_server.new_database()
+    store = Store(url, CAT)
+    store.import_files([ret("q1.csv", b"A1,2018/19 Q1,60,\n")], "u")
+    frozen: list[int] = []
+    with psycopg.connect(**parse_db(url).connect_args(), autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(%s)", [MIGRATION_LOCK])  # another process is making them
+        freezing = threading.Thread(target=lambda: frozen.append(snapshots.freeze(store, "2018/19 Q1", "2018-09-12", "u")))
+        freezing.start()
+        freezing.join(1.5)
+        assert freezing.is_alive() and frozen == []  # waits for the other to finish
+        other.execute("SELECT pg_advisory_unlock(%s)", [MIGRATION_LOCK])
+    freezing.join(60)
+    assert frozen == [1] and [s["snapshot_id"] for s in snapshots.list_snapshots(store)] == [1]
     store.close()
 
 
