@@ -98,12 +98,8 @@ def write_backup_pg(database: PostgresDatabase, extracts: Path | None, cat: Cata
     part = target.with_name(f".{target.name}.part-{os.getpid()}")
     discard(part)
     try:
-        with database.pool.connection() as pg:
-            pg.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            try:
-                _write(pg, database.path, extracts, cat, part)
-            finally:
-                pg.execute("ROLLBACK")  # read only: nothing to commit
+        with database.snapshot() as pg:
+            _write(pg, database.path, extracts, cat, part)
         fsync_file(part)
         os.replace(part, target)
         fsync_dir(target.parent)
@@ -364,8 +360,7 @@ def _replace(pg: psycopg.Connection, con: duckdb.DuckDBPyConnection, version: in
     """One transaction: the current tables moved into a kept schema, new ones made by the migrations, the backup's
     rows copied in, the sequences set to continue after both the backup's ids and the replaced ones', and a
     ``restore`` event recorded last."""
-    pg.execute("BEGIN")
-    try:
+    with pg.transaction():  # psycopg's: BEGIN ... COMMIT, or ROLLBACK on an error
         pg.execute("SELECT set_config('lock_timeout', %s, true)", [LOCK_TIMEOUT])
         pg.execute("SELECT pg_advisory_xact_lock(%s)", [MIGRATION_LOCK])
         kept = _move_aside(pg)
@@ -398,10 +393,6 @@ def _replace(pg: psycopg.Connection, con: duckdb.DuckDBPyConnection, version: in
         pg.execute("INSERT INTO events VALUES (nextval('event_seq'), %s, %s, 'restore', NULL, %s)",
                    [now(), RESTORED_BY, f"restored from {source}" + (f"; the replaced tables are kept in the schema "
                                                                      f"{kept}" if kept else "")])
-        pg.execute("COMMIT")
-    except BaseException:
-        pg.execute("ROLLBACK")
-        raise
     return kept
 
 

@@ -190,6 +190,17 @@ class PostgresDatabase:
             raise StorageError(f"{str(e).removeprefix('not stored: ')}; whether the change was stored is unknown: "
                                "look at `history` (or the History page) before trying again") from None
 
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[psycopg.Connection]:
+        """A pooled connection inside one ``REPEATABLE READ``, read-only transaction: every table as of one moment
+        while other processes go on writing (``backups_pg``); rolled back at the end (there is nothing to commit)."""
+        with self.pool.connection() as con:
+            con.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            try:
+                yield con
+            finally:
+                con.execute("ROLLBACK")
+
     def checkpoint(self, cur: Cursor) -> None:
         """Nothing: a PostgreSQL commit is durable as it returns."""
 
