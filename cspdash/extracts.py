@@ -21,7 +21,7 @@ import contextlib
 import csv
 import hashlib
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -298,3 +298,43 @@ def _load_relation(con: duckdb.DuckDBPyConnection, src: SourceFile, path: Path, 
         with contextlib.suppress(duckdb.Error):
             con.execute(f"DROP TABLE IF EXISTS {raw}")
     return Loaded(upload_id, rows, checked.months)
+
+
+def settle(cur: db.Cursor, files: Sequence[SourceFile], scans: list[Scan | None], known: list[Known],
+           loaded: Sequence[int], failed: Exception | None) -> tuple[Exception | None, bool]:
+    """After an attempt's load (``loaded``: the indexes of the files it loaded; ``failed``: what stopped it) and the
+    scan beside it (``scans``, None for a file already known): (what fails the import, whether the attempt learned
+    something and must be tried again). A file too wide to read fails it; what the scans found that the load
+    assumed otherwise, or a file identical to another or to an active upload (the SHA-256s then noted in
+    ``known``), is learned."""
+    if failed is not None:
+        return failed, _learn(scans, known)
+    shas = [s.sha if s is not None else known[n].sha for n, s in enumerate(scans)]
+    wide = [s is not None and s.too_wide for s in scans]
+    if any(wide):
+        return Refused(files[wide.index(True)].display_name), False
+    if _learn(scans, known) or _repeats(cur, [shas[n] for n in loaded]):
+        for n, sha in enumerate(shas):
+            known[n].sha = sha
+        return None, True
+    return None, False
+
+
+def _learn(scans: list[Scan | None], known: list[Known]) -> bool:
+    """Note in ``known`` what the scans found that the load assumed otherwise; whether anything was new."""
+    learned = False
+    for k, found in zip(known, scans, strict=True):
+        if found is None or found.too_wide:
+            continue
+        if not found.utf8 and not k.transcode:
+            k.transcode = learned = True
+        if not found.plain and not k.whole_dialect:
+            k.whole_dialect = learned = True
+    return learned
+
+
+def _repeats(cur: db.Cursor, shas: list[str | None]) -> bool:
+    """Whether two of the files are identical, or one is identical to an active upload of a dataset."""
+    return len(set(shas)) < len(shas) or bool(cur.execute(
+        "SELECT count(*) FROM uploads WHERE sha256 = ANY(?) AND state = 'active' AND kind = 'dataset'",
+        [shas]).fetchone()[0])

@@ -36,7 +36,7 @@ from cspdash.extract_store import ENV, ExtractStore
 from cspdash.formats import first_line as _first_line
 from cspdash.ingest import SourceFile, ValidationError
 from cspdash.originals import INLINE_ORIGINAL_BYTES
-from cspdash.uploads import _DRY_RUN_ID, ImportResult, Uploads, _learn, _repeats
+from cspdash.uploads import _DRY_RUN_ID, ImportResult, Uploads
 
 
 def import_dataset(up: Uploads, cur: Any, files: Sequence[SourceFile], actor: User, dset: Dataset, dry_run: bool,
@@ -84,15 +84,7 @@ def _attempt(up: Uploads, cur: Any, con: duckdb.DuckDBPyConnection, store: Extra
                 failed = e
                 break
         scans = scanning.result()
-        learned = failed is not None and _learn(scans, known)
-        if failed is None:
-            shas = [s.sha if s is not None else known[n].sha for n, s in enumerate(scans)]
-            if any(s is not None and s.too_wide for s in scans):
-                failed = ex.Refused(files[[s is not None and s.too_wide for s in scans].index(True)].display_name)
-            elif _learn(scans, known) or _repeats(con, [shas[n] for _s, n, _l in loaded]):
-                for n, sha in enumerate(shas):
-                    known[n].sha = sha
-                learned = True
+        failed, learned = ex.settle(con, files, scans, known, [n for _s, n, _l in loaded], failed)
         if learned:
             return None
         if failed is not None:

@@ -275,15 +275,7 @@ class Uploads:
                     failed = e
                     break
             scans = scanning.result()
-            learned = failed is not None and _learn(scans, known)
-            if failed is None:
-                shas = [s.sha if s is not None else known[n].sha for n, s in enumerate(scans)]
-                if any(s is not None and s.too_wide for s in scans):
-                    failed = ex.Refused(files[[s is not None and s.too_wide for s in scans].index(True)].display_name)
-                elif _learn(scans, known) or _repeats(cur, [shas[n] for _s, n, _l in loaded]):
-                    for n, sha in enumerate(shas):
-                        known[n].sha = sha
-                    learned = True
+            failed, learned = ex.settle(cur, files, scans, known, [n for _s, n, _l in loaded], failed)
             if failed is not None or learned:
                 db.rollback(cur)
                 if learned:
@@ -473,23 +465,3 @@ _DRY_RUN_ID = 2_000_000_000
 
 def _rows(payload: object) -> int:
     return payload.rows if isinstance(payload, ex.Loaded) else len(payload)  # type: ignore[arg-type]
-
-
-def _learn(scans: list[ex.Scan | None], known: list[ex.Known]) -> bool:
-    """Note in ``known`` what the scans found that the load assumed otherwise; whether anything was new."""
-    learned = False
-    for k, found in zip(known, scans, strict=True):
-        if found is None or found.too_wide:
-            continue
-        if not found.utf8 and not k.transcode:
-            k.transcode = learned = True
-        if not found.plain and not k.whole_dialect:
-            k.whole_dialect = learned = True
-    return learned
-
-
-def _repeats(cur: duckdb.DuckDBPyConnection, shas: list[str | None]) -> bool:
-    """Whether two of the files are identical, or one is identical to an active upload of a dataset."""
-    return len(set(shas)) < len(shas) or bool(cur.execute(
-        "SELECT count(*) FROM uploads WHERE sha256 = ANY(?) AND state = 'active' AND kind = 'dataset'",
-        [shas]).fetchone()[0])
