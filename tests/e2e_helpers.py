@@ -121,9 +121,8 @@ def playwright_or_skip():
 
 @contextlib.contextmanager
 def chromium() -> Iterator[object]:
-    """Debian's headless Chromium through Playwright (the test is skipped when playwright is not installed)."""
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-    with sync_api.sync_playwright() as p:
+    """Debian's headless Chromium through Playwright (skipped as ``playwright_or_skip`` says)."""
+    with playwright_or_skip().sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             yield b

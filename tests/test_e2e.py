@@ -12,10 +12,9 @@ import re
 import pytest
 from e2e_helpers import (
     ARTIFACTS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     GOOD_RETURN,
     browser_missing_reason,
+    chromium,
     demo_copy,
     drawn,
     settle,
@@ -40,13 +39,8 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(server):
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium() as b:
+        yield b
 
 
 def status_of(page, indicator: str) -> str:

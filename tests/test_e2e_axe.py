@@ -14,7 +14,16 @@ import re
 from pathlib import Path
 
 import pytest
-from e2e_helpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, ROOT, demo_copy, drawn, playwright_or_skip, settle, streamlit_server
+from e2e_helpers import (
+    ARTIFACTS,
+    ROOT,
+    chromium,
+    demo_copy,
+    drawn,
+    playwright_or_skip,
+    settle,
+    streamlit_server,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -72,13 +81,8 @@ def server(tmp_path_factory):
 def browser(server):
     if not AXE_JS.exists():
         pytest.fail(f"{AXE_JS} is missing: run `make node_modules` (npm ci installs the pinned axe-core)")
-    sync_api = playwright_or_skip()
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium() as b:
+        yield b
 
 
 @pytest.fixture(scope="module")

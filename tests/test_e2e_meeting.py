@@ -10,7 +10,15 @@ from __future__ import annotations
 import re
 
 import pytest
-from e2e_helpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, demo_copy, drawn, playwright_or_skip, settle, streamlit_server
+from e2e_helpers import (
+    ARTIFACTS,
+    chromium,
+    demo_copy,
+    drawn,
+    playwright_or_skip,
+    settle,
+    streamlit_server,
+)
 
 from cspdash import views
 
@@ -29,13 +37,8 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(server):
-    sync_api = playwright_or_skip()
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium() as b:
+        yield b
 
 
 def progress(page) -> str:

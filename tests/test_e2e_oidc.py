@@ -20,8 +20,7 @@ import oidc_provider_mock  # a test requirement (requirements.txt): missing, the
 import pytest
 from e2e_helpers import (
     ARTIFACTS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
+    chromium,
     demo_copy,
     free_port,
     on_screen,
@@ -115,13 +114,8 @@ def set_claims(provider: str, sub: str, claims: dict) -> None:
 @pytest.fixture(scope="module")
 def browser(provider):
     """One Chromium for the module's cases (each opens its page in a context of its own)."""
-    sync_api = playwright_or_skip()
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium() as b:
+        yield b
 
 
 @pytest.mark.parametrize(("sub", "claims", "shown", "upload", "accounts"), CASES)
